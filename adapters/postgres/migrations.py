@@ -1,0 +1,88 @@
+"""Apply the SQL files of `migrations/` in order, once each, under an advisory lock."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+
+import asyncpg
+import structlog
+
+from adapters.postgres.pool import quote_ident
+
+log = structlog.get_logger(__name__)
+
+# Any fixed number: every process that migrates takes the same lock, so two can start together.
+_LOCK_KEY = 0x0971_1ED6
+
+
+class MigrationError(RuntimeError):
+    """A migration failed, or an applied migration file was changed afterwards."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def available() -> list[Migration]:
+    """The migration files shipped with the package, in name order."""
+    folder = resources.files("migrations")
+    files = sorted(
+        (f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name
+    )
+    return [Migration(f.name.removesuffix(".sql"), f.read_text()) for f in files]
+
+
+async def migrate(dsn: str, *, schema: str | None = None) -> list[str]:
+    """Apply what is missing; return the versions applied now. Safe to run concurrently."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        if schema:
+            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+            await conn.execute(f"SET search_path TO {quote_ident(schema)}")
+        await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        try:
+            return await _apply_missing(conn)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+    finally:
+        await conn.close()
+
+
+async def _apply_missing(conn: asyncpg.Connection) -> list[str]:
+    await conn.execute(
+        """CREATE TABLE IF NOT EXISTS schema_migrations (
+               version text PRIMARY KEY,
+               checksum text NOT NULL,
+               applied_at timestamptz NOT NULL DEFAULT now())"""
+    )
+    done = {r["version"]: r["checksum"] for r in await conn.fetch("SELECT * FROM schema_migrations")}
+    applied: list[str] = []
+    for migration in available():
+        if migration.version in done:
+            if done[migration.version] != migration.checksum:
+                raise MigrationError(
+                    f"migration {migration.version} was changed after it was applied; "
+                    "add a new migration instead"
+                )
+            continue
+        try:
+            async with conn.transaction():
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)",
+                    migration.version,
+                    migration.checksum,
+                )
+        except asyncpg.PostgresError as e:
+            raise MigrationError(f"migration {migration.version} failed: {e}") from e
+        log.info("migration applied", version=migration.version)
+        applied.append(migration.version)
+    return applied

@@ -1,0 +1,60 @@
+"""asyncpg pools whose connections run as the service role, optionally in a given schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+async def _can_become(conn: asyncpg.Connection, role: str) -> bool:
+    exists = await conn.fetchval("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)", role)
+    return bool(exists) and bool(
+        await conn.fetchval("SELECT pg_has_role(current_user, $1, 'MEMBER')", role)
+    )
+
+
+async def create_pool(
+    dsn: str,
+    *,
+    role: str | None = None,
+    schema: str | None = None,
+    min_size: int = 2,
+    max_size: int = 20,
+) -> asyncpg.Pool:
+    """A pool on `dsn`. With `role`, every connection does `SET ROLE role` when it may.
+
+    The service role (`optin_app`, created by the first migration) can read and append events but
+    never update or delete them, so the running service holds no right to rewrite the ledger.
+    """
+    become: str | None = None
+    if role:
+        probe = await asyncpg.connect(dsn)
+        try:
+            if await _can_become(probe, role):
+                become = role
+            else:
+                log.warning("service role not available; running as the connecting user", role=role)
+        finally:
+            await probe.close()
+
+    # Startup parameters, not SET: they are the session's defaults, so the pool's `RESET ALL`
+    # between uses keeps them (a plain SET ROLE would be undone on the first release).
+    server_settings: dict[str, Any] = {"application_name": "optin-ledger"}
+    if schema:
+        server_settings["search_path"] = quote_ident(schema)
+    if become:
+        server_settings["role"] = become
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, server_settings=server_settings
+    )
+    assert pool is not None
+    return pool
+
+
+def quote_ident(name: str) -> str:
+    """A PostgreSQL identifier, double-quoted."""
+    return '"' + name.replace('"', '""') + '"'

@@ -1,0 +1,179 @@
+"""Service settings, read once from the environment (and an optional `.env` file) at start-up."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+import platformdirs
+
+SmtpTls = Literal["none", "starttls", "tls"]
+LogFormat = Literal["json", "console"]
+_SECRET_NAMES = ("OPTIN_KEK", "OPTIN_INDEX_KEY", "OPTIN_TOKEN_KEY")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it (never its value)."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the service reads from its environment. Names follow API.md's operator contract."""
+
+    database_url: str | None = None
+    data_dir: Path
+    kek: bytes | None = None
+    index_key: bytes | None = None
+    token_key: bytes | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: SmtpTls = "starttls"
+    email_from: str = "OptIn Ledger <no-reply@localhost>"
+    sms_api_url: str = "https://api.twilio.com"
+    sms_account_sid: str | None = None
+    sms_auth_token: str | None = None
+    sms_from: str | None = None
+    default_region: str = "US"
+    log_format: LogFormat | None = None
+    db_role: str | None = "optin_app"
+    demo: bool = False
+
+    @property
+    def embedded(self) -> bool:
+        """No DATABASE_URL: the service runs its own PostgreSQL in the data directory."""
+        return self.database_url is None
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("optin-ledger"))
+
+
+def _secret(env: Mapping[str, str], name: str) -> bytes | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    try:
+        value = base64.b64decode(raw, validate=True)
+    except binascii.Error as e:
+        raise SettingsError(f"{name} is not valid base64") from e
+    if len(value) != 32:
+        raise SettingsError(f"{name} must decode to 32 bytes, got {len(value)}")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as e:
+        raise SettingsError(f"{name} must be a whole number") from e
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str | None:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw not in allowed:
+        raise SettingsError(f"{name} must be one of {', '.join(allowed)}")
+    return raw
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; blank lines and `#` comments skipped; surrounding quotes removed."""
+    values: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, *, data_dir: Path | None = None, dotenv: Path | None = None
+) -> Settings:
+    """Settings from `env` (default: the process environment over `./.env` when present)."""
+    if env is None:
+        merged = {}
+        dotenv = dotenv or Path(".env")
+        if dotenv.is_file():
+            merged.update(read_dotenv(dotenv))
+        merged.update(os.environ)
+        env = merged
+    resolved_dir = data_dir or Path(env.get("OPTIN_DATA_DIR") or default_data_dir())
+    return Settings(
+        database_url=env.get("DATABASE_URL") or None,
+        data_dir=resolved_dir.expanduser().resolve(),
+        kek=_secret(env, "OPTIN_KEK"),
+        index_key=_secret(env, "OPTIN_INDEX_KEY"),
+        token_key=_secret(env, "OPTIN_TOKEN_KEY"),
+        public_url=(env.get("OPTIN_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        smtp_host=env.get("OPTIN_SMTP_HOST") or None,
+        smtp_port=_int(env, "OPTIN_SMTP_PORT", 587),
+        smtp_username=env.get("OPTIN_SMTP_USERNAME") or None,
+        smtp_password=env.get("OPTIN_SMTP_PASSWORD") or None,
+        smtp_tls=_choice(env, "OPTIN_SMTP_TLS", ("none", "starttls", "tls")) or "starttls",  # type: ignore[arg-type]
+        email_from=env.get("OPTIN_EMAIL_FROM") or "OptIn Ledger <no-reply@localhost>",
+        sms_api_url=(env.get("OPTIN_SMS_API_URL") or "https://api.twilio.com").rstrip("/"),
+        sms_account_sid=env.get("OPTIN_SMS_ACCOUNT_SID") or None,
+        sms_auth_token=env.get("OPTIN_SMS_AUTH_TOKEN") or None,
+        sms_from=env.get("OPTIN_SMS_FROM") or None,
+        default_region=(env.get("OPTIN_DEFAULT_REGION") or "US").upper(),
+        log_format=_choice(env, "OPTIN_LOG_FORMAT", ("json", "console")),  # type: ignore[arg-type]
+        db_role=env.get("OPTIN_DB_ROLE", "optin_app") or None,
+    )
+
+
+def with_demo_secrets(settings: Settings) -> tuple[Settings, list[str]]:
+    """Fill missing keys from `<data_dir>/secrets.env`, generating them there (0600) if absent.
+
+    Only for the embedded demo; returns the names that were generated so the caller can say so.
+    """
+    path = settings.data_dir / "secrets.env"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stored = read_dotenv(path) if path.is_file() else {}
+    generated = [name for name in _SECRET_NAMES if name not in stored]
+    if generated:
+        for name in generated:
+            stored[name] = base64.b64encode(secrets.token_bytes(32)).decode()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("# Demo keys generated by optin-ledger; never use these in production.\n")
+            f.writelines(f"{k}={v}\n" for k, v in stored.items())
+    os.chmod(path, 0o600)
+    return (
+        msgspec.structs.replace(
+            settings,
+            kek=settings.kek or _secret(stored, "OPTIN_KEK"),
+            index_key=settings.index_key or _secret(stored, "OPTIN_INDEX_KEY"),
+            token_key=settings.token_key or _secret(stored, "OPTIN_TOKEN_KEY"),
+            demo=True,
+        ),
+        generated,
+    )
+
+
+def require_secrets(settings: Settings) -> None:
+    """Refuse to start a real deployment without its keys (names only, never values)."""
+    missing = [
+        name
+        for name, value in zip(
+            _SECRET_NAMES, (settings.kek, settings.index_key, settings.token_key), strict=True
+        )
+        if value is None
+    ]
+    if missing:
+        raise SettingsError(
+            "missing settings: " + ", ".join(missing) + " (base64 of 32 random bytes each)"
+        )

@@ -1,0 +1,155 @@
+"""`bench append`: one event per call from 32 concurrent writers, three ways, same database.
+
+(a) raw single-row autocommit INSERTs, (b) eventsourcing's own `PostgresApplicationRecorder`
+(psycopg, threads), (c) this ledger's store, with a follower tailing it and counting any event it
+skipped or saw out of order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from typing import Any
+
+import asyncpg
+
+from adapters.postgres.dsn import libpq_params
+from adapters.postgres.event_store import PostgresEventStore
+from adapters.postgres.migrations import migrate
+from adapters.postgres.pool import create_pool, quote_ident
+from api.bench.scratch import scratch_schema
+from ledger.ports import StoredEvent
+
+TOPIC = "bench.recorded"
+STATE = b'{"actor":{"kind":"system"},"source":"api","note":"' + b"x" * 160 + b'"}'
+
+
+async def raw_inserts(dsn: str, schema: str, seconds: float, tasks: int) -> int:
+    conn = await asyncpg.connect(dsn)
+    table = f"{quote_ident(schema)}.raw_events"
+    # The same row shape and constraints as the ledger's events table (minus the chain).
+    await conn.execute(
+        f"CREATE TABLE {table} (id bigserial PRIMARY KEY, originator_id uuid NOT NULL, "
+        "originator_version bigint NOT NULL, topic text NOT NULL, state bytea NOT NULL, "
+        "recorded_at timestamptz NOT NULL DEFAULT now(), "
+        "UNIQUE (originator_id, originator_version))"
+    )
+    await conn.close()
+    connections = [await asyncpg.connect(dsn) for _ in range(tasks)]
+    deadline = time.perf_counter() + seconds
+    sql = f"INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES ($1, $2, $3, $4)"
+
+    async def worker(c: asyncpg.Connection) -> int:
+        stream, n = uuid.uuid4(), 0
+        while time.perf_counter() < deadline:
+            n += 1
+            await c.execute(sql, stream, n, TOPIC, STATE)
+        return n
+
+    try:
+        return sum(await asyncio.gather(*(worker(c) for c in connections)))
+    finally:
+        for c in connections:
+            await c.close()
+
+
+def eventsourcing_recorder(dsn: str, schema: str, seconds: float, threads: int) -> int:
+    from eventsourcing.persistence import StoredEvent as EsStoredEvent
+    from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+
+    p = libpq_params(dsn)
+    datastore = PostgresDatastore(
+        p["dbname"], p["host"], p["port"], p["user"], p["password"],
+        pool_size=threads, schema=schema,
+    )
+    recorder = PostgresApplicationRecorder(datastore, events_table_name="es_events")
+    recorder.create_table()
+    deadline = time.perf_counter() + seconds
+    counts = [0] * threads
+
+    def worker(i: int) -> None:
+        stream = uuid.uuid4()
+        while time.perf_counter() < deadline:
+            counts[i] += 1
+            recorder.insert_events([EsStoredEvent(stream, counts[i], TOPIC, STATE)])
+
+    workers = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    datastore.close()
+    return sum(counts)
+
+
+async def ledger_appends(
+    dsn: str, schema: str, seconds: float, tasks: int, role: str | None
+) -> dict[str, Any]:
+    await migrate(dsn, schema=schema)
+    pool = await create_pool(dsn, role=role, schema=schema, min_size=4, max_size=8)
+    store = PostgresEventStore(pool)
+    deadline = time.perf_counter() + seconds
+    done = asyncio.Event()
+
+    async def worker() -> int:
+        stream, n = uuid.uuid4(), 0
+        while time.perf_counter() < deadline:
+            n += 1
+            await store.append([StoredEvent(stream, n, TOPIC, STATE)])
+        return n
+
+    follower = asyncio.create_task(_follow(store, done))
+    try:
+        appended = sum(await asyncio.gather(*(worker() for _ in range(tasks))))
+        done.set()
+        seen, gaps = await follower
+    finally:
+        await store.close()
+        await pool.close()
+    return {
+        "appended": appended,
+        "seen": seen,
+        "gaps": gaps,
+        "mean_batch": round(store.stats.events / max(store.stats.batches, 1), 1),
+        "head_moved": store.stats.head_moved,
+    }
+
+
+async def _follow(store: PostgresEventStore, done: asyncio.Event) -> tuple[int, int]:
+    """Tail the ledger as a projection would; count events skipped or out of order."""
+    last, seen, gaps = 0, 0, 0
+    while True:
+        batch = await store.read_after(last, 5000)
+        for event in batch:
+            if event.notification_id != last + 1:
+                gaps += 1
+            last = max(last, event.notification_id)
+            seen += 1
+        if not batch:
+            if done.is_set() and last >= await store.head():
+                return seen, gaps
+            await asyncio.sleep(0.002)
+
+
+async def run(dsn: str, seconds: float, tasks: int, role: str | None) -> dict[str, Any]:
+    async with scratch_schema(dsn, "append") as schema:
+        raw = await raw_inserts(dsn, schema, seconds, tasks)
+        es = await asyncio.to_thread(eventsourcing_recorder, dsn, schema, seconds, tasks)
+    async with scratch_schema(dsn, "ledger") as schema:
+        ledger = await ledger_appends(dsn, schema, seconds, tasks, role)
+    raw_per_s, es_per_s = raw / seconds, es / seconds
+    ledger_per_s = ledger["appended"] / seconds
+    return {
+        "seconds": seconds,
+        "tasks": tasks,
+        "raw_insert_per_s": round(raw_per_s, 1),
+        "eventsourcing_per_s": round(es_per_s, 1),
+        "ledger_per_s": round(ledger_per_s, 1),
+        "ratio_vs_raw": round(ledger_per_s / raw_per_s, 3),
+        "ratio_vs_eventsourcing": round(ledger_per_s / es_per_s, 3),
+        "follower_seen": ledger["seen"],
+        "ledger_appended": ledger["appended"],
+        "follower_gaps": ledger["gaps"] + abs(ledger["appended"] - ledger["seen"]),
+    }

@@ -1,0 +1,96 @@
+"""`optin-ledger`: the command line (serve, migrate, project, replay, bench, …)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from adapters.settings import SettingsError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="optin-ledger", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_data_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "--data-dir",
+            type=Path,
+            default=None,
+            help="embedded database and demo keys (default: $OPTIN_DATA_DIR or a per-user folder)",
+        )
+        return p
+
+    serve = with_data_dir(sub.add_parser("serve", help="migrate, then run API, pages, projections"))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--no-projections", action="store_true", help="do not run projections in this process"
+    )
+    with_data_dir(sub.add_parser("migrate", help="apply database migrations"))
+    with_data_dir(sub.add_parser("project", help="run the projection runner only"))
+    replay = with_data_dir(sub.add_parser("replay", help="rebuild projections from the ledger"))
+    replay.add_argument("name", nargs="?", help="one projection (default: all)")
+
+    bench = with_data_dir(sub.add_parser("bench", help="benchmarks, as same-run ratios"))
+    bench.add_argument("name", choices=["append", "replay"])
+    bench.add_argument("--seconds", type=float, default=5.0, help="duration of each timed part")
+    bench.add_argument("--events", type=int, default=100_000, help="events for `replay`")
+    bench.add_argument("--tasks", type=int, default=32, help="concurrent writers for `append`")
+    bench.add_argument("--json", action="store_true", help="print JSON only")
+    return parser
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from api.bench import append, replay
+    from api.commands.runtime import prepare
+
+    settings = prepare(args.data_dir, needs_secrets=False)
+    assert settings.database_url
+    dsn, role = settings.database_url, settings.db_role
+    if args.name == "append":
+        result = asyncio.run(append.run(dsn, args.seconds, args.tasks, role))
+    else:
+        result = asyncio.run(replay.run(dsn, args.events, role))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>24}: {value}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        match args.command:
+            case "serve":
+                from api.commands.serve import serve
+
+                return serve(args.host, args.port, args.data_dir, not args.no_projections)
+            case "migrate":
+                from api.commands.serve import run_migrations
+
+                return run_migrations(args.data_dir)
+            case "project":
+                from api.commands.serve import project
+
+                return project(args.data_dir)
+            case "replay":
+                from api.commands.replay import replay
+
+                return replay(args.name, args.data_dir)
+            case "bench":
+                return _bench(args)
+    except SettingsError as e:
+        print(f"optin-ledger: {e}", file=sys.stderr)
+        return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The `optin-ledger` subcommands, one module per group."""

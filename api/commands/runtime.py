@@ -1,0 +1,33 @@
+"""Start-up shared by every command: settings, logging, the database (embedded when unset)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+import structlog
+
+from adapters.logging import configure_logging
+from adapters.postgres.embedded import start_embedded
+from adapters.settings import Settings, load_settings, require_secrets, with_demo_secrets
+
+log = structlog.get_logger(__name__)
+
+
+def prepare(data_dir: Path | None = None, *, needs_secrets: bool = True) -> Settings:
+    """Settings with `database_url` resolved; starts the embedded server when none is given."""
+    settings = load_settings(data_dir=data_dir)
+    configure_logging(settings.log_format)
+    if settings.embedded:
+        dsn = start_embedded(settings.data_dir)
+        settings, generated = with_demo_secrets(settings)
+        if generated:
+            log.warning(
+                "generated demo keys (demo only: set them yourself in production)",
+                keys=generated,
+                file=str(settings.data_dir / "secrets.env"),
+            )
+        return msgspec.structs.replace(settings, database_url=dsn)
+    if needs_secrets:
+        require_secrets(settings)
+    return settings

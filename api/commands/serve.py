@@ -1,0 +1,60 @@
+"""`serve`, `migrate`, `project`: run the service, its migrations, or its projections alone."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import structlog
+import uvicorn
+
+from adapters.postgres.migrations import migrate
+from adapters.postgres.pool import create_pool
+from api.app import create_app
+from api.commands.runtime import prepare
+from projections.catalog import all_projections
+from projections.runner import ProjectionRunner
+
+log = structlog.get_logger(__name__)
+
+
+def serve(host: str, port: int, data_dir: Path | None, run_projections: bool) -> int:
+    settings = prepare(data_dir)
+    assert settings.database_url
+    asyncio.run(migrate(settings.database_url))
+    app = create_app(settings, run_projections=run_projections)
+    log.info("serving", url=f"http://{host}:{port}", schema=f"http://{host}:{port}/schema/swagger")
+    config = uvicorn.Config(
+        app, host=host, port=port, log_config=None, access_log=False, lifespan="on"
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def run_migrations(data_dir: Path | None) -> int:
+    settings = prepare(data_dir, needs_secrets=False)
+    assert settings.database_url
+    applied = asyncio.run(migrate(settings.database_url))
+    print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    return 0
+
+
+def project(data_dir: Path | None) -> int:
+    """Run only the projection runner (for deployments that split it out of the API)."""
+    settings = prepare(data_dir, needs_secrets=False)
+    assert settings.database_url
+    dsn = settings.database_url
+
+    async def run() -> None:
+        await migrate(dsn)
+        pool = await create_pool(dsn, role=settings.db_role)
+        try:
+            await ProjectionRunner(pool, all_projections()).run_forever()
+        finally:
+            await pool.close()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,96 @@
+"""Every error leaves as RFC 9457 problem details; domain errors map to their HTTP status here."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+from ledger.errors import ConflictError, DomainError, InvalidCommandError, NotFoundError
+from ledger.masking import scrub
+from projections.runner import ProjectionLagError
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+_DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
+    ConflictError: (409, "Conflict"),
+    InvalidCommandError: (409, "Not allowed in the current state"),
+    NotFoundError: (404, "Not found"),
+}
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[dict[str, Any]]:
+    """A problem-details response; `detail` is scrubbed of addresses whatever its origin."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = scrub(detail)
+    body.update(extra)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        entry = {k: scrub(str(v)) for k, v in item.items()} if isinstance(item, dict) else {}
+        errors.append(entry)
+    malformed = any(e.get("message", "").startswith("JSON is malformed") for e in errors)
+    if malformed:
+        return problem(400, "Malformed request body", "The body is not valid JSON.", errors=errors)
+    return problem(422, "Invalid request", "The request does not match the schema.", errors=errors)
+
+
+def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"type": "about:blank", "status": exc.status_code}
+    body["title"] = _title(exc.status_code)
+    if exc.detail and exc.detail != body["title"]:
+        body["detail"] = scrub(exc.detail)
+    if isinstance(exc.extra, dict):
+        body.update(exc.extra)
+    return Response(body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers)
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _domain(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    for cls in type(exc).__mro__:
+        if cls in _DOMAIN_STATUS:
+            status, title = _DOMAIN_STATUS[cls]  # type: ignore[index]
+            return problem(status, title, str(exc))
+    return problem(422, "Refused", str(exc))
+
+
+def _lagging(_: Request[Any, Any, Any], exc: ProjectionLagError) -> Response[dict[str, Any]]:
+    return problem(503, "Read models are catching up", str(exc), headers={"Retry-After": "1"})
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.error("unhandled error", path=request.url.path, exc_info=exc)
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "Something went wrong on our side.")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    ValidationException: _validation,
+    HTTPException: _http,
+    DomainError: _domain,
+    ProjectionLagError: _lagging,
+    Exception: _unexpected,
+}

@@ -1,0 +1,38 @@
+"""Liveness and readiness: is the process up; can it reach its database; how far behind are reads."""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+from litestar import Response, get
+
+from api.services import Services
+
+
+class Health(msgspec.Struct):
+    status: str
+
+
+class Readiness(msgspec.Struct):
+    status: str
+    database: str
+    ledger_position: int | None = None
+    projection_lag: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+@get("/health", tags=["operations"], summary="Liveness", sync_to_thread=False)
+def health() -> Health:
+    return Health(status="ok")
+
+
+@get("/ready", tags=["operations"], summary="Readiness: database reachable, projection lag")
+async def ready(services: Services) -> Response[Readiness]:
+    try:
+        async with asyncio.timeout(2):
+            head = await services.store.head()
+            positions = await services.runner.positions()
+    except Exception:  # whatever stops us reaching the database means "not ready"
+        return Response(Readiness(status="unavailable", database="unreachable"), status_code=503)
+    lag = {name: head - position for name, position in positions.items()}
+    return Response(Readiness(status="ready", database="ok", ledger_position=head, projection_lag=lag))

@@ -1,0 +1,46 @@
+"""Load an aggregate from its events, let it decide, append what it recorded: the write path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from ledger.codec import LedgerMapper
+from ledger.errors import NotFoundError
+from ledger.ports import EventStore
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class Repository:
+    """Aggregates in and out of an `EventStore`, through the ledger's mapper."""
+
+    def __init__(self, store: EventStore, mapper: LedgerMapper | None = None) -> None:
+        self.store = store
+        self.mapper = mapper or LedgerMapper()
+
+    async def get(self, cls: type[A], aggregate_id: UUID) -> A:
+        """Replay one stream into an aggregate; `NotFoundError` when it has no events."""
+        aggregate: A | None = None
+        for stored in await self.store.read_stream(aggregate_id):
+            event = self.mapper.to_domain_event(stored)
+            aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
+        if aggregate is None or not isinstance(aggregate, cls):
+            raise NotFoundError(f"no {cls.__name__.lower()} with id {aggregate_id}")
+        return aggregate
+
+    async def save(self, *aggregates: Aggregate) -> int:
+        """Append every pending event of `aggregates` in one atomic call; return the position."""
+        events = [self.mapper.to_stored_event(e) for a in aggregates for e in a.collect_events()]
+        if not events:
+            return await self.store.head()
+        return await self.store.append(events)
+
+    async def update(self, cls: type[A], aggregate_id: UUID, command: Callable[[A], None]) -> int:
+        """Load, call `command` on the aggregate, save; return the new position."""
+        aggregate = await self.get(cls, aggregate_id)
+        command(aggregate)
+        return await self.save(aggregate)

@@ -1,0 +1,30 @@
+"""What a projection is: a named read model fed with decoded events, in ledger order, in batches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import asyncpg
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One event as projections see it: decoded, with its ledger position and time."""
+
+    position: int
+    recorded_at: datetime
+    topic: str
+    event: Any
+
+
+class Projection(Protocol):
+    """A read model. `apply` runs inside the runner's transaction, with the tracking update."""
+
+    name: str
+    tables: tuple[str, ...]
+    topics: frozenset[str]
+
+    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None: ...

@@ -1,0 +1,181 @@
+"""Follow the ledger and keep every projection's read model and tracking position in step.
+
+Each batch is applied and its tracking position written in one transaction, under a per-projection
+advisory lock, so a crash between batches resumes exactly where it stopped (nothing skipped,
+nothing applied twice) and a rebuild never interleaves with the live runner. The runner wakes on
+LISTEN/NOTIFY from `ledger_append` and polls as a fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+import asyncpg
+import structlog
+
+from adapters.postgres.pool import quote_ident
+from ledger.codec import LedgerMapper
+from ledger.ports import StoredEvent
+from projections.projection import Envelope, Projection
+
+log = structlog.get_logger(__name__)
+
+Progress = Callable[[int, int], None]
+"""Called with (position reached, head) after each batch of a rebuild."""
+
+
+class ProjectionRunner:
+    """Runs a set of projections against one database."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        projections: Sequence[Projection],
+        *,
+        mapper: LedgerMapper | None = None,
+        batch_size: int = 1000,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.pool = pool
+        self.projections = {p.name: p for p in projections}
+        self.mapper = mapper or LedgerMapper()
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self._wake = asyncio.Event()
+
+    async def run_forever(self) -> None:
+        """Catch up, then follow the ledger until cancelled; connection errors are retried."""
+        backoff = 0.1
+        while True:
+            try:
+                await self._follow()
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+                log.error("projection runner failed; retrying", error=str(e), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _follow(self) -> None:
+        async with self.pool.acquire() as listener:
+            await listener.add_listener("ledger_events", self._notified)
+            try:
+                while True:
+                    self._wake.clear()
+                    for projection in self.projections.values():
+                        await self.catch_up(projection)
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                    except TimeoutError:
+                        pass
+            finally:
+                await listener.remove_listener("ledger_events", self._notified)
+
+    def _notified(self, *_: object) -> None:
+        self._wake.set()
+
+    async def catch_up(self, projection: Projection) -> int:
+        """Apply batches until the projection reaches the ledger head; return events applied."""
+        applied = 0
+        while True:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await _lock(conn, projection.name)
+                position = await _tracked_position(conn, projection.name)
+                reached, count, head = await self._advance(conn, projection, position)
+            applied += count
+            if reached >= head:
+                return applied
+
+    async def rebuild(self, projection: Projection, progress: Progress | None = None) -> int:
+        """Empty the read model and replay the whole ledger into it, in one transaction.
+
+        Readers keep seeing the old read model until the new one is complete.
+        """
+        applied = 0
+        async with self.pool.acquire() as conn, conn.transaction():
+            await _lock(conn, projection.name)
+            for table in projection.tables:
+                await conn.execute(f"TRUNCATE {quote_ident(table)}")
+            await _tracked_position(conn, projection.name)
+            position = 0
+            while True:
+                position, count, head = await self._advance(conn, projection, position)
+                applied += count
+                if progress:
+                    progress(position, head)
+                if position >= head:
+                    break
+        return applied
+
+    async def _advance(
+        self, conn: asyncpg.Connection, projection: Projection, position: int
+    ) -> tuple[int, int, int]:
+        """Apply the next batch after `position`; return (new position, events applied, head)."""
+        head = int(await conn.fetchval("SELECT position FROM ledger_head"))
+        upto = min(position + self.batch_size, head)
+        if upto <= position:
+            return position, 0, head
+        rows = await conn.fetch(
+            "SELECT notification_id, originator_id, originator_version, topic, state, recorded_at "
+            "FROM events WHERE notification_id > $1 AND notification_id <= $2 "
+            "AND topic = ANY($3::text[]) ORDER BY notification_id",
+            position,
+            upto,
+            list(projection.topics),
+        )
+        to_event = self.mapper.to_domain_event
+        batch = [
+            Envelope(r[0], r[5], r[3], to_event(StoredEvent(r[1], r[2], r[3], r[4]))) for r in rows
+        ]
+        if batch:
+            await projection.apply(conn, batch)
+        await conn.execute(
+            "UPDATE projection_tracking SET position = $2 WHERE name = $1", projection.name, upto
+        )
+        return upto, len(batch), head
+
+    async def positions(self) -> dict[str, int]:
+        """Each projection's tracked position (0 before its first batch)."""
+        rows = await self.pool.fetch(
+            "SELECT name, position FROM projection_tracking WHERE name = ANY($1::text[])",
+            list(self.projections),
+        )
+        found = {r["name"]: int(r["position"]) for r in rows}
+        return {name: found.get(name, 0) for name in self.projections}
+
+
+async def _lock(conn: asyncpg.Connection, name: str) -> None:
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('projection:' || $1))", name)
+
+
+async def _tracked_position(conn: asyncpg.Connection, name: str) -> int:
+    await conn.execute(
+        "INSERT INTO projection_tracking (name) VALUES ($1) ON CONFLICT DO NOTHING", name
+    )
+    return int(await conn.fetchval("SELECT position FROM projection_tracking WHERE name = $1", name))
+
+
+class ProjectionLagError(TimeoutError):
+    """The read models did not reach the asked position in time."""
+
+
+async def wait_for_position(
+    pool: asyncpg.Pool, position: int, names: Sequence[str], timeout: float = 2.0
+) -> None:
+    """Return once every projection in `names` has reached `position`, else raise after `timeout`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    delay = 0.002
+    while True:
+        reached = await pool.fetchval(
+            "SELECT coalesce(min(position), 0) FROM projection_tracking WHERE name = ANY($1::text[])"
+            " HAVING count(*) = cardinality($1::text[])",
+            list(names),
+        )
+        if reached is not None and reached >= position:
+            return
+        if loop.time() >= deadline:
+            raise ProjectionLagError(f"read models have not reached position {position} yet")
+        await asyncio.sleep(min(delay, max(deadline - loop.time(), 0)))
+        delay = min(delay * 2, 0.05)

