@@ -38,6 +38,13 @@ def mask_personal_data(
     return event_dict
 
 
+def _drop_color_message(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    event_dict.pop("color_message", None)  # uvicorn's ANSI duplicate of the message
+    return event_dict
+
+
 def configure_logging(fmt: str | None = None, level: int = logging.INFO) -> None:
     """Configure structlog and route the standard library's loggers through the same pipeline."""
     if fmt is None:
@@ -64,6 +71,7 @@ def configure_logging(fmt: str | None = None, level: int = logging.INFO) -> None
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _drop_color_message,
             # Exceptions become text before masking, so a traceback cannot leak an address.
             structlog.processors.format_exc_info,
             mask_personal_data,

@@ -101,7 +101,10 @@ def read_dotenv(path: Path) -> dict[str, str]:
 
 
 def load_settings(
-    env: Mapping[str, str] | None = None, *, data_dir: Path | None = None, dotenv: Path | None = None
+    env: Mapping[str, str] | None = None,
+    *,
+    data_dir: Path | None = None,
+    dotenv: Path | None = None,
 ) -> Settings:
     """Settings from `env` (default: the process environment over `./.env` when present)."""
     if env is None:
@@ -174,6 +177,4 @@ def require_secrets(settings: Settings) -> None:
         if value is None
     ]
     if missing:
-        raise SettingsError(
-            "missing settings: " + ", ".join(missing) + " (base64 of 32 random bytes each)"
-        )
+        raise SettingsError("missing settings: " + ", ".join(missing) + " (base64 of 32 random bytes each)")

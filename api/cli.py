@@ -28,9 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = with_data_dir(sub.add_parser("serve", help="migrate, then run API, pages, projections"))
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument(
-        "--no-projections", action="store_true", help="do not run projections in this process"
-    )
+    serve.add_argument("--no-projections", action="store_true", help="do not run projections in this process")
     with_data_dir(sub.add_parser("migrate", help="apply database migrations"))
     with_data_dir(sub.add_parser("project", help="run the projection runner only"))
     replay = with_data_dir(sub.add_parser("replay", help="rebuild projections from the ledger"))

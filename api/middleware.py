@@ -6,6 +6,7 @@ import time
 import uuid
 
 import structlog
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.masking import scrub
@@ -17,7 +18,7 @@ def correlation_and_access_log(app: ASGIApp) -> ASGIApp:
     """Bind `request_id` (from `X-Request-ID` or new) to every log line of the request."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
@@ -31,7 +32,10 @@ def correlation_and_access_log(app: ASGIApp) -> ASGIApp:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
             await send(message)
 
         try:
@@ -39,7 +43,7 @@ def correlation_and_access_log(app: ASGIApp) -> ASGIApp:
         finally:
             log.info(
                 "request",
-                method=scope["method"],
+                method=scope.get("method", ""),
                 path=scrub(scope["path"]),
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 2),

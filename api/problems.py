@@ -73,7 +73,7 @@ def _title(status: int) -> str:
 def _domain(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
     for cls in type(exc).__mro__:
         if cls in _DOMAIN_STATUS:
-            status, title = _DOMAIN_STATUS[cls]  # type: ignore[index]
+            status, title = _DOMAIN_STATUS[cls]
             return problem(status, title, str(exc))
     return problem(422, "Refused", str(exc))
 

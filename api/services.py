@@ -37,7 +37,6 @@ async def provide_min_position(
     min_position: Annotated[
         int | None,
         Parameter(
-            query="min_position",
             ge=0,
             description="Wait (up to 2 s) until the read models include this ledger position.",
         ),

@@ -20,7 +20,41 @@ class OptIn(Aggregate):
 
     TOPIC = "optin"
 
-    @event("Created", topic="optin.created")
+    class Created(Aggregate.Created):
+        TOPIC = "optin.created"
+        name: str
+        description: str
+        purpose: Purpose
+        channels: tuple[Channel, ...]
+        disclosure: str
+        actor: Actor
+
+    class Renamed(Aggregate.Event):
+        TOPIC = "optin.renamed"
+        name: str
+        actor: Actor
+
+    class Described(Aggregate.Event):
+        TOPIC = "optin.described"
+        description: str
+        actor: Actor
+
+    class ChannelsSet(Aggregate.Event):
+        TOPIC = "optin.channels_set"
+        channels: tuple[Channel, ...]
+        actor: Actor
+
+    class DisclosureChanged(Aggregate.Event):
+        TOPIC = "optin.disclosure_changed"
+        disclosure: str
+        version: int
+        actor: Actor
+
+    class Archived(Aggregate.Event):
+        TOPIC = "optin.archived"
+        actor: Actor
+
+    @event(Created)
     def __init__(
         self,
         *,
@@ -52,7 +86,7 @@ class OptIn(Aggregate):
         if name != self.name:
             self._renamed(name=name, actor=actor)
 
-    @event("Renamed", topic="optin.renamed")
+    @event(Renamed)
     def _renamed(self, name: str, actor: Actor) -> None:
         self.name = name
 
@@ -61,7 +95,7 @@ class OptIn(Aggregate):
         if description != self.description:
             self._described(description=description, actor=actor)
 
-    @event("Described", topic="optin.described")
+    @event(Described)
     def _described(self, description: str, actor: Actor) -> None:
         self.description = description
 
@@ -69,10 +103,11 @@ class OptIn(Aggregate):
         self._require_active()
         if not channels:
             raise InvalidCommandError("a program needs at least one channel")
-        if channels != self.channels:
-            self._channels_set(channels=channels, actor=actor)
+        unique = tuple(dict.fromkeys(channels))
+        if unique != self.channels:
+            self._channels_set(channels=unique, actor=actor)
 
-    @event("ChannelsSet", topic="optin.channels_set")
+    @event(ChannelsSet)
     def _channels_set(self, channels: tuple[Channel, ...], actor: Actor) -> None:
         self.channels = channels
 
@@ -80,11 +115,9 @@ class OptIn(Aggregate):
         """A new disclosure text is a new version; consent events name the version they showed."""
         self._require_active()
         if disclosure != self.disclosure:
-            self._disclosure_changed(
-                disclosure=disclosure, version=self.disclosure_version + 1, actor=actor
-            )
+            self._disclosure_changed(disclosure=disclosure, version=self.disclosure_version + 1, actor=actor)
 
-    @event("DisclosureChanged", topic="optin.disclosure_changed")
+    @event(DisclosureChanged)
     def _disclosure_changed(self, disclosure: str, version: int, actor: Actor) -> None:
         self.disclosure = disclosure
         self.disclosure_version = version
@@ -93,7 +126,7 @@ class OptIn(Aggregate):
         if not self.archived:
             self._archived(actor=actor)
 
-    @event("Archived", topic="optin.archived")
+    @event(Archived)
     def _archived(self, actor: Actor) -> None:
         self.archived = True
 
@@ -110,12 +143,11 @@ def create_optin(
     """A new program; refuses an empty channel list (a program nobody can join)."""
     if not channels:
         raise InvalidCommandError("a program needs at least one channel")
-    unique = tuple(dict.fromkeys(channels))
     return OptIn(
         name=name,
         description=description,
         purpose=purpose,
-        channels=unique,
+        channels=tuple(dict.fromkeys(channels)),
         disclosure=disclosure,
         actor=actor,
     )

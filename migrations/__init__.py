@@ -1,1 +1,1 @@
-"""Plain SQL migrations, applied in file-name order by `optin-ledger migrate` (see adapters.postgres.migrations)."""
+"""Plain SQL migrations, applied in name order by `optin-ledger migrate` (adapters/postgres/migrations.py)."""

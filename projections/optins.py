@@ -8,14 +8,21 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
+from adapters.postgres.pool import Connection
 from ledger.optin import OptIn, disclosure_sha256
 from projections.projection import Envelope
 
-_COLUMNS = (
-    "id, name, description, purpose, channels, disclosure, disclosure_version, "
-    "disclosure_sha256, archived, created_at, updated_at, version, position"
+_NAMES = [
+    *("id", "name", "description", "purpose", "channels", "disclosure", "disclosure_version"),
+    *("disclosure_sha256", "archived", "created_at", "updated_at", "version", "position"),
+]
+_COLUMNS = ", ".join(_NAMES)
+# Built from the constant column list above, never from input.
+_SELECT = f"SELECT {_COLUMNS} FROM optins WHERE id = ANY($1)"  # noqa: S608
+_PLACEHOLDERS = ", ".join(f"${i}" for i in range(1, len(_NAMES) + 1))
+_UPDATES = ", ".join(f"{c} = EXCLUDED.{c}" for c in _NAMES[1:])
+_UPSERT = (
+    f"INSERT INTO optins ({_COLUMNS}) VALUES ({_PLACEHOLDERS}) ON CONFLICT (id) DO UPDATE SET {_UPDATES}"  # noqa: S608
 )
 
 
@@ -43,8 +50,8 @@ class OptInsProjection:
     """Folds `optin.*` events into one row per program."""
 
     name = "optins"
-    tables = ("optins", "optin_disclosures")
-    topics = frozenset(
+    tables: tuple[str, ...] = ("optins", "optin_disclosures")
+    topics: frozenset[str] = frozenset(
         c.TOPIC
         for c in (
             OptIn.Created,
@@ -56,24 +63,24 @@ class OptInsProjection:
         )
     )
 
-    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
+    async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
         ids = list({e.event.originator_id for e in batch})
-        rows = {
-            r["id"]: _Row(**dict(r))
-            for r in await conn.fetch(f"SELECT {_COLUMNS} FROM optins WHERE id = ANY($1)", ids)
-        }
+        rows = {r["id"]: _Row(**dict(r)) for r in await conn.fetch(_SELECT, ids)}
         disclosures: list[tuple[UUID, int, str, str, datetime]] = []
         for envelope in batch:
             row = _fold(rows, envelope)
             if isinstance(envelope.event, OptIn.Created | OptIn.DisclosureChanged):
                 disclosures.append(
-                    (row.id, row.disclosure_version, row.disclosure, row.disclosure_sha256,
-                     envelope.recorded_at)
+                    (
+                        row.id,
+                        row.disclosure_version,
+                        row.disclosure,
+                        row.disclosure_sha256,
+                        envelope.recorded_at,
+                    )
                 )
         await conn.executemany(
-            f"INSERT INTO optins ({_COLUMNS}) VALUES ({', '.join(f'${i}' for i in range(1, 14))}) "
-            "ON CONFLICT (id) DO UPDATE SET "
-            + ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS.split(", ")[1:]),
+            _UPSERT,
             [row.values() for row in rows.values()],
         )
         if disclosures:

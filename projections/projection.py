@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-import asyncpg
+from adapters.postgres.pool import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,4 +27,4 @@ class Projection(Protocol):
     tables: tuple[str, ...]
     topics: frozenset[str]
 
-    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None: ...
+    async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None: ...

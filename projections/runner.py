@@ -9,12 +9,13 @@ LISTEN/NOTIFY from `ledger_append` and polls as a fallback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 
 import asyncpg
 import structlog
 
-from adapters.postgres.pool import quote_ident
+from adapters.postgres.pool import Connection, quote_ident
 from ledger.codec import LedgerMapper
 from ledger.ports import StoredEvent
 from projections.projection import Envelope, Projection
@@ -65,10 +66,8 @@ class ProjectionRunner:
                     self._wake.clear()
                     for projection in self.projections.values():
                         await self.catch_up(projection)
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-                    except TimeoutError:
-                        pass
             finally:
                 await listener.remove_listener("ledger_events", self._notified)
 
@@ -108,9 +107,7 @@ class ProjectionRunner:
                     break
         return applied
 
-    async def _advance(
-        self, conn: asyncpg.Connection, projection: Projection, position: int
-    ) -> tuple[int, int, int]:
+    async def _advance(self, conn: Connection, projection: Projection, position: int) -> tuple[int, int, int]:
         """Apply the next batch after `position`; return (new position, events applied, head)."""
         head = int(await conn.fetchval("SELECT position FROM ledger_head"))
         upto = min(position + self.batch_size, head)
@@ -125,9 +122,7 @@ class ProjectionRunner:
             list(projection.topics),
         )
         to_event = self.mapper.to_domain_event
-        batch = [
-            Envelope(r[0], r[5], r[3], to_event(StoredEvent(r[1], r[2], r[3], r[4]))) for r in rows
-        ]
+        batch = [Envelope(r[0], r[5], r[3], to_event(StoredEvent(r[1], r[2], r[3], r[4]))) for r in rows]
         if batch:
             await projection.apply(conn, batch)
         await conn.execute(
@@ -145,14 +140,12 @@ class ProjectionRunner:
         return {name: found.get(name, 0) for name in self.projections}
 
 
-async def _lock(conn: asyncpg.Connection, name: str) -> None:
+async def _lock(conn: Connection, name: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('projection:' || $1))", name)
 
 
-async def _tracked_position(conn: asyncpg.Connection, name: str) -> int:
-    await conn.execute(
-        "INSERT INTO projection_tracking (name) VALUES ($1) ON CONFLICT DO NOTHING", name
-    )
+async def _tracked_position(conn: Connection, name: str) -> int:
+    await conn.execute("INSERT INTO projection_tracking (name) VALUES ($1) ON CONFLICT DO NOTHING", name)
     return int(await conn.fetchval("SELECT position FROM projection_tracking WHERE name = $1", name))
 
 

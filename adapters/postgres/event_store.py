@@ -18,6 +18,7 @@ from uuid import UUID
 
 import asyncpg
 
+from adapters.postgres.pool import Connection
 from ledger.chain import canonical_parts, epoch_micros
 from ledger.errors import ConflictError
 from ledger.ports import RecordedEvent, StoredEvent
@@ -61,7 +62,7 @@ class PostgresEventStore:
     async def append(self, events: Sequence[StoredEvent]) -> int:
         if not events:
             raise ValueError("nothing to append")
-        keys = {(e.originator_id, e.originator_version) for e in events}
+        keys = {(_uuid(e.originator_id), e.originator_version) for e in events}
         if len(keys) != len(events):
             raise ConflictError("the same stream version appears twice in one append")
         call = _Call(events, asyncio.get_running_loop().create_future(), keys)
@@ -74,7 +75,8 @@ class PostgresEventStore:
     async def _flush_pending(self) -> None:
         try:
             while self._pending:
-                batch, size = [], 0
+                batch: list[_Call] = []
+                size = 0
                 while self._pending and (
                     not batch or size + len(self._pending[0].events) <= self._max_batch_events
                 ):
@@ -98,7 +100,7 @@ class PostgresEventStore:
             if not isinstance(e, Exception):
                 raise
 
-    async def _write(self, conn: asyncpg.Connection, calls: list[_Call]) -> None:
+    async def _write(self, conn: Connection, calls: list[_Call]) -> None:
         head = self._head or _as_head(await conn.fetchrow("SELECT position, hash FROM ledger_head"))
         while calls:
             outcome = await _try_append(conn, head, calls)
@@ -141,9 +143,7 @@ class PostgresEventStore:
             await asyncio.gather(self._flusher, return_exceptions=True)
 
 
-async def read_after(
-    conn: asyncpg.Pool | asyncpg.Connection, position: int, limit: int
-) -> list[RecordedEvent]:
+async def read_after(conn: asyncpg.Pool | Connection, position: int, limit: int) -> list[RecordedEvent]:
     """Up to `limit` events after `position`, in ledger order (a pool or one connection)."""
     rows = await conn.fetch(
         "SELECT notification_id, originator_id, originator_version, topic, state, recorded_at, hash "
@@ -161,9 +161,7 @@ class _Outcome:
     conflicted: bool = False
 
 
-async def _try_append(
-    conn: asyncpg.Connection, head: tuple[int, bytes], calls: list[_Call]
-) -> _Outcome:
+async def _try_append(conn: Connection, head: tuple[int, bytes], calls: list[_Call]) -> _Outcome:
     """Chain `calls` onto `head` and ask the database to write them (see `ledger_append`)."""
     recorded_at = datetime.now(UTC)
     micros = epoch_micros(recorded_at)
@@ -176,7 +174,7 @@ async def _try_append(
             prev = sha256(
                 prev
                 + canonical_parts(
-                    position, e.originator_id, e.originator_version, e.topic, e.state, micros
+                    position, _uuid(e.originator_id), e.originator_version, e.topic, e.state, micros
                 )
             ).digest()
             ids.append(e.originator_id)
@@ -198,7 +196,7 @@ async def _try_append(
     return _Outcome(new_head, moved=row["conflicts"] is None)
 
 
-async def _drop_conflicts(conn: asyncpg.Connection, calls: list[_Call]) -> list[_Call]:
+async def _drop_conflicts(conn: Connection, calls: list[_Call]) -> list[_Call]:
     """Fail the calls whose stream versions already exist; return the others."""
     ids = [e.originator_id for c in calls for e in c.events]
     versions = [e.originator_version for c in calls for e in c.events]
@@ -209,6 +207,10 @@ async def _drop_conflicts(conn: asyncpg.Connection, calls: list[_Call]) -> list[
     for no in conflicts:
         _settle(calls[no].future, error=_conflict(calls[no]))
     return [c for no, c in enumerate(calls) if no not in conflicts]
+
+
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)
 
 
 def _as_head(row: asyncpg.Record | None) -> tuple[int, bytes]:
@@ -229,9 +231,7 @@ def _without_inner_conflicts(batch: list[_Call]) -> list[_Call]:
     return accepted
 
 
-def _settle(
-    future: asyncio.Future[int], result: int = 0, error: BaseException | None = None
-) -> None:
+def _settle(future: asyncio.Future[int], result: int = 0, error: BaseException | None = None) -> None:
     """Answer a caller, unless it stopped waiting (a cancelled caller's write still lands)."""
     if future.done():
         return

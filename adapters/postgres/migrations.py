@@ -34,9 +34,7 @@ class Migration:
 def available() -> list[Migration]:
     """The migration files shipped with the package, in name order."""
     folder = resources.files("migrations")
-    files = sorted(
-        (f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name
-    )
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     return [Migration(f.name.removesuffix(".sql"), f.read_text()) for f in files]
 
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 import structlog
 
 log = structlog.get_logger(__name__)
 
+Connection: TypeAlias = (
+    "asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
+)
+"""A connection of our own or one borrowed from a pool: both run queries the same way."""
+
 
 async def _can_become(conn: asyncpg.Connection, role: str) -> bool:
     exists = await conn.fetchval("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)", role)
-    return bool(exists) and bool(
-        await conn.fetchval("SELECT pg_has_role(current_user, $1, 'MEMBER')", role)
-    )
+    return bool(exists) and bool(await conn.fetchval("SELECT pg_has_role(current_user, $1, 'MEMBER')", role))
 
 
 async def create_pool(

@@ -6,7 +6,14 @@ import asyncio
 import time
 from pathlib import Path
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
@@ -41,14 +48,12 @@ def replay(name: str | None, data_dir: Path | None) -> int:
                     task = bar.add_task(projection.name, total=None)
                     started = time.perf_counter()
 
-                    def show(position: int, head: int, task: int = task) -> None:
+                    def show(position: int, head: int, task: TaskID = task) -> None:
                         bar.update(task, completed=position, total=head)
 
                     applied = await runner.rebuild(projection, show)
                     seconds = time.perf_counter() - started
-                    bar.console.print(
-                        f"{projection.name}: {applied} events applied in {seconds:.2f} s"
-                    )
+                    bar.console.print(f"{projection.name}: {applied} events applied in {seconds:.2f} s")
         finally:
             await pool.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import structlog
@@ -24,10 +25,10 @@ def serve(host: str, port: int, data_dir: Path | None, run_projections: bool) ->
     asyncio.run(migrate(settings.database_url))
     app = create_app(settings, run_projections=run_projections)
     log.info("serving", url=f"http://{host}:{port}", schema=f"http://{host}:{port}/schema/swagger")
-    config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, lifespan="on"
-    )
-    uvicorn.Server(config).run()
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    # uvicorn re-raises the interrupt once it has shut down cleanly
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run()
     return 0
 
 
@@ -53,8 +54,6 @@ def project(data_dir: Path | None) -> int:
         finally:
             await pool.close()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
-    except KeyboardInterrupt:
-        pass
     return 0

@@ -6,6 +6,7 @@ import asyncio
 
 import msgspec
 from litestar import Response, get
+from litestar.di import NamedDependency
 
 from api.services import Services
 
@@ -27,7 +28,7 @@ def health() -> Health:
 
 
 @get("/ready", tags=["operations"], summary="Readiness: database reachable, projection lag")
-async def ready(services: Services) -> Response[Readiness]:
+async def ready(services: NamedDependency[Services]) -> Response[Readiness]:
     try:
         async with asyncio.timeout(2):
             head = await services.store.head()

@@ -24,7 +24,11 @@ def verify(rows: list[RecordedEvent]) -> object:
     return first_break(
         (
             ChainRecord(
-                r.notification_id, r.originator_id, r.originator_version, r.topic, r.state,
+                r.notification_id,
+                r.originator_id,
+                r.originator_version,
+                r.topic,
+                r.state,
                 r.recorded_at,
             ),
             r.hash,
@@ -125,6 +129,7 @@ async def test_the_chain_recomputed_in_python_matches_the_stored_hashes(
     assert len(rows) == 10
     assert verify(rows) is None
     head = await pool.fetchrow("SELECT position, hash FROM ledger_head")
+    assert head is not None
     assert (head["position"], bytes(head["hash"])) == (10, rows[-1].hash)
 
 

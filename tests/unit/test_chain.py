@@ -56,7 +56,7 @@ def test_intact_chain_has_no_break() -> None:
 
 def test_tampered_state_is_named_at_its_position() -> None:
     rows = chain([record(n) for n in range(1, 6)])
-    tampered = rows[:2] + [(replace(rows[2][0], state=b"{}"), rows[2][1])] + rows[3:]
+    tampered = [*rows[:2], (replace(rows[2][0], state=b"{}"), rows[2][1]), *rows[3:]]
     broken = first_break(tampered)
     assert broken is not None
     assert broken.notification_id == 3

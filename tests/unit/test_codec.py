@@ -15,8 +15,12 @@ from ledger.vocabulary import Actor
 def test_round_trip_preserves_every_field_and_type() -> None:
     mapper = LedgerMapper()
     p = create_optin(
-        name="N", description="D", purpose="transactional", channels=("sms",),
-        disclosure="Text", actor=Actor(kind="api_key", id="k1", correlation_id="c1"),
+        name="N",
+        description="D",
+        purpose="transactional",
+        channels=("sms",),
+        disclosure="Text",
+        actor=Actor(kind="api_key", id="k1", correlation_id="c1"),
     )
     p.rename("M", Actor(kind="user", id="u1"))
     originals = p.collect_events()

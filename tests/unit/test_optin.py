@@ -57,8 +57,6 @@ def test_archived_program_refuses_changes() -> None:
 
 def test_a_program_needs_a_channel() -> None:
     with pytest.raises(InvalidCommandError):
-        create_optin(
-            name="x", description="", purpose="marketing", channels=(), disclosure="d", actor=STAFF
-        )
+        create_optin(name="x", description="", purpose="marketing", channels=(), disclosure="d", actor=STAFF)
     with pytest.raises(InvalidCommandError):
         program().set_channels((), STAFF)
