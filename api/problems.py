@@ -11,7 +11,13 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
-from ledger.errors import ConflictError, DomainError, InvalidCommandError, NotFoundError
+from ledger.errors import (
+    ConflictError,
+    DomainError,
+    InvalidCommandError,
+    InvalidValueError,
+    NotFoundError,
+)
 from ledger.masking import scrub
 from projections.runner import ProjectionLagError
 
@@ -23,6 +29,7 @@ _DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
     ConflictError: (409, "Conflict"),
     InvalidCommandError: (409, "Not allowed in the current state"),
     NotFoundError: (404, "Not found"),
+    InvalidValueError: (422, "Invalid value"),
 }
 
 

@@ -15,5 +15,9 @@ class NotFoundError(DomainError):
     """The aggregate or record asked for does not exist (or was erased)."""
 
 
+class InvalidValueError(DomainError):
+    """A value the domain cannot accept (for example text with control characters)."""
+
+
 class InvalidCommandError(DomainError):
     """The command is well-formed but not allowed in the aggregate's current state."""

@@ -7,7 +7,7 @@ import hashlib
 from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import InvalidCommandError
-from ledger.vocabulary import Actor, Channel, Purpose
+from ledger.vocabulary import Actor, Channel, Purpose, checked_text
 
 
 def disclosure_sha256(text: str) -> str:
@@ -83,6 +83,7 @@ class OptIn(Aggregate):
 
     def rename(self, name: str, actor: Actor) -> None:
         self._require_active()
+        checked_text(name, "name", max_length=120)
         if name != self.name:
             self._renamed(name=name, actor=actor)
 
@@ -92,6 +93,8 @@ class OptIn(Aggregate):
 
     def describe(self, description: str, actor: Actor) -> None:
         self._require_active()
+        if description:
+            checked_text(description, "description", max_length=2000, multiline=True)
         if description != self.description:
             self._described(description=description, actor=actor)
 
@@ -114,6 +117,7 @@ class OptIn(Aggregate):
     def change_disclosure(self, disclosure: str, actor: Actor) -> None:
         """A new disclosure text is a new version; consent events name the version they showed."""
         self._require_active()
+        checked_text(disclosure, "disclosure", max_length=5000, multiline=True)
         if disclosure != self.disclosure:
             self._disclosure_changed(disclosure=disclosure, version=self.disclosure_version + 1, actor=actor)
 
@@ -143,6 +147,10 @@ def create_optin(
     """A new program; refuses an empty channel list (a program nobody can join)."""
     if not channels:
         raise InvalidCommandError("a program needs at least one channel")
+    checked_text(name, "name", max_length=120)
+    if description:
+        checked_text(description, "description", max_length=2000, multiline=True)
+    checked_text(disclosure, "disclosure", max_length=5000, multiline=True)
     return OptIn(
         name=name,
         description=description,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 import msgspec
+
+from ledger.errors import InvalidValueError
 
 Channel = Literal["email", "sms"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms")
@@ -17,6 +20,21 @@ ProgramName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 Description = Annotated[str, msgspec.Meta(max_length=2000)]
 DisclosureText = Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+# No control characters but tab and newline (PostgreSQL text cannot even hold NUL).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def checked_text(value: str, field: str, *, max_length: int, multiline: bool = False) -> str:
+    """`value` if it is acceptable text for `field`, else `InvalidValueError` naming the field."""
+    if not value.strip():
+        raise InvalidValueError(f"{field} must not be empty")
+    if len(value) > max_length:
+        raise InvalidValueError(f"{field} is longer than {max_length} characters")
+    if _CONTROL.search(value) or (not multiline and ("\n" in value or "\t" in value)):
+        raise InvalidValueError(f"{field} contains control characters")
+    return value
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -46,15 +46,19 @@ class ProjectionRunner:
         self._wake = asyncio.Event()
 
     async def run_forever(self) -> None:
-        """Catch up, then follow the ledger until cancelled; connection errors are retried."""
+        """Catch up, then follow the ledger until cancelled.
+
+        Any failure (a lost connection, or an event a projection cannot apply) is logged with its
+        cause and retried with backoff; nothing is skipped, so `/ready` shows the lag growing.
+        """
         backoff = 0.1
         while True:
             try:
                 await self._follow()
             except asyncio.CancelledError:
                 raise
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
-                log.error("projection runner failed; retrying", error=str(e), retry_in=backoff)
+            except Exception as e:
+                log.error("projection runner failed; retrying", retry_in=backoff, exc_info=e)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
 

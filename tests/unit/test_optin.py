@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.errors import InvalidCommandError
+from ledger.errors import InvalidCommandError, InvalidValueError
 from ledger.optin import OptIn, create_optin, disclosure_sha256
 from ledger.vocabulary import SYSTEM, Actor
 
@@ -60,3 +60,16 @@ def test_a_program_needs_a_channel() -> None:
         create_optin(name="x", description="", purpose="marketing", channels=(), disclosure="d", actor=STAFF)
     with pytest.raises(InvalidCommandError):
         program().set_channels((), STAFF)
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "nul\x00byte", "bell\x07", "two\nlines", "x" * 121])
+def test_names_must_be_plain_one_line_text(bad: str) -> None:
+    with pytest.raises(InvalidValueError):
+        program().rename(bad, STAFF)
+
+
+def test_disclosures_may_span_lines_but_hold_no_control_characters() -> None:
+    p = program()
+    p.change_disclosure("Line one.\nLine two. Reply STOP to stop.", STAFF)
+    with pytest.raises(InvalidValueError):
+        p.change_disclosure("Hidden\x00text", STAFF)
