@@ -19,10 +19,18 @@ _NAMES = [
 _COLUMNS = ", ".join(_NAMES)
 # Built from the constant column list above, never from input.
 _SELECT = f"SELECT {_COLUMNS} FROM optins WHERE id = ANY($1)"  # noqa: S608
-_PLACEHOLDERS = ", ".join(f"${i}" for i in range(1, len(_NAMES) + 1))
+_TYPES = [
+    *("uuid", "text", "text", "text", "text", "text", "int", "text", "bool"),
+    *("timestamptz", "timestamptz", "bigint", "bigint"),
+]
 _UPDATES = ", ".join(f"{c} = EXCLUDED.{c}" for c in _NAMES[1:])
+# One statement per batch: a column array each; channels travel as comma-joined text.
 _UPSERT = (
-    f"INSERT INTO optins ({_COLUMNS}) VALUES ({_PLACEHOLDERS}) ON CONFLICT (id) DO UPDATE SET {_UPDATES}"  # noqa: S608
+    f"INSERT INTO optins ({_COLUMNS}) SELECT "  # noqa: S608 (built from the constant lists above)
+    + ", ".join("string_to_array(channels, ',')" if c == "channels" else c for c in _NAMES)
+    + " FROM unnest("
+    + ", ".join(f"${i}::{t}[]" for i, t in enumerate(_TYPES, 1))
+    + f") AS u({_COLUMNS}) ON CONFLICT (id) DO UPDATE SET {_UPDATES}"
 )
 
 
@@ -43,7 +51,9 @@ class _Row:
     position: int
 
     def values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
+        return tuple(
+            ",".join(self.channels) if name == "channels" else getattr(self, name) for name in self.__slots__
+        )
 
 
 class OptInsProjection:
@@ -79,15 +89,19 @@ class OptInsProjection:
                         envelope.recorded_at,
                     )
                 )
-        await conn.executemany(
-            _UPSERT,
-            [row.values() for row in rows.values()],
-        )
+        await conn.execute(_UPSERT, *_columns([row.values() for row in rows.values()]))
         if disclosures:
-            await conn.executemany(
-                "INSERT INTO optin_disclosures VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                disclosures,
+            await conn.execute(
+                "INSERT INTO optin_disclosures SELECT * FROM unnest("
+                "$1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[]) "
+                "ON CONFLICT DO NOTHING",
+                *_columns(disclosures),
             )
+
+
+def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    """Rows to one list per column, the shape `unnest($1::t[], …)` takes."""
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def _fold(rows: dict[UUID, _Row], envelope: Envelope) -> _Row:

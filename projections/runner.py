@@ -17,7 +17,6 @@ import structlog
 
 from adapters.postgres.pool import Connection, quote_ident
 from ledger.codec import LedgerMapper
-from ledger.ports import StoredEvent
 from projections.projection import Envelope, Projection
 
 log = structlog.get_logger(__name__)
@@ -91,24 +90,39 @@ class ProjectionRunner:
                 return applied
 
     async def rebuild(self, projection: Projection, progress: Progress | None = None) -> int:
-        """Empty the read model and replay the whole ledger into it, in one transaction.
+        """Empty the read model and replay the ledger up to its current head, in one transaction.
 
-        Readers keep seeing the old read model until the new one is complete.
+        Readers keep seeing the old read model until the new one is complete. Events are read
+        ahead on a second connection, so fetching overlaps with applying.
         """
+        head = int(await self.pool.fetchval("SELECT position FROM ledger_head"))
+        batches: asyncio.Queue[tuple[list[asyncpg.Record], int] | None] = asyncio.Queue(maxsize=3)
+
+        async def read_ahead() -> None:
+            async with self.pool.acquire() as reader:
+                position = 0
+                while position < head:
+                    upto = min(position + self.batch_size, head)
+                    await batches.put((await self._fetch(reader, projection, position, upto), upto))
+                    position = upto
+            await batches.put(None)
+
         applied = 0
-        async with self.pool.acquire() as conn, conn.transaction():
-            await _lock(conn, projection.name)
-            for table in projection.tables:
-                await conn.execute(f"TRUNCATE {quote_ident(table)}")
-            await _tracked_position(conn, projection.name)
-            position = 0
-            while True:
-                position, count, head = await self._advance(conn, projection, position)
-                applied += count
-                if progress:
-                    progress(position, head)
-                if position >= head:
-                    break
+        reading = asyncio.create_task(read_ahead())
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await _lock(conn, projection.name)
+                for table in projection.tables:
+                    await conn.execute(f"TRUNCATE {quote_ident(table)}")
+                await _tracked_position(conn, projection.name)
+                while (item := await batches.get()) is not None:
+                    rows, upto = item
+                    applied += await self._apply(conn, projection, rows, upto)
+                    if progress:
+                        progress(upto, head)
+                await reading
+        finally:
+            reading.cancel()
         return applied
 
     async def _advance(self, conn: Connection, projection: Projection, position: int) -> tuple[int, int, int]:
@@ -117,7 +131,14 @@ class ProjectionRunner:
         upto = min(position + self.batch_size, head)
         if upto <= position:
             return position, 0, head
-        rows = await conn.fetch(
+        rows = await self._fetch(conn, projection, position, upto)
+        return upto, await self._apply(conn, projection, rows, upto), head
+
+    @staticmethod
+    async def _fetch(
+        conn: Connection, projection: Projection, position: int, upto: int
+    ) -> list[asyncpg.Record]:
+        return await conn.fetch(
             "SELECT notification_id, originator_id, originator_version, topic, state, recorded_at "
             "FROM events WHERE notification_id > $1 AND notification_id <= $2 "
             "AND topic = ANY($3::text[]) ORDER BY notification_id",
@@ -125,14 +146,19 @@ class ProjectionRunner:
             upto,
             list(projection.topics),
         )
-        to_event = self.mapper.to_domain_event
-        batch = [Envelope(r[0], r[5], r[3], to_event(StoredEvent(r[1], r[2], r[3], r[4]))) for r in rows]
+
+    async def _apply(
+        self, conn: Connection, projection: Projection, rows: list[asyncpg.Record], upto: int
+    ) -> int:
+        """Decode and apply `rows`, and move the tracking position to `upto`, on `conn`."""
+        decode = self.mapper.decode
+        batch = [Envelope(r[0], r[5], r[3], decode(r[3], r[1], r[2], r[4])) for r in rows]
         if batch:
             await projection.apply(conn, batch)
         await conn.execute(
             "UPDATE projection_tracking SET position = $2 WHERE name = $1", projection.name, upto
         )
-        return upto, len(batch), head
+        return len(batch)
 
     async def positions(self) -> dict[str, int]:
         """Each projection's tracked position (0 before its first batch)."""

@@ -42,8 +42,8 @@ class SeenPositions:
 class PassThrough:
     """Test events carry raw bytes, not a registered event class: hand them over undecoded."""
 
-    def to_domain_event(self, stored: StoredEvent) -> StoredEvent:
-        return stored
+    def decode(self, topic: str, originator_id: uuid.UUID, version: int, state: bytes) -> StoredEvent:
+        return StoredEvent(originator_id, version, topic, state)
 
 
 @pytest.fixture
