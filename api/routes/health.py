@@ -8,6 +8,7 @@ import msgspec
 from litestar import Response, get
 from litestar.di import NamedDependency
 
+from api.auth.guards import anyone
 from api.services import Services
 
 
@@ -22,12 +23,12 @@ class Readiness(msgspec.Struct):
     projection_lag: dict[str, int] = msgspec.field(default_factory=dict)
 
 
-@get("/health", tags=["operations"], summary="Liveness", sync_to_thread=False)
+@get("/health", tags=["operations"], summary="Liveness", sync_to_thread=False, guards=[anyone])
 def health() -> Health:
     return Health(status="ok")
 
 
-@get("/ready", tags=["operations"], summary="Readiness: database reachable, projection lag")
+@get("/ready", tags=["operations"], summary="Readiness: database reachable, projection lag", guards=[anyone])
 async def ready(services: NamedDependency[Services]) -> Response[Readiness]:
     try:
         async with asyncio.timeout(2):

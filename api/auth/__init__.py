@@ -1,0 +1,1 @@
+"""Who is calling (principals) and what they may do (guards)."""
