@@ -12,13 +12,17 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, StoplightRenderPlugin, SwaggerRenderPlugin
 
+from adapters.crypto.data_keys import PostgresDataKeys
+from adapters.crypto.sealer import NaclSealer
+from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.pool import create_pool
 from adapters.settings import Settings
 from api.middleware import correlation_and_access_log
 from api.problems import EXCEPTION_HANDLERS
-from api.routes import health
+from api.routes import contacts, health
 from api.services import Services, provide_min_position, provide_services
+from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from projections.catalog import all_projections
 from projections.runner import ProjectionRunner
@@ -35,15 +39,29 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
     if settings.database_url is None:
         raise ValueError("create_app needs settings.database_url (start the embedded server first)")
     dsn = settings.database_url
+    if settings.kek is None or settings.index_key is None or settings.token_key is None:
+        raise ValueError("create_app needs OPTIN_KEK, OPTIN_INDEX_KEY and OPTIN_TOKEN_KEY")
+    kek, index_key = settings.kek, settings.index_key
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(dsn, role=settings.db_role)
         store = PostgresEventStore(pool)
-        runner = ProjectionRunner(pool, all_projections())
+        repository = Repository(store)
         app.state.services = Services(
-            settings=settings, pool=pool, store=store, repository=Repository(store), runner=runner
+            settings=settings,
+            pool=pool,
+            store=store,
+            repository=repository,
+            runner=ProjectionRunner(pool, all_projections(settings)),
+            contacts=ContactRegistry(
+                repository,
+                PostgresDataKeys(pool, kek),
+                PostgresAddressBook(pool),
+                NaclSealer(index_key),
+            ),
         )
+        runner = app.state.services.runner
         background = asyncio.create_task(runner.run_forever()) if run_projections else None
         try:
             yield
@@ -56,11 +74,11 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             await pool.close()
 
     config = AppConfig(
-        route_handlers=[health.health, health.ready],
+        route_handlers=[health.health, health.ready, contacts.ContactsController],
         lifespan=[lifespan],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
-            "min_position": Provide(provide_min_position),
+            "caught_up": Provide(provide_min_position),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[correlation_and_access_log],

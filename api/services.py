@@ -8,10 +8,11 @@ from typing import Annotated, Any
 import asyncpg
 from litestar import Response
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.settings import Settings
+from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from projections.runner import ProjectionRunner, wait_for_position
 
@@ -25,6 +26,7 @@ class Services:
     store: PostgresEventStore
     repository: Repository
     runner: ProjectionRunner
+    contacts: ContactRegistry
 
 
 def provide_services(state: State) -> Services:
@@ -36,13 +38,13 @@ async def provide_min_position(
     state: State,
     min_position: Annotated[
         int | None,
-        Parameter(
+        QueryParameter(
             ge=0,
             description="Wait (up to 2 s) until the read models include this ledger position.",
         ),
     ] = None,
 ) -> int | None:
-    """Dependency for reads: wait until projections reach `min_position`, else 503."""
+    """Dependency `caught_up` for reads: wait until projections reach `?min_position=`, else 503."""
     if min_position:
         services: Services = state.services
         await wait_for_position(services.pool, min_position, list(services.runner.projections))

@@ -47,3 +47,47 @@ class EventStore(Protocol):
     async def head(self) -> int:
         """The position of the last committed event (0 when the ledger is empty)."""
         ...
+
+
+class DataKeys(Protocol):
+    """Per-contact data keys, kept wrapped by the key-encryption key, apart from the events."""
+
+    async def create(self, contact_id: UUID) -> bytes:
+        """The contact's key, made on first call (idempotent under concurrency)."""
+        ...
+
+    async def get(self, contact_id: UUID) -> bytes | None:
+        """The key, or None once the contact is erased."""
+        ...
+
+    async def get_many(self, contact_ids: Sequence[UUID]) -> dict[UUID, bytes]:
+        """Keys of the contacts that still have one."""
+        ...
+
+    async def delete(self, contact_id: UUID) -> None:
+        """Crypto-shred: everything sealed with this key becomes unreadable, forever."""
+        ...
+
+
+class AddressBook(Protocol):
+    """The mutable lookup from an address's blind index to its live contact (never in events)."""
+
+    async def find(self, blind_index: bytes) -> UUID | None: ...
+
+    async def claim(self, blind_index: bytes, contact_id: UUID) -> UUID:
+        """Bind the index to `contact_id` unless already bound; return the contact it is bound to."""
+        ...
+
+    async def release(self, contact_id: UUID) -> None: ...
+
+
+class Sealer(Protocol):
+    """Symmetric encryption with per-contact keys, and the keyed blind index of an address."""
+
+    def seal(self, key: bytes, plaintext: str) -> bytes: ...
+
+    def open(self, key: bytes | None, sealed: bytes) -> str | None:
+        """The plaintext, or None when the key is gone (erased) or does not fit."""
+        ...
+
+    def blind_index(self, normalised_address: str) -> bytes: ...

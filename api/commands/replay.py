@@ -23,10 +23,10 @@ from projections.runner import ProjectionRunner
 
 
 def replay(name: str | None, data_dir: Path | None) -> int:
-    settings = prepare(data_dir, needs_secrets=False)
+    settings = prepare(data_dir)
     assert settings.database_url
     dsn = settings.database_url
-    projections = all_projections()
+    projections = all_projections(settings)
     chosen = [p for p in projections if name in (None, p.name)]
     if not chosen:
         known = ", ".join(p.name for p in projections)

@@ -42,7 +42,7 @@ def run_migrations(data_dir: Path | None) -> int:
 
 def project(data_dir: Path | None) -> int:
     """Run only the projection runner (for deployments that split it out of the API)."""
-    settings = prepare(data_dir, needs_secrets=False)
+    settings = prepare(data_dir)
     assert settings.database_url
     dsn = settings.database_url
 
@@ -50,7 +50,7 @@ def project(data_dir: Path | None) -> int:
         await migrate(dsn)
         pool = await create_pool(dsn, role=settings.db_role)
         try:
-            await ProjectionRunner(pool, all_projections()).run_forever()
+            await ProjectionRunner(pool, all_projections(settings)).run_forever()
         finally:
             await pool.close()
 

@@ -1,0 +1,152 @@
+"""Contacts: register (idempotent per address), list and read (masked), timeline, erase."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from api.auth.guards import allow, principal_of
+from api.services import Services, written
+from ledger.address import normalise
+from ledger.vocabulary import Channel
+from projections import contacts as read
+from projections.timeline import TimelineEntry, timeline
+
+AddressText = Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
+
+
+class NewContact(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Exactly one address on one channel: nothing else is accepted (no names, no second address)."""
+
+    channel: Channel
+    address: AddressText
+
+
+class RegisteredContact(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    channel: Channel
+    address: str
+    created: bool
+
+
+class ContactPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[read.ContactRow]
+    next_cursor: str | None
+
+
+class TimelinePage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[TimelineEntry]
+    next_after: int | None
+
+
+class ContactsController(Controller):
+    path = "/v1/contacts"
+    tags = ["contacts"]  # noqa: RUF012 (Litestar reads it as a class attribute)
+
+    @post("/", guards=[allow("staff", "service")], summary="Register a contact (idempotent)")
+    async def register(
+        self, request: Request[Any, Any, Any], data: JSONBody[NewContact], services: NamedDependency[Services]
+    ) -> Response[RegisteredContact]:
+        address = normalise(data.channel, data.address, default_region=services.settings.default_region)
+        actor = principal_of(request).actor(request.scope.get("state", {}).get("request_id"))
+        registration = await services.contacts.register(address, actor)
+        body = RegisteredContact(
+            id=registration.contact_id,
+            channel=address.channel,
+            address=address.masked,
+            created=registration.created,
+        )
+        return written(body, registration.position, 201 if registration.created else 200)
+
+    @get("/", guards=[allow("staff", "auditor")], summary="List contacts (masked)")
+    async def list(
+        self,
+        services: NamedDependency[Services],
+        caught_up: NamedDependency[int | None],
+        channel: FromQuery[Channel | None] = None,
+        address: Annotated[str | None, QueryParameter(description="exact address (blind index)")] = None,
+        created_after: FromQuery[datetime | None] = None,
+        created_before: FromQuery[datetime | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    ) -> ContactPage:
+        only = None
+        if address is not None:
+            on = channel or ("email" if "@" in address else "sms")
+            found = await services.contacts.find(
+                normalise(on, address, default_region=services.settings.default_region)
+            )
+            if found is None:
+                return ContactPage(items=[], next_cursor=None)
+            only = found
+        rows = await read.list_contacts(
+            services.pool,
+            channel=channel,
+            created_after=created_after,
+            created_before=created_before,
+            only=only,
+            after=_decode_cursor(cursor) if cursor else None,
+            limit=limit + 1,
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return ContactPage(items=rows, next_cursor=_encode_cursor(rows[-1]) if more else None)
+
+    @get("/{contact_id:uuid}", guards=[allow("staff", "auditor")], summary="One contact (masked)")
+    async def get_one(
+        self,
+        contact_id: FromPath[UUID],
+        services: NamedDependency[Services],
+        caught_up: NamedDependency[int | None],
+    ) -> read.ContactRow:
+        row = await read.get_contact(services.pool, contact_id)
+        if row is None:
+            raise NotFoundException(f"no contact with id {contact_id}")
+        return row
+
+    @get(
+        "/{contact_id:uuid}/timeline",
+        guards=[allow("staff", "auditor")],
+        summary="Every event of the contact, in ledger order",
+    )
+    async def get_timeline(
+        self,
+        contact_id: FromPath[UUID],
+        services: NamedDependency[Services],
+        caught_up: NamedDependency[int | None],
+        after: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
+    ) -> TimelinePage:
+        if await read.get_contact(services.pool, contact_id) is None:
+            raise NotFoundException(f"no contact with id {contact_id}")
+        items = await timeline(services.pool, contact_id, after=after, limit=limit)
+        return TimelinePage(items=items, next_after=items[-1].position if len(items) == limit else None)
+
+    @delete("/{contact_id:uuid}", guards=[allow("admin")], status_code=200, summary="Erase (crypto-shred)")
+    async def erase(
+        self, request: Request[Any, Any, Any], contact_id: FromPath[UUID], services: NamedDependency[Services]
+    ) -> Response[dict[str, Any]]:
+        actor = principal_of(request).actor(request.scope.get("state", {}).get("request_id"))
+        position = await services.contacts.erase(contact_id, actor)
+        return written({"id": str(contact_id), "erased": True}, position, 200)
+
+
+def _encode_cursor(row: read.ContactRow) -> str:
+    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        created, _, contact_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(created), UUID(contact_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as e:
+        raise ValidationException("the cursor is not one this API gave out") from e

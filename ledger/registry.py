@@ -1,0 +1,83 @@
+"""Registering and erasing contacts: the write side of personal data, through ports only.
+
+Registration is idempotent per normalised address and safe under concurrency: the address book's
+unique blind index decides which contact id wins, every racer then makes sure that contact's key
+and `Registered` event exist (the first append wins, the rest see a conflict: already done), so
+a crash half way is repaired by the next attempt. Erasure records `Erased`, then deletes the
+data key and the lookup row: the ledger keeps only ciphertext nobody can open.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+from ledger.address import Address
+from ledger.contact import Contact, register_contact
+from ledger.errors import ConflictError, NotFoundError
+from ledger.ports import AddressBook, DataKeys, Sealer
+from ledger.repository import Repository
+from ledger.vocabulary import Actor
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    contact_id: UUID
+    created: bool
+    position: int
+
+
+class ContactRegistry:
+    """The contact application service."""
+
+    def __init__(self, repository: Repository, keys: DataKeys, book: AddressBook, sealer: Sealer) -> None:
+        self.repository = repository
+        self.keys = keys
+        self.book = book
+        self.sealer = sealer
+
+    async def find(self, address: Address) -> UUID | None:
+        """The live contact holding `address`, if any."""
+        return await self.book.find(self.sealer.blind_index(address.value))
+
+    async def register(self, address: Address, actor: Actor) -> Registration:
+        index = self.sealer.blind_index(address.value)
+        existing = await self.book.find(index)
+        if existing and await self.repository.store.read_stream(existing):
+            return Registration(existing, False, await self.repository.store.head())
+        candidate = existing or uuid.uuid4()
+        contact_id = candidate if existing else await self.book.claim(index, candidate)
+        key = await self.keys.create(contact_id)
+        contact = register_contact(
+            contact_id,
+            channel=address.channel,
+            sealed_address=self.sealer.seal(key, address.value),
+            actor=actor,
+        )
+        try:
+            position = await self.repository.save(contact)
+        except ConflictError:  # registered already (by us earlier, or by a concurrent racer)
+            return Registration(contact_id, False, await self.repository.store.head())
+        return Registration(contact_id, contact_id == candidate and not existing, position)
+
+    async def address_of(self, contact_id: UUID) -> Address:
+        """The contact's own address in clear (only for the contact themselves, and senders)."""
+        contact = await self.repository.get(Contact, contact_id)
+        contact.require_live()
+        plaintext = self.sealer.open(await self.keys.get(contact_id), contact.sealed_address)
+        if plaintext is None:
+            raise NotFoundError(f"no contact with id {contact_id}")
+        return Address(contact.channel, plaintext)
+
+    async def erase(self, contact_id: UUID, actor: Actor) -> int:
+        contact = await self.repository.get(Contact, contact_id)
+        contact.erase(actor)
+        position = await self.repository.save(contact)
+        await self.shred(contact_id)
+        return position
+
+    async def shred(self, contact_id: UUID) -> None:
+        """Delete the key and the lookup row (idempotent; the contacts projection repeats it)."""
+        await self.keys.delete(contact_id)
+        await self.book.release(contact_id)
