@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Mapping, MutableMapping
-from typing import Any
+from typing import IO, Any
 
 import structlog
 
@@ -45,7 +45,9 @@ def _drop_color_message(
     return event_dict
 
 
-def configure_logging(fmt: str | None = None, level: int = logging.INFO) -> None:
+def configure_logging(
+    fmt: str | None = None, level: int = logging.INFO, stream: IO[str] | None = None
+) -> None:
     """Configure structlog and route the standard library's loggers through the same pipeline."""
     if fmt is None:
         fmt = "console" if sys.stderr.isatty() else "json"
@@ -78,7 +80,7 @@ def configure_logging(fmt: str | None = None, level: int = logging.INFO) -> None
             renderer,
         ],
     )
-    handler = logging.StreamHandler()
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -81,6 +81,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             "caught_up": Provide(provide_min_position),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=1_048_576,
         middleware=[correlation_and_access_log],
         openapi_config=OpenAPIConfig(
             title="OptIn Ledger",

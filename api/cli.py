@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     replay = with_data_dir(sub.add_parser("replay", help="rebuild projections from the ledger"))
     replay.add_argument("name", nargs="?", help="one projection (default: all)")
 
+    keys = sub.add_parser("keys", help="key management").add_subparsers(dest="keys_command", required=True)
+    rotate = with_data_dir(keys.add_parser("rotate", help="re-wrap data keys under a new KEK"))
+    rotate.add_argument("--generate", action="store_true", help="generate the new KEK (printed once)")
+
     bench = with_data_dir(sub.add_parser("bench", help="benchmarks, as same-run ratios"))
     bench.add_argument("name", choices=["append", "replay"])
     bench.add_argument("--seconds", type=float, default=5.0, help="duration of each timed part")
@@ -82,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from api.commands.replay import replay
 
                 return replay(args.name, args.data_dir)
+            case "keys":
+                from api.commands.keys import rotate
+
+                return rotate(args.data_dir, args.generate)
             case "bench":
                 return _bench(args)
     except SettingsError as e:

@@ -60,7 +60,9 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
     return problem(422, "Invalid request", "The request does not match the schema.", errors=errors)
 
 
-def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    if exc.status_code >= 500:
+        return _unexpected(request, exc)
     body: dict[str, Any] = {"type": "about:blank", "status": exc.status_code}
     body["title"] = _title(exc.status_code)
     if exc.detail and exc.detail != body["title"]:

@@ -53,5 +53,7 @@ class Contact(Aggregate):
 
 def register_contact(contact_id: UUID, *, channel: Channel, sealed_address: bytes, actor: Actor) -> Contact:
     """A new contact with an id chosen beforehand (the address book claimed it)."""
-    # eventsourcing's aggregate metaclass takes `id`; the generated __init__ signature hides it.
-    return Contact(id=contact_id, channel=channel, sealed_address=sealed_address, actor=actor)  # type: ignore[call-arg]
+    # `_create` is eventsourcing's documented way to pick the created event and pass an `id`.
+    return Contact._create(
+        Contact.Created, id=contact_id, channel=channel, sealed_address=sealed_address, actor=actor
+    )

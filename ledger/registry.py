@@ -59,7 +59,7 @@ class ContactRegistry:
             position = await self.repository.save(contact)
         except ConflictError:  # registered already (by us earlier, or by a concurrent racer)
             return Registration(contact_id, False, await self.repository.store.head())
-        return Registration(contact_id, contact_id == candidate and not existing, position)
+        return Registration(contact_id, True, position)
 
     async def address_of(self, contact_id: UUID) -> Address:
         """The contact's own address in clear (only for the contact themselves, and senders)."""

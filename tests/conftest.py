@@ -3,6 +3,7 @@ a migrated template database, and a fresh database cloned from it for each test 
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 import warnings
@@ -12,10 +13,32 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from adapters.crypto.data_keys import PostgresDataKeys
+from adapters.crypto.sealer import NaclSealer
+from adapters.logging import configure_logging
+from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.dsn import with_database
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool, quote_ident
+from ledger.registry import ContactRegistry
+from ledger.repository import Repository
+from tests import pii
+
+LOG_OUTPUT = io.StringIO()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Send every log line of the session, as the service would write it, to one buffer."""
+    configure_logging("json", stream=LOG_OUTPUT)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any address a test used appears in the session's log output."""
+    leaked = pii.leaks(LOG_OUTPUT.getvalue())
+    if leaked:
+        print(f"\nPLAINTEXT ADDRESSES IN LOG OUTPUT: {len(leaked)} (first: {leaked[0][:3]}…)")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +99,14 @@ async def store(pool: asyncpg.Pool) -> AsyncIterator[PostgresEventStore]:
     s = PostgresEventStore(pool)
     yield s
     await s.close()
+
+
+KEK = bytes(range(32))
+INDEX_KEY = bytes(range(32, 64))
+
+
+@pytest.fixture
+def registry(pool: asyncpg.Pool, store: PostgresEventStore) -> ContactRegistry:
+    return ContactRegistry(
+        Repository(store), PostgresDataKeys(pool, KEK), PostgresAddressBook(pool), NaclSealer(INDEX_KEY)
+    )

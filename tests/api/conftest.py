@@ -13,6 +13,9 @@ from litestar.testing import AsyncTestClient
 from adapters.settings import Settings
 from api.app import create_app
 
+BOOTSTRAP = "test-bootstrap-token"
+AS_ADMIN = {"Authorization": f"Bearer {BOOTSTRAP}"}
+
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
@@ -22,6 +25,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         kek=secrets.token_bytes(32),
         index_key=secrets.token_bytes(32),
         token_key=secrets.token_bytes(32),
+        bootstrap_token=BOOTSTRAP,
     )
 
 
