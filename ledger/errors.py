@@ -21,3 +21,20 @@ class InvalidValueError(DomainError):
 
 class InvalidCommandError(DomainError):
     """The command is well-formed but not allowed in the aggregate's current state."""
+
+
+class RateLimitedError(DomainError):
+    """Too many requests of this kind for now; `retry_after` says when to try again (seconds)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class VerificationError(DomainError):
+    """A code was refused (wrong, expired, locked or used); the message says which."""
+
+    def __init__(self, message: str, outcome: str, attempts_left: int | None = None) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.attempts_left = attempts_left

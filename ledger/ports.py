@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -91,3 +91,21 @@ class Sealer(Protocol):
         ...
 
     def blind_index(self, normalised_address: str) -> bytes: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Codes(Protocol):
+    """One-time codes: drawn from a CSPRNG, checked by a keyed hash (the code itself is not kept)."""
+
+    def new(self) -> str: ...
+
+    def hash(self, verification_id: UUID, code: str) -> bytes: ...
+
+
+class RateLimiter(Protocol):
+    async def hit(self, bucket: str, limit: int, window: timedelta) -> int | None:
+        """Count one hit; None if within `limit` per sliding `window`, else seconds to wait."""
+        ...

@@ -32,6 +32,13 @@ class Repository:
             raise NotFoundError(f"no {cls.__name__.lower()} with id {aggregate_id}")
         return aggregate
 
+    async def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """Like `get`, but None when the aggregate does not exist."""
+        try:
+            return await self.get(cls, aggregate_id)
+        except NotFoundError:
+            return None
+
     async def save(self, *aggregates: Aggregate) -> int:
         """Append every pending event of `aggregates` in one atomic call; return the position."""
         events = [self.mapper.to_stored_event(e) for a in aggregates for e in a.collect_events()]

@@ -16,6 +16,10 @@ Purpose = Literal["marketing", "transactional"]
 
 ActorKind = Literal["user", "api_key", "contact", "system"]
 
+Action = Literal["opt_in", "opt_out"]
+ConsentStatus = Literal["unknown", "pending", "opted_in", "opted_out"]
+Source = Literal["web", "api", "sms_keyword", "email_one_click", "admin", "import"]
+
 ProgramName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 Description = Annotated[str, msgspec.Meta(max_length=2000)]
 DisclosureText = Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]

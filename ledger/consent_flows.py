@@ -1,0 +1,233 @@
+"""Consent flows: requests that wait for the contact's code, confirmations, self-service changes.
+
+Nothing here opts anyone in without proof: a request records `pending` and sends a code; only a
+confirmed verification of that contact (or an SMS reply from the number) grants consent. Opting
+out is never harder: a verified contact does it at once, staff record one asked for elsewhere.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+import msgspec
+
+from ledger.consent import Consent, Evidence, consent_id, open_consent
+from ledger.contact import Contact
+from ledger.errors import InvalidCommandError, InvalidValueError, NotFoundError, VerificationError
+from ledger.optin import OptIn
+from ledger.ports import Clock, Codes
+from ledger.registry import ContactRegistry
+from ledger.repository import Repository
+from ledger.verification import Outcome, Verification, issue_verification
+from ledger.vocabulary import Action, Actor, ConsentStatus, Source
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """The HTTP client behind a request: personal data, sealed with the contact's key."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    position: int
+    status: ConsentStatus | None = None
+    verification_id: UUID | None = None
+    contact_id: UUID | None = None
+
+
+_MESSAGES = {
+    Outcome.WRONG: "the code is wrong",
+    Outcome.LOCKED: "too many wrong codes: this code is locked, ask for a new one",
+    Outcome.EXPIRED: "the code has expired, ask for a new one",
+    Outcome.USED: "the code was already used",
+}
+
+
+class ConsentFlows:
+    def __init__(self, repository: Repository, registry: ContactRegistry, codes: Codes, clock: Clock) -> None:
+        self.repository = repository
+        self.registry = registry
+        self.codes = codes
+        self.clock = clock
+
+    async def request(
+        self, contact_id: UUID, optin_id: UUID, action: Action, actor: Actor, client: Client
+    ) -> Result:
+        """Staff or an application ask; the contact decides with the code we send."""
+        program, contact = await self._program_and_contact(optin_id, contact_id)
+        key = await self._key(contact_id)
+        verification = self._issue(contact, key, actor, optin_id=optin_id, action=action)
+        consent = await self._consent(contact, optin_id)
+        disclosure = program if action == "opt_in" else None
+        consent.request(
+            action,
+            verification.id,
+            self._evidence(actor, "api", key, client, verification.id, disclosure),
+        )
+        position = await self.repository.save(verification, consent)
+        return Result(position, consent.status, verification.id, contact_id)
+
+    async def confirm(self, verification_id: UUID, code: str, client: Client) -> Result:
+        """The contact's code: applies the pending change it was sent for."""
+        verification = await self.repository.get(Verification, verification_id)
+        outcome = verification.attempt(self.codes.hash(verification_id, code), self.clock.now())
+        changed: list[Verification | Consent] = [verification]
+        consent = None
+        if verification.optin_id is not None and outcome is not Outcome.USED:
+            consent = await self.repository.get(
+                Consent, consent_id(verification.contact_id, verification.optin_id, verification.channel)
+            )
+            if outcome is Outcome.CONFIRMED:
+                await self._decide(consent, verification, client)
+            else:
+                consent.lapse(verification_id)
+            changed.append(consent)
+        position = await self.repository.save(*changed)
+        if outcome is not Outcome.CONFIRMED:
+            left = max(0, 5 - verification.failures) if outcome is Outcome.WRONG else None
+            raise VerificationError(_MESSAGES[outcome], outcome.value, left)
+        status = consent.status if consent else None
+        return Result(position, status, verification_id, verification.contact_id)
+
+    async def start_self_service(self, contact_id: UUID) -> Result:
+        """A code for a contact who wants to manage their own consent."""
+        contact = await self.repository.get(Contact, contact_id)
+        contact.require_live()
+        key = await self._key(contact_id)
+        verification = self._issue(contact, key, Actor(kind="contact", id=str(contact_id)))
+        position = await self.repository.save(verification)
+        return Result(position, verification_id=verification.id, contact_id=contact_id)
+
+    async def confirm_self_service(self, contact_id: UUID, verification_id: UUID, code: str) -> Result:
+        verification = await self.repository.get(Verification, verification_id)
+        if verification.contact_id != contact_id or verification.optin_id is not None:
+            raise VerificationError(_MESSAGES[Outcome.WRONG], Outcome.WRONG.value)
+        return await self.confirm(verification_id, code, Client())
+
+    async def set_own(
+        self,
+        contact_id: UUID,
+        verification_id: UUID,
+        optin_id: UUID,
+        action: Action,
+        client: Client,
+        source: Source = "web",
+    ) -> Result:
+        """A verified contact opts in or out themselves: it takes effect at once."""
+        program, contact = await self._program_and_contact(optin_id, contact_id)
+        key = await self._key(contact_id)
+        consent = await self._consent(contact, optin_id)
+        actor = Actor(kind="contact", id=str(contact_id))
+        target: ConsentStatus = "opted_in" if action == "opt_in" else "opted_out"
+        if consent.status == target:
+            return Result(await self.repository.store.head(), consent.status, contact_id=contact_id)
+        evidence = self._evidence(
+            actor, source, key, client, verification_id, program if action == "opt_in" else None
+        )
+        if action == "opt_in":
+            consent.grant(evidence)
+        else:
+            consent.withdraw(evidence)
+        return Result(await self.repository.save(consent), consent.status, contact_id=contact_id)
+
+    async def record_opt_out(
+        self, contact_id: UUID, optin_id: UUID, reason: str, actor: Actor, client: Client
+    ) -> Result:
+        """Staff record an opt-out the contact asked for out of band (phone, letter, in person)."""
+        _, contact = await self._program_and_contact(optin_id, contact_id, allow_archived=True)
+        key = await self._key(contact_id)
+        consent = await self._consent(contact, optin_id)
+        evidence = msgspec.structs.replace(
+            self._evidence(actor, "admin", key, client, None, None),
+            sealed_reason=self.registry.sealer.seal(key, reason),
+        )
+        consent.withdraw(evidence)
+        return Result(await self.repository.save(consent), consent.status, contact_id=contact_id)
+
+    async def _decide(self, consent: Consent, verification: Verification, client: Client) -> None:
+        if consent.pending != verification.id or verification.action is None:
+            raise InvalidCommandError("this code is not for the consent change pending now")
+        key = await self._key(consent.contact_id)
+        asked = consent.pending_evidence
+        evidence = msgspec.structs.replace(
+            self._evidence(
+                Actor(kind="contact", id=str(consent.contact_id)), "web", key, client, verification.id, None
+            ),
+            disclosure_version=asked.disclosure_version if asked else None,
+            disclosure_sha256=asked.disclosure_sha256 if asked else None,
+        )
+        if verification.action == "opt_in":
+            consent.grant(evidence)
+        else:
+            consent.withdraw(evidence)
+
+    async def _program_and_contact(
+        self, optin_id: UUID, contact_id: UUID, *, allow_archived: bool = False
+    ) -> tuple[OptIn, Contact]:
+        program = await self.repository.get(OptIn, optin_id)
+        if program.archived and not allow_archived:
+            raise InvalidCommandError("the program is archived")
+        contact = await self.repository.get(Contact, contact_id)
+        contact.require_live()
+        if contact.channel not in program.channels:
+            raise InvalidValueError(f"the program does not use the {contact.channel} channel")
+        return program, contact
+
+    async def _consent(self, contact: Contact, optin_id: UUID) -> Consent:
+        found = await self.repository.find(Consent, consent_id(contact.id, optin_id, contact.channel))
+        return found or open_consent(contact.id, optin_id, contact.channel)
+
+    async def _key(self, contact_id: UUID) -> bytes:
+        key = await self.registry.keys.get(contact_id)
+        if key is None:
+            raise NotFoundError(f"no contact with id {contact_id}")
+        return key
+
+    def _issue(
+        self,
+        contact: Contact,
+        key: bytes,
+        actor: Actor,
+        *,
+        optin_id: UUID | None = None,
+        action: Action | None = None,
+    ) -> Verification:
+        code, verification_id = self.codes.new(), uuid.uuid4()
+        return issue_verification(
+            verification_id,
+            contact_id=contact.id,
+            channel=contact.channel,
+            code_hash=self.codes.hash(verification_id, code),
+            sealed_code=self.registry.sealer.seal(key, code),
+            now=self.clock.now(),
+            optin_id=optin_id,
+            action=action,
+            actor=actor,
+        )
+
+    def _evidence(
+        self,
+        actor: Actor,
+        source: Source,
+        key: bytes,
+        client: Client,
+        verification_id: UUID | None,
+        shown: OptIn | None,
+    ) -> Evidence:
+        sealed_client = None
+        if client.ip or client.user_agent:
+            plain = msgspec.json.encode({"ip": client.ip, "user_agent": client.user_agent}).decode()
+            sealed_client = self.registry.sealer.seal(key, plain)
+        return Evidence(
+            actor=actor,
+            source=source,
+            verification_id=verification_id,
+            disclosure_version=shown.disclosure_version if shown else None,
+            disclosure_sha256=shown.disclosure_sha256 if shown else None,
+            sealed_client=sealed_client,
+        )
