@@ -49,19 +49,23 @@ class Verification(Aggregate):
 
     class Confirmed(Aggregate.Event):
         TOPIC = "verification.confirmed"
+        contact_id: UUID
         at: datetime
 
     class Failed(Aggregate.Event):
         TOPIC = "verification.failed"
+        contact_id: UUID
         attempt: int
         at: datetime
 
     class Locked(Aggregate.Event):
         TOPIC = "verification.locked"
+        contact_id: UUID
         at: datetime
 
     class Expired(Aggregate.Event):
         TOPIC = "verification.expired"
+        contact_id: UUID
         at: datetime
 
     @event(Created)
@@ -102,32 +106,33 @@ class Verification(Aggregate):
             self.expire(now)
             return Outcome.EXPIRED
         if hmac.compare_digest(code_hash, self.code_hash):
-            self._confirmed(at=now)
+            self._confirmed(contact_id=self.contact_id, at=now)
             return Outcome.CONFIRMED
-        self._failed(attempt=self.failures + 1, at=now)
+        self._failed(contact_id=self.contact_id, attempt=self.failures + 1, at=now)
         if self.failures >= MAX_ATTEMPTS:
-            self._locked(at=now)
+            self._locked(contact_id=self.contact_id, at=now)
             return Outcome.LOCKED
         return Outcome.WRONG
 
     def expire(self, now: datetime) -> None:
         if self.open and now >= self.expires_at:
-            self._expired(at=now)
+            self._expired(contact_id=self.contact_id, at=now)
 
+    # Follow-up events repeat the contact id so each one says whose it is (timelines need it).
     @event(Confirmed)
-    def _confirmed(self, at: datetime) -> None:
+    def _confirmed(self, contact_id: UUID, at: datetime) -> None:
         self.confirmed = True
 
     @event(Failed)
-    def _failed(self, attempt: int, at: datetime) -> None:
+    def _failed(self, contact_id: UUID, attempt: int, at: datetime) -> None:
         self.failures = attempt
 
     @event(Locked)
-    def _locked(self, at: datetime) -> None:
+    def _locked(self, contact_id: UUID, at: datetime) -> None:
         self.locked = True
 
     @event(Expired)
-    def _expired(self, at: datetime) -> None:
+    def _expired(self, contact_id: UUID, at: datetime) -> None:
         self.expired = True
 
 

@@ -5,13 +5,30 @@ from __future__ import annotations
 from adapters.crypto.data_keys import KeyWrapper
 from adapters.crypto.sealer import NaclSealer
 from adapters.settings import Settings
+from ledger.consent import Consent
 from ledger.contact import Contact
+from ledger.verification import Verification
+from projections.consent_state import ConsentStateProjection
 from projections.contacts import ContactsProjection
 from projections.optins import OptInsProjection
+from projections.outbox import OutboxProjection
 from projections.projection import Projection
 from projections.timeline import TimelineProjection
+from projections.verifications import VerificationsProjection
 
-TIMELINE_EVENTS = (Contact.Created, Contact.Erased)
+TIMELINE_EVENTS = (
+    Contact.Created,
+    Contact.Erased,
+    Consent.Requested,
+    Consent.Granted,
+    Consent.Withdrawn,
+    Consent.Lapsed,
+    Verification.Created,
+    Verification.Confirmed,
+    Verification.Failed,
+    Verification.Locked,
+    Verification.Expired,
+)
 
 
 def all_projections(settings: Settings) -> list[Projection]:
@@ -20,6 +37,13 @@ def all_projections(settings: Settings) -> list[Projection]:
         raise ValueError("projections need OPTIN_KEK and OPTIN_INDEX_KEY")
     return [
         OptInsProjection(),
-        ContactsProjection(KeyWrapper(settings.kek), NaclSealer(settings.index_key)),
+        ContactsProjection(
+            KeyWrapper(settings.kek),
+            NaclSealer(settings.index_key),
+            activity=frozenset(c.TOPIC for c in TIMELINE_EVENTS[2:]),
+        ),
         TimelineProjection(TIMELINE_EVENTS),
+        ConsentStateProjection(),
+        VerificationsProjection(),
+        OutboxProjection(),
     ]

@@ -26,16 +26,18 @@ from projections.projection import Envelope
 class ContactsProjection:
     name = "contacts"
     tables: tuple[str, ...] = ("contacts",)
-    topics: frozenset[str] = frozenset({Contact.Created.TOPIC, Contact.Erased.TOPIC})
 
-    def __init__(self, wrapper: KeyWrapper, sealer: Sealer) -> None:
+    def __init__(self, wrapper: KeyWrapper, sealer: Sealer, activity: frozenset[str]) -> None:
+        """`activity`: topics of other events about a contact, which move its last activity."""
         self.wrapper = wrapper
         self.sealer = sealer
+        self.topics: frozenset[str] = frozenset({Contact.Created.TOPIC, Contact.Erased.TOPIC}) | activity
 
     async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
         registered = [e for e in batch if isinstance(e.event, Contact.Created)]
         keys = await fetch_keys(conn, self.wrapper, [e.event.originator_id for e in registered])
         rows: list[tuple[UUID, str, str, datetime, datetime, int]] = []
+        active: dict[UUID, datetime] = {}
         for envelope in batch:
             event = envelope.event
             if isinstance(event, Contact.Created):
@@ -52,11 +54,20 @@ class ContactsProjection:
                         envelope.position,
                     )
                 )
-            else:
+            elif isinstance(event, Contact.Erased):
                 await _flush(conn, rows)
                 rows = []
                 await erase(conn, event.originator_id)
+            else:
+                active[event.contact_id] = envelope.recorded_at
         await _flush(conn, rows)
+        if active:
+            await conn.execute(
+                "UPDATE contacts c SET last_activity_at = greatest(c.last_activity_at, a.at) "
+                "FROM unnest($1::uuid[], $2::timestamptz[]) AS a(id, at) WHERE c.id = a.id",
+                list(active),
+                list(active.values()),
+            )
 
 
 async def _flush(conn: Connection, rows: list[tuple[UUID, str, str, datetime, datetime, int]]) -> None:

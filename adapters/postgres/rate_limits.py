@@ -7,7 +7,7 @@ an IP address in clear. Old hits are pruned as they fall out of every window.
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -30,7 +30,8 @@ class PostgresRateLimiter:
             )
             assert row is not None
             if row["n"] >= limit:
-                wait = (row["oldest"] + window) - await conn.fetchval("SELECT now()")
+                now: datetime = await conn.fetchval("SELECT now()")
+                wait: timedelta = (row["oldest"] + window) - now
                 return max(1, math.ceil(wait.total_seconds()))
             await conn.execute("INSERT INTO rate_limit_hits (bucket) VALUES ($1)", bucket)
             return None
