@@ -12,6 +12,8 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, StoplightRenderPlugin, SwaggerRenderPlugin
 
+from adapters.clock import SystemClock
+from adapters.crypto.codes import HmacCodes
 from adapters.crypto.data_keys import PostgresDataKeys
 from adapters.crypto.sealer import NaclSealer
 from adapters.postgres.address_book import PostgresAddressBook
@@ -20,8 +22,9 @@ from adapters.postgres.pool import create_pool
 from adapters.settings import Settings
 from api.middleware import correlation_and_access_log
 from api.problems import EXCEPTION_HANDLERS
-from api.routes import contacts, health
+from api.routes import consent, contacts, health, optins
 from api.services import Services, provide_min_position, provide_services
+from ledger.consent_flows import ConsentFlows
 from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from projections.catalog import all_projections
@@ -41,25 +44,24 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
     dsn = settings.database_url
     if settings.kek is None or settings.index_key is None or settings.token_key is None:
         raise ValueError("create_app needs OPTIN_KEK, OPTIN_INDEX_KEY and OPTIN_TOKEN_KEY")
-    kek, index_key = settings.kek, settings.index_key
+    kek, index_key, token_key = settings.kek, settings.index_key, settings.token_key
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(dsn, role=settings.db_role)
         store = PostgresEventStore(pool)
         repository = Repository(store)
+        registry = ContactRegistry(
+            repository, PostgresDataKeys(pool, kek), PostgresAddressBook(pool), NaclSealer(index_key)
+        )
         app.state.services = Services(
             settings=settings,
             pool=pool,
             store=store,
             repository=repository,
             runner=ProjectionRunner(pool, all_projections(settings)),
-            contacts=ContactRegistry(
-                repository,
-                PostgresDataKeys(pool, kek),
-                PostgresAddressBook(pool),
-                NaclSealer(index_key),
-            ),
+            contacts=registry,
+            flows=ConsentFlows(repository, registry, HmacCodes(token_key), SystemClock()),
         )
         runner = app.state.services.runner
         background = asyncio.create_task(runner.run_forever()) if run_projections else None
@@ -74,7 +76,13 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             await pool.close()
 
     config = AppConfig(
-        route_handlers=[health.health, health.ready, contacts.ContactsController],
+        route_handlers=[
+            health.health,
+            health.ready,
+            contacts.ContactsController,
+            optins.OptInsController,
+            consent.ConsentController,
+        ],
         lifespan=[lifespan],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),

@@ -17,6 +17,8 @@ from ledger.errors import (
     InvalidCommandError,
     InvalidValueError,
     NotFoundError,
+    RateLimitedError,
+    VerificationError,
 )
 from ledger.masking import scrub
 from projections.runner import ProjectionLagError
@@ -87,6 +89,24 @@ def _domain(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, A
     return problem(422, "Refused", str(exc))
 
 
+def _verification(_: Request[Any, Any, Any], exc: VerificationError) -> Response[dict[str, Any]]:
+    extra: dict[str, Any] = {"outcome": exc.outcome}
+    if exc.attempts_left is not None:
+        extra["attempts_left"] = exc.attempts_left
+    headers = {"Ledger-Position": str(exc.position)} if exc.position is not None else None
+    return problem(422, "Code refused", str(exc), headers=headers, **extra)
+
+
+def _rate_limited(_: Request[Any, Any, Any], exc: RateLimitedError) -> Response[dict[str, Any]]:
+    return problem(
+        429,
+        "Too many requests",
+        str(exc),
+        headers={"Retry-After": str(exc.retry_after)},
+        retry_after=exc.retry_after,
+    )
+
+
 def _lagging(_: Request[Any, Any, Any], exc: ProjectionLagError) -> Response[dict[str, Any]]:
     return problem(503, "Read models are catching up", str(exc), headers={"Retry-After": "1"})
 
@@ -99,6 +119,8 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationException: _validation,
     HTTPException: _http,
+    VerificationError: _verification,
+    RateLimitedError: _rate_limited,
     DomainError: _domain,
     ProjectionLagError: _lagging,
     Exception: _unexpected,

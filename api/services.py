@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import asyncpg
-from litestar import Response
+from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.params import QueryParameter
 
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.settings import Settings
+from ledger.consent_flows import Client, ConsentFlows
 from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from projections.runner import ProjectionRunner, wait_for_position
@@ -27,6 +28,7 @@ class Services:
     repository: Repository
     runner: ProjectionRunner
     contacts: ContactRegistry
+    flows: ConsentFlows
 
 
 def provide_services(state: State) -> Services:
@@ -54,3 +56,18 @@ async def provide_min_position(
 def written(content: Any, position: int, status_code: int = 201) -> Response[Any]:
     """A write's answer: its body and the ledger position of its last event."""
     return Response(content, status_code=status_code, headers={"Ledger-Position": str(position)})
+
+
+def request_id(request: Request[Any, Any, Any]) -> str | None:
+    """The correlation id the access-log middleware gave this request."""
+    state = request.scope.get("state", {})
+    value = state.get("request_id") if isinstance(state, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def client_of(request: Request[Any, Any, Any]) -> Client:
+    """IP and user agent of the caller: evidence, sealed with the contact's key before storage."""
+    return Client(
+        ip=request.client.host if request.client else None,
+        user_agent=(request.headers.get("user-agent") or None),
+    )

@@ -90,7 +90,7 @@ class ConsentFlows:
         position = await self.repository.save(*changed)
         if outcome is not Outcome.CONFIRMED:
             left = max(0, 5 - verification.failures) if outcome is Outcome.WRONG else None
-            raise VerificationError(_MESSAGES[outcome], outcome.value, left)
+            raise VerificationError(_MESSAGES[outcome], outcome.value, left, position)
         status = consent.status if consent else None
         return Result(position, status, verification_id, verification.contact_id)
 

@@ -34,7 +34,14 @@ class RateLimitedError(DomainError):
 class VerificationError(DomainError):
     """A code was refused (wrong, expired, locked or used); the message says which."""
 
-    def __init__(self, message: str, outcome: str, attempts_left: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        outcome: str,
+        attempts_left: int | None = None,
+        position: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.outcome = outcome
         self.attempts_left = attempts_left
+        self.position = position  # the refusal is recorded too: where, in the ledger

@@ -25,6 +25,9 @@ class RecordedEvent:
     recorded_at: datetime
     hash: bytes
 
+    def stored(self) -> StoredEvent:
+        return StoredEvent(self.originator_id, self.originator_version, self.topic, self.state)
+
 
 class EventStore(Protocol):
     """An append-only, hash-chained, gapless ledger of events, optimistic per stream."""
@@ -38,6 +41,10 @@ class EventStore(Protocol):
 
     async def read_stream(self, originator_id: UUID, after_version: int = 0) -> list[StoredEvent]:
         """The events of one stream, in version order."""
+        ...
+
+    async def read_stream_recorded(self, originator_id: UUID) -> list[RecordedEvent]:
+        """One stream's events with their ledger positions and times (for `as_of` answers)."""
         ...
 
     async def read_after(self, position: int, limit: int) -> list[RecordedEvent]:

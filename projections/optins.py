@@ -8,6 +8,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+import msgspec
+
 from adapters.postgres.pool import Connection
 from ledger.optin import OptIn, disclosure_sha256
 from projections.projection import Envelope
@@ -142,3 +145,33 @@ def _fold(rows: dict[UUID, _Row], envelope: Envelope) -> _Row:
     row.version = event.originator_version
     row.position = envelope.position
     return row
+
+
+class ProgramRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    name: str
+    description: str
+    purpose: str
+    channels: list[str]
+    disclosure: str
+    disclosure_version: int
+    disclosure_sha256: str
+    archived: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+_PROGRAM = (
+    "SELECT id, name, description, purpose, channels, disclosure, disclosure_version, "
+    "disclosure_sha256, archived, created_at, updated_at FROM optins"
+)
+
+
+async def list_programs(conn: asyncpg.Pool | Connection, *, include_archived: bool) -> list[ProgramRow]:
+    rows = await conn.fetch(_PROGRAM + " WHERE $1 OR NOT archived ORDER BY lower(name), id", include_archived)
+    return [ProgramRow(**dict(r)) for r in rows]
+
+
+async def get_program(conn: asyncpg.Pool | Connection, optin_id: UUID) -> ProgramRow | None:
+    row = await conn.fetchrow(_PROGRAM + " WHERE id = $1", optin_id)
+    return ProgramRow(**dict(row)) if row else None

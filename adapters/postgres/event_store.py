@@ -130,6 +130,14 @@ class PostgresEventStore:
         )
         return [StoredEvent(r[0], r[1], r[2], r[3]) for r in rows]
 
+    async def read_stream_recorded(self, originator_id: UUID) -> list[RecordedEvent]:
+        rows = await self._pool.fetch(
+            "SELECT notification_id, originator_id, originator_version, topic, state, recorded_at, hash "
+            "FROM events WHERE originator_id = $1 ORDER BY originator_version",
+            originator_id,
+        )
+        return [RecordedEvent(*r) for r in rows]
+
     async def read_after(self, position: int, limit: int) -> list[RecordedEvent]:
         return await read_after(self._pool, position, limit)
 
