@@ -53,7 +53,7 @@ async def ask(client: Client, optin: str, address: str, action: str = "opt_in") 
         headers={**AS_ADMIN, "User-Agent": "pytest-agent/1.0"},
     )
     assert response.status_code == 202, response.text
-    return dict(response.json())
+    return {**response.json(), "position": int(response.headers["ledger-position"])}
 
 
 async def consent(client: Client, optin: str, contact: str, **params: Any) -> dict[str, Any]:
@@ -178,7 +178,7 @@ async def test_bulk_check_answers_in_order_by_id_or_address(client: Client, pool
         "/v1/consent/check",
         json={"items": rows},
         headers=AS_ADMIN,
-        params={"min_position": 1},
+        params={"min_position": asked["position"]},
     )
     assert checked.status_code == 200, checked.text
     body = checked.json()
