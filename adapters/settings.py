@@ -45,6 +45,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: LogFormat | None = None
     db_role: str | None = "optin_app"
     bootstrap_token: str | None = None
+    sms_allowed_countries: frozenset[str] = frozenset({"US"})
+    sms_hourly_cap: int = 1000
+    sms_prefix_hourly_cap: int = 30
+    retention_days: int = 730
     demo: bool = False
 
     @property
@@ -137,6 +141,16 @@ def load_settings(
         log_format=_choice(env, "OPTIN_LOG_FORMAT", ("json", "console")),  # type: ignore[arg-type]
         db_role=env.get("OPTIN_DB_ROLE", "optin_app") or None,
         bootstrap_token=env.get("OPTIN_BOOTSTRAP_TOKEN") or None,
+        sms_allowed_countries=frozenset(
+            c.strip().upper()
+            for c in (
+                env.get("OPTIN_SMS_ALLOWED_COUNTRIES") or env.get("OPTIN_DEFAULT_REGION") or "US"
+            ).split(",")
+            if c.strip()
+        ),
+        sms_hourly_cap=_int(env, "OPTIN_SMS_HOURLY_CAP", 1000),
+        sms_prefix_hourly_cap=_int(env, "OPTIN_SMS_PREFIX_HOURLY_CAP", 30),
+        retention_days=_int(env, "OPTIN_RETENTION_DAYS", 730),
     )
 
 

@@ -18,6 +18,7 @@ from adapters.crypto.data_keys import PostgresDataKeys
 from adapters.crypto.sealer import NaclSealer
 from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.event_store import PostgresEventStore
+from adapters.postgres.rate_limits import PostgresRateLimiter
 from adapters.postgres.pool import create_pool
 from adapters.settings import Settings
 from api.middleware import correlation_and_access_log
@@ -25,6 +26,7 @@ from api.problems import EXCEPTION_HANDLERS
 from api.routes import consent, contacts, health, optins
 from api.services import Services, provide_min_position, provide_services
 from ledger.consent_flows import ConsentFlows
+from ledger.guardrails import Guardrails, Limits
 from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from projections.catalog import all_projections
@@ -62,6 +64,15 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             runner=ProjectionRunner(pool, all_projections(settings)),
             contacts=registry,
             flows=ConsentFlows(repository, registry, HmacCodes(token_key), SystemClock()),
+            guardrails=Guardrails(
+                PostgresRateLimiter(pool),
+                repository,
+                Limits(
+                    sms_countries=settings.sms_allowed_countries,
+                    sms_per_prefix=settings.sms_prefix_hourly_cap,
+                    sms_total=settings.sms_hourly_cap,
+                ),
+            ),
         )
         runner = app.state.services.runner
         background = asyncio.create_task(runner.run_forever()) if run_projections else None

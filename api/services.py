@@ -13,6 +13,7 @@ from litestar.params import QueryParameter
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.settings import Settings
 from ledger.consent_flows import Client, ConsentFlows
+from ledger.guardrails import Guardrails
 from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from projections.runner import ProjectionRunner, wait_for_position
@@ -29,6 +30,7 @@ class Services:
     runner: ProjectionRunner
     contacts: ContactRegistry
     flows: ConsentFlows
+    guardrails: Guardrails
 
 
 def provide_services(state: State) -> Services:

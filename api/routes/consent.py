@@ -99,6 +99,7 @@ class ConsentController(Controller):
             )
             body = RequestAnswer(contact_id=contact_id, status=result.status or "opted_out")
             return written(body, result.position, 200)
+        await services.guardrails.staff_code(contact_id)
         result = await services.flows.request(
             contact_id, data.optin_id, data.action, actor, client_of(request)
         )
