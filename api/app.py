@@ -18,8 +18,8 @@ from adapters.crypto.data_keys import PostgresDataKeys
 from adapters.crypto.sealer import NaclSealer
 from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.event_store import PostgresEventStore
-from adapters.postgres.rate_limits import PostgresRateLimiter
 from adapters.postgres.pool import create_pool
+from adapters.postgres.rate_limits import PostgresRateLimiter
 from adapters.settings import Settings
 from api.middleware import correlation_and_access_log
 from api.problems import EXCEPTION_HANDLERS

@@ -78,13 +78,17 @@ class ConsentFlows:
         outcome = verification.attempt(self.codes.hash(verification_id, code), self.clock.now())
         changed: list[Verification | Consent] = [verification]
         consent = None
-        if verification.optin_id is not None and outcome is not Outcome.USED:
+        if verification.optin_id is not None and outcome in (
+            Outcome.CONFIRMED,
+            Outcome.LOCKED,
+            Outcome.EXPIRED,
+        ):
             consent = await self.repository.get(
                 Consent, consent_id(verification.contact_id, verification.optin_id, verification.channel)
             )
             if outcome is Outcome.CONFIRMED:
                 await self._decide(consent, verification, client)
-            else:
+            else:  # the code can never be used now: the request it carried ends undecided
                 consent.lapse(verification_id)
             changed.append(consent)
         position = await self.repository.save(*changed)
