@@ -39,23 +39,26 @@ def _parser() -> argparse.ArgumentParser:
     rotate.add_argument("--generate", action="store_true", help="generate the new KEK (printed once)")
 
     bench = with_data_dir(sub.add_parser("bench", help="benchmarks, as same-run ratios"))
-    bench.add_argument("name", choices=["append", "replay"])
+    bench.add_argument("name", choices=["append", "replay", "consent"])
     bench.add_argument("--seconds", type=float, default=5.0, help="duration of each timed part")
     bench.add_argument("--events", type=int, default=100_000, help="events for `replay`")
-    bench.add_argument("--tasks", type=int, default=32, help="concurrent writers for `append`")
+    bench.add_argument("--tasks", type=int, default=32, help="concurrent writers or connections")
+    bench.add_argument("--contacts", type=int, default=2000, help="contacts for `consent`")
     bench.add_argument("--json", action="store_true", help="print JSON only")
     return parser
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from api.bench import append, replay
+    from api.bench import append, consent, replay
     from api.commands.runtime import prepare
 
-    settings = prepare(args.data_dir, needs_secrets=False)
+    settings = prepare(args.data_dir)
     assert settings.database_url
     dsn, role = settings.database_url, settings.db_role
     if args.name == "append":
         result = asyncio.run(append.run(dsn, args.seconds, args.tasks, role))
+    elif args.name == "consent":
+        result = asyncio.run(consent.run(settings, args.seconds, args.tasks, args.contacts))
     else:
         result = asyncio.run(replay.run(dsn, args.events, role))
     if args.json:

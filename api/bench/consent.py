@@ -1,0 +1,200 @@
+"""`bench consent`: consent checks over HTTP against a bare Litestar + asyncpg endpoint, same run.
+
+Both servers run in this process, one at a time, on the same scratch schema; the load comes from
+a separate client process (`api.bench.load`) with 32 keep-alive connections. The baseline answers
+the same query string with one primary-key SELECT on the same table; the service answers through
+its whole stack (authentication, guards, validation, problem details, access log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import socket
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import httpx
+import msgspec
+import uvicorn
+from litestar import Litestar, get
+
+from adapters.clock import SystemClock
+from adapters.crypto.codes import HmacCodes
+from adapters.crypto.data_keys import PostgresDataKeys
+from adapters.crypto.sealer import NaclSealer
+from adapters.postgres.address_book import PostgresAddressBook
+from adapters.postgres.event_store import PostgresEventStore
+from adapters.postgres.migrations import migrate
+from adapters.postgres.pool import create_pool
+from adapters.settings import Settings
+from api.app import create_app
+from api.bench.scratch import scratch_schema
+from ledger.address import normalise
+from ledger.consent_flows import Client, ConsentFlows
+from ledger.optin import create_optin
+from ledger.registry import ContactRegistry
+from ledger.repository import Repository
+from ledger.vocabulary import SYSTEM
+from projections.catalog import all_projections
+from projections.runner import ProjectionRunner
+
+
+def _scoped(dsn: str, schema: str) -> str:
+    # asyncpg passes unknown DSN query parameters on as server settings.
+    return dsn + ("&" if "?" in dsn else "?") + f"search_path={schema}"
+
+
+async def _populate(settings: Settings, dsn: str, contacts: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    assert settings.kek
+    assert settings.index_key
+    assert settings.token_key
+    pool = await create_pool(dsn, role=settings.db_role, min_size=2, max_size=8)
+    try:
+        repo = Repository(PostgresEventStore(pool))
+        registry = ContactRegistry(
+            repo,
+            PostgresDataKeys(pool, settings.kek),
+            PostgresAddressBook(pool),
+            NaclSealer(settings.index_key),
+        )
+        flows = ConsentFlows(repo, registry, HmacCodes(settings.token_key), SystemClock())
+        program = create_optin(
+            name="Bench",
+            description="",
+            purpose="marketing",
+            channels=("email",),
+            disclosure="d",
+            actor=SYSTEM,
+        )
+        await repo.save(program)
+        ids: list[uuid.UUID] = []
+        semaphore = asyncio.Semaphore(32)
+
+        async def one(n: int) -> None:
+            async with semaphore:
+                address = normalise("email", f"bench{n}@bench.example.org")
+                contact = (await registry.register(address, SYSTEM)).contact_id
+                await flows.record_opt_out(contact, program.id, "bench", SYSTEM, Client())
+                ids.append(contact)
+
+        await asyncio.gather(*(one(n) for n in range(contacts)))
+        runner = ProjectionRunner(pool, all_projections(settings), batch_size=5000)
+        for projection in runner.projections.values():
+            await runner.catch_up(projection)
+        return program.id, ids
+    finally:
+        await pool.close()
+
+
+def _baseline(dsn: str) -> Litestar:
+    state: dict[str, asyncpg.Pool] = {}
+
+    async def start() -> None:
+        state["pool"] = await asyncpg.create_pool(dsn, min_size=4, max_size=20)
+
+    async def stop() -> None:
+        await state["pool"].close()
+
+    @get("/check", sync_to_thread=False)
+    async def check(contact_id: uuid.UUID, optin_id: uuid.UUID, channel: str) -> dict[str, Any]:
+        row = await state["pool"].fetchrow(
+            "SELECT status, since, event_position FROM consent_state "
+            "WHERE contact_id = $1 AND optin_id = $2 AND channel = $3",
+            contact_id,
+            optin_id,
+            channel,
+        )
+        return {"status": row["status"] if row else "unknown"}
+
+    return Litestar([check], on_startup=[start], on_shutdown=[stop], openapi_config=None)
+
+
+@contextlib.asynccontextmanager
+async def _serving(app: Litestar) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn on a free local port for the duration; yield its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving
+
+
+async def _load(
+    app: Litestar, paths: list[str], headers: dict[str, str], seconds: float, connections: int
+) -> dict[str, float]:
+    async with _serving(app) as url:
+        async with httpx.AsyncClient() as warm:  # one request first, so caches and plans are warm
+            await warm.get(url + paths[0], headers=headers)
+        load = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "api.bench.load", "--url", url),
+            *("--connections", str(connections), "--seconds", str(seconds)),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await load.communicate(json.dumps({"paths": paths, "headers": headers}).encode())
+        result: dict[str, float] = json.loads(out)
+        return result
+
+
+async def _bulk_ms(app: Litestar, body: dict[str, Any], headers: dict[str, str]) -> float:
+    """The best of five bulk checks of 1,000 rows, in milliseconds."""
+    async with _serving(app) as url, httpx.AsyncClient(base_url=url) as client:
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            response = await client.post("/v1/consent/check", json=body, headers=headers)
+            timings.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.text
+        return round(min(timings) * 1000, 2)
+
+
+async def run(settings: Settings, seconds: float, connections: int, contacts: int) -> dict[str, Any]:
+    assert settings.database_url
+    async with scratch_schema(settings.database_url, "consent") as schema:
+        await migrate(settings.database_url, schema=schema)
+        dsn = _scoped(settings.database_url, schema)
+        optin, ids = await _populate(settings, dsn, contacts)
+        token = secrets.token_urlsafe(16)
+        app_settings = msgspec.structs.replace(settings, database_url=dsn, bootstrap_token=token)
+        headers = {"Authorization": f"Bearer {token}"}
+        query = [f"contact_id={c}&optin_id={optin}&channel=email" for c in ids]
+        baseline = await _load(_baseline(dsn), [f"/check?{q}" for q in query], {}, seconds, connections)
+        service = await _load(
+            create_app(app_settings, run_projections=False),
+            [f"/v1/consent?{q}" for q in query],
+            headers,
+            seconds,
+            connections,
+        )
+        rows = [
+            {"contact_id": str(ids[n % len(ids)]), "optin_id": str(optin), "channel": "email"}
+            for n in range(1000)
+        ]
+        bulk = await _bulk_ms(create_app(app_settings, run_projections=False), {"items": rows}, headers)
+    return {
+        "connections": connections,
+        "seconds": seconds,
+        "check_per_s": service["per_s"],
+        "baseline_per_s": baseline["per_s"],
+        "ratio": round(service["per_s"] / baseline["per_s"], 3),
+        "p99_ms": service["p99_ms"],
+        "p50_ms": service["p50_ms"],
+        "baseline_p99_ms": baseline["p99_ms"],
+        "errors": service["errors"] + baseline["errors"],
+        "bulk_1000_ms": bulk,
+    }
