@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
+import asyncpg
+import structlog
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.di import Provide
@@ -29,10 +32,43 @@ from ledger.consent_flows import ConsentFlows
 from ledger.guardrails import Guardrails, Limits
 from ledger.registry import ContactRegistry
 from ledger.repository import Repository
+from ledger.retention import Retention
+from projections import contacts as contacts_read
+from projections import verifications as verifications_read
 from projections.catalog import all_projections
 from projections.runner import ProjectionRunner
 
 VERSION = "0.1.0"
+log = structlog.get_logger(__name__)
+
+
+def wire_retention(settings: Settings, pool: asyncpg.Pool) -> Retention:
+    """The retention service on a pool: for `serve`'s periodic run and the CLI."""
+    assert settings.kek
+    assert settings.index_key
+    repository = Repository(PostgresEventStore(pool))
+    keys = PostgresDataKeys(pool, settings.kek)
+    registry = ContactRegistry(repository, keys, PostgresAddressBook(pool), NaclSealer(settings.index_key))
+    return Retention(
+        repository,
+        registry,
+        SystemClock(),
+        idle_contacts=lambda before, limit: contacts_read.idle_without_consent(pool, before, limit),
+        stale_codes=lambda now, limit: verifications_read.stale(pool, now, limit),
+    )
+
+
+async def _retention_forever(settings: Settings, pool: asyncpg.Pool, every: timedelta) -> None:
+    """Run retention now and then; failures are logged and retried at the next round."""
+    retention = wire_retention(settings, pool)
+    while True:
+        try:
+            report = await retention.run(timedelta(days=settings.retention_days))
+            if report.erased or report.expired_codes:
+                log.info("retention", erased=len(report.erased), expired_codes=len(report.expired_codes))
+        except Exception as e:
+            log.error("retention failed", exc_info=e)
+        await asyncio.sleep(every.total_seconds())
 
 
 def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
@@ -75,14 +111,21 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             ),
         )
         runner = app.state.services.runner
-        background = asyncio.create_task(runner.run_forever()) if run_projections else None
+        background = (
+            [
+                asyncio.create_task(runner.run_forever()),
+                asyncio.create_task(_retention_forever(settings, pool, timedelta(hours=1))),
+            ]
+            if run_projections
+            else []
+        )
         try:
             yield
         finally:
-            if background:
-                background.cancel()
+            for task in background:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await background
+                    await task
             await store.close()
             await pool.close()
 

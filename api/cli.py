@@ -34,6 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     replay = with_data_dir(sub.add_parser("replay", help="rebuild projections from the ledger"))
     replay.add_argument("name", nargs="?", help="one projection (default: all)")
 
+    retention = sub.add_parser("retention", help="erase idle contacts without consent, close old codes")
+    retention_run = with_data_dir(
+        retention.add_subparsers(dest="retention_command", required=True).add_parser("run")
+    )
+    retention_run.add_argument("--dry-run", action="store_true", help="list, change nothing")
+    outbox = with_data_dir(sub.add_parser("outbox", help="show what the dev sender would have sent"))
+    outbox.add_argument("--follow", action="store_true", help="keep showing new messages")
+
     keys = sub.add_parser("keys", help="key management").add_subparsers(dest="keys_command", required=True)
     rotate = with_data_dir(keys.add_parser("rotate", help="re-wrap data keys under a new KEK"))
     rotate.add_argument("--generate", action="store_true", help="generate the new KEK (printed once)")
@@ -89,6 +97,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from api.commands.replay import replay
 
                 return replay(args.name, args.data_dir)
+            case "retention":
+                from api.commands.maintenance import retention
+
+                return retention(args.data_dir, args.dry_run)
+            case "outbox":
+                from api.commands.maintenance import show_outbox
+
+                return show_outbox(args.data_dir, args.follow)
             case "keys":
                 from api.commands.keys import rotate
 

@@ -135,3 +135,15 @@ async def list_contacts(
         limit,
     )
     return [ContactRow(**dict(r)) for r in rows]
+
+
+async def idle_without_consent(conn: asyncpg.Pool | Connection, before: datetime, limit: int) -> list[UUID]:
+    """Contacts inactive since `before` who hold no opt-in anywhere (retention candidates)."""
+    rows = await conn.fetch(
+        "SELECT c.id FROM contacts c WHERE c.last_activity_at < $1 AND NOT EXISTS ("
+        "  SELECT FROM consent_state s WHERE s.contact_id = c.id AND s.status = 'opted_in') "
+        "ORDER BY c.last_activity_at LIMIT $2",
+        before,
+        limit,
+    )
+    return [r["id"] for r in rows]
