@@ -122,6 +122,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         try:
             yield
         finally:
+            await app.state.services.background.drain()
             for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import asyncpg
+import structlog
 from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.params import QueryParameter
@@ -31,6 +34,10 @@ class Services:
     contacts: ContactRegistry
     flows: ConsentFlows
     guardrails: Guardrails
+    background: Background = field(default_factory=lambda: Background())
+
+
+log = structlog.get_logger(__name__)
 
 
 def provide_services(state: State) -> Services:
@@ -73,3 +80,25 @@ def client_of(request: Request[Any, Any, Any]) -> Client:
         ip=request.client.host if request.client else None,
         user_agent=(request.headers.get("user-agent") or None),
     )
+
+
+class Background:
+    """Work a request hands off so its answer does not depend on it (kept, logged, awaited)."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception as e:
+                log.error("background work failed", what=what, exc_info=e)
+
+        task = asyncio.create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

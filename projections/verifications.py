@@ -109,3 +109,13 @@ async def stale(conn: asyncpg.Pool | Connection, now: datetime, limit: int) -> l
         limit,
     )
     return [r["id"] for r in rows]
+
+
+async def latest_confirmed(conn: asyncpg.Pool | Connection, contact_id: UUID) -> UUID | None:
+    """The newest confirmed code of a contact: the proof a contact session rests on."""
+    found: UUID | None = await conn.fetchval(
+        "SELECT id FROM verifications WHERE contact_id = $1 AND status = 'confirmed' "
+        "ORDER BY decided_at DESC LIMIT 1",
+        contact_id,
+    )
+    return found
