@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from projections.optins import OptInsProjection
 from projections.projection import Projection
+from projections.users import UsersProjection
 
 
 def all_projections() -> list[Projection]:
-    return [OptInsProjection()]
+    return [OptInsProjection(), UsersProjection()]
