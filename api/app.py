@@ -15,9 +15,11 @@ from litestar.openapi.plugins import JsonRenderPlugin, StoplightRenderPlugin, Sw
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.pool import create_pool
 from adapters.settings import Settings
+from api.auth.middleware import authentication
+from api.auth.services import create_auth_services
 from api.middleware import correlation_and_access_log
 from api.problems import EXCEPTION_HANDLERS
-from api.routes import health
+from api.routes import audit, auth, health, users
 from api.services import Services, provide_min_position, provide_services
 from ledger.repository import Repository
 from projections.catalog import all_projections
@@ -41,9 +43,11 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         pool = await create_pool(dsn, role=settings.db_role)
         store = PostgresEventStore(pool)
         runner = ProjectionRunner(pool, all_projections())
+        repository = Repository(store)
         app.state.services = Services(
-            settings=settings, pool=pool, store=store, repository=Repository(store), runner=runner
+            settings=settings, pool=pool, store=store, repository=repository, runner=runner
         )
+        app.state.auth = create_auth_services(settings, pool, repository)
         background = asyncio.create_task(runner.run_forever()) if run_projections else None
         try:
             yield
@@ -56,14 +60,20 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             await pool.close()
 
     config = AppConfig(
-        route_handlers=[health.health, health.ready],
+        route_handlers=[
+            health.health,
+            health.ready,
+            auth.token,
+            users.UsersController,
+            audit.AuditController,
+        ],
         lifespan=[lifespan],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "min_position": Provide(provide_min_position),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[correlation_and_access_log],
+        middleware=[correlation_and_access_log, authentication],
         openapi_config=OpenAPIConfig(
             title="OptIn Ledger",
             version=VERSION,

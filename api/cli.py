@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from adapters.settings import SettingsError
+from api.auth.principal import ROLES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +34,17 @@ def _parser() -> argparse.ArgumentParser:
     with_data_dir(sub.add_parser("project", help="run the projection runner only"))
     replay = with_data_dir(sub.add_parser("replay", help="rebuild projections from the ledger"))
     replay.add_argument("name", nargs="?", help="one projection (default: all)")
+
+    users = sub.add_parser("users", help="staff accounts").add_subparsers(dest="action", required=True)
+    create = with_data_dir(users.add_parser("create", help="create a staff user (the first admin too)"))
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--email", required=True)
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input (else: prompt)"
+    )
+    audit = sub.add_parser("audit", help="audit exports").add_subparsers(dest="action", required=True)
+    verify = audit.add_parser("verify", help="verify an audit export offline (`-` for standard input)")
+    verify.add_argument("file", type=Path)
 
     bench = with_data_dir(sub.add_parser("bench", help="benchmarks, as same-run ratios"))
     bench.add_argument("name", choices=["append", "replay"])
@@ -82,6 +94,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from api.commands.replay import replay
 
                 return replay(args.name, args.data_dir)
+            case "users":
+                from api.commands.users import create
+
+                return create(args.email, args.role, args.password_stdin, args.data_dir)
+            case "audit":
+                from api.commands.audit import verify
+
+                return verify(args.file)
             case "bench":
                 return _bench(args)
     except SettingsError as e:

@@ -34,19 +34,24 @@ def provide_services(state: State) -> Services:
 
 async def provide_min_position(
     state: State,
-    min_position: Annotated[
+    wait_for: Annotated[
         int | None,
         Parameter(
+            query="min_position",
             ge=0,
             description="Wait (up to 2 s) until the read models include this ledger position.",
         ),
     ] = None,
 ) -> int | None:
-    """Dependency for reads: wait until projections reach `min_position`, else 503."""
-    if min_position:
+    """Dependency for reads: wait until projections reach `min_position`, else 503.
+
+    (The Python name differs from the query name: a dependency whose provider takes a parameter
+    of its own name would recurse when Litestar builds the dependency graph.)
+    """
+    if wait_for:
         services: Services = state.services
-        await wait_for_position(services.pool, min_position, list(services.runner.projections))
-    return min_position
+        await wait_for_position(services.pool, wait_for, list(services.runner.projections))
+    return wait_for
 
 
 def written(content: Any, position: int, status_code: int = 201) -> Response[Any]:

@@ -9,6 +9,8 @@ import asyncpg
 from adapters.postgres.pool import Connection
 from ledger.login_throttle import Decision, ThrottlePolicy, ThrottleState, attempt, forgive
 
+_LOCKED_ROW = "SELECT failures, window_start, next_attempt_at FROM login_throttle WHERE key = $1 FOR UPDATE"
+
 
 class PostgresThrottle:
     """`ledger.login_throttle` decisions over the `login_throttle` table, one row lock per key."""
@@ -22,10 +24,8 @@ class PostgresThrottle:
             await conn.execute(
                 "INSERT INTO login_throttle VALUES ($1, 0, $2, $2) ON CONFLICT (key) DO NOTHING", key, now
             )
-            row = await conn.fetchrow(
-                "SELECT failures, window_start, next_attempt_at FROM login_throttle WHERE key = $1 FOR UPDATE",
-                key,
-            )
+            row = await conn.fetchrow(_LOCKED_ROW, key)
+            assert row is not None  # inserted just above
             decision = attempt(policy, ThrottleState(*row), now)
             if decision.allowed:
                 await _store(conn, key, decision.state)
@@ -33,10 +33,7 @@ class PostgresThrottle:
 
     async def forgive(self, key: bytes, now: datetime, *, reset: bool) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT failures, window_start, next_attempt_at FROM login_throttle WHERE key = $1 FOR UPDATE",
-                key,
-            )
+            row = await conn.fetchrow(_LOCKED_ROW, key)
             if row:
                 await _store(conn, key, forgive(ThrottleState(*row), now, reset=reset))
 

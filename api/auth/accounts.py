@@ -50,7 +50,9 @@ class Accounts:
             raise RuntimeError("OPTIN_INDEX_KEY is not configured")
         return hmac.new(self._index_key, b"staff-email:" + email.encode(), hashlib.sha256).digest()
 
-    async def create(self, *, email: str, role: UserRole, password: str | None, actor: Actor) -> tuple[User, int]:
+    async def create(
+        self, *, email: str, role: UserRole, password: str | None, actor: Actor
+    ) -> tuple[User, int]:
         """A new account; people need a password, service accounts may live on API keys alone."""
         email = normalise_staff_email(email)
         if password is None and role != "service":

@@ -45,6 +45,10 @@ class Access:
 
 
 _USERS = "SELECT id, email_masked, role, disabled, created_at, updated_at FROM users "
+_PAGE = (
+    "WHERE ($1::text IS NULL OR role = $1) AND ($2::uuid IS NULL OR (created_at, id) > "
+    "(SELECT created_at, id FROM users WHERE id = $2)) ORDER BY created_at, id LIMIT $3"
+)
 _KEYS = (
     "SELECT k.id, k.user_id, k.prefix, k.created_at, k.revoked_at, u.last_used_at FROM api_keys k "
     "LEFT JOIN api_key_usage u ON u.key_id = k.id WHERE k.user_id = ANY($1) ORDER BY k.created_at, k.id"
@@ -63,11 +67,10 @@ class UserDirectory:
             raise NotFoundError(f"no user with id {user_id}")
         return found[0]
 
-    async def list(self, *, role: UserRole | None, after: UUID | None, limit: int) -> list[UserView]:
+    async def page(self, *, role: UserRole | None, after: UUID | None, limit: int) -> list[UserView]:
         """Oldest first; `after` is the last id of the previous page."""
         rows = await self._pool.fetch(
-            _USERS + "WHERE ($1::text IS NULL OR role = $1) AND ($2::uuid IS NULL OR (created_at, id) > "
-            "(SELECT created_at, id FROM users WHERE id = $2)) ORDER BY created_at, id LIMIT $3",
+            _USERS + _PAGE,
             role,
             after,
             limit,

@@ -71,7 +71,9 @@ class LoginService:
         secret = derive_key(self.token_key or b"", "login-throttle")
         return b"client:" + hmac.new(secret, client.encode(), hashlib.sha256).digest()
 
-    async def login(self, email: str, password: str, *, client: str, correlation_id: str | None) -> IssuedToken:
+    async def login(
+        self, email: str, password: str, *, client: str, correlation_id: str | None
+    ) -> IssuedToken:
         now = self.clock()
         client_key = self._client_key(client)
         by_client = await self.throttle.attempt(client_key, CLIENT_POLICY, now)
@@ -103,10 +105,14 @@ class LoginService:
         if user_id is not None and failure is not None:
             actor = Actor(kind="system", id="login", correlation_id=correlation_id)
             await self.accounts.record_login_failure(user_id, failure, blocked_until, actor)
-        log.info("login refused", user_id=str(user_id) if user_id else None, reason=failure or "unknown_email")
+        log.info(
+            "login refused", user_id=str(user_id) if user_id else None, reason=failure or "unknown_email"
+        )
         raise LoginRefusedError("invalid email or password")
 
-    async def _failure(self, user_id: UUID | None, password_hash: str | None, matches: bool) -> LoginFailure | None:
+    async def _failure(
+        self, user_id: UUID | None, password_hash: str | None, matches: bool
+    ) -> LoginFailure | None:
         if user_id is None:
             return None
         if password_hash is None:

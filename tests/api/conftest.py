@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,12 @@ from litestar.testing import AsyncTestClient
 
 from adapters.settings import Settings
 from api.app import create_app
+from api.auth.principal import Role
+from api.auth.services import AuthServices
+from api.auth.tokens import issue_staff_token
+from ledger.user import create_user
+from ledger.vocabulary import SYSTEM
+from projections.runner import wait_for_position
 
 
 @pytest.fixture
@@ -34,3 +41,31 @@ def app(settings: Settings) -> Litestar:
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app) as c:
         yield c
+
+
+AuthHeaders = Callable[[Role], Awaitable[dict[str, str]]]
+
+
+@pytest.fixture
+async def auth_headers(client: AsyncTestClient[Litestar], app: Litestar, settings: Settings) -> AuthHeaders:
+    """`await auth_headers("staff")`: the Authorization header of a new account with that role.
+
+    People get a staff JWT; `service` gets an API key of a new service account. The account is
+    written as its events (no password, so no slow hashing) and visible to authentication when
+    this returns.
+    """
+    auth: AuthServices = app.state.auth
+
+    async def make(role: Role) -> dict[str, str]:
+        email = f"{role}-{uuid.uuid4().hex[:8]}@staff.example.org"
+        user = create_user(email=email, role=role, actor=SYSTEM)
+        await auth.accounts.credentials.claim_email(auth.accounts.email_index(email), user.id, None)
+        position = await auth.accounts.repository.save(user)
+        token = issue_staff_token(settings.token_key, user.id)
+        if role == "service":
+            _, key, position = await auth.accounts.issue_api_key(user.id, SYSTEM)
+            token = key.secret
+        await wait_for_position(app.state.services.pool, position, ["users"])
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
