@@ -103,7 +103,7 @@ S = TypeVar("S", Header, Record, Trailer)
 def _parse(cls: type[S], raw: bytes, line: int) -> S:
     try:
         value = msgspec.json.decode(raw, type=cls)
-    except (msgspec.DecodeError, msgspec.ValidationError) as e:
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as e:
         raise _BadLineError(line, f"not a valid {cls.__name__.lower()} line: {e}") from e
     if _encoder.encode(value) != raw:
         raise _BadLineError(line, "not in canonical form (edited?)")
