@@ -90,7 +90,7 @@ class Endpoint:
 def endpoints(app: Litestar) -> dict[Endpoint, list[Any]]:
     """Every (method, path) the app serves and its guards, less CORS preflight and the schema."""
     found: dict[Endpoint, list[Any]] = {}
-    schema = app.openapi_config.path if app.openapi_config else "/schema"
+    schema = (app.openapi_config.path if app.openapi_config else None) or "/schema"
     for route in app.routes:
         if route.path == schema or route.path.startswith(schema + "/"):
             continue
