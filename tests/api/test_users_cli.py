@@ -21,7 +21,10 @@ PASSWORD = "granite-puffin-orchard-63"
 
 def cli_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "OPTIN_"))}
-    assert settings.database_url and settings.kek and settings.index_key and settings.token_key
+    assert settings.database_url
+    assert settings.kek
+    assert settings.index_key
+    assert settings.token_key
     env |= {
         "DATABASE_URL": settings.database_url,
         "OPTIN_KEK": base64.b64encode(settings.kek).decode(),
