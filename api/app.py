@@ -16,6 +16,7 @@ from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.pool import create_pool
 from adapters.settings import Settings
 from api.auth.middleware import authentication
+from api.auth.openapi import SECURITY, security_components
 from api.auth.services import create_auth_services
 from api.middleware import correlation_and_access_log
 from api.problems import EXCEPTION_HANDLERS
@@ -80,6 +81,8 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             title="OptIn Ledger",
             version=VERSION,
             path="/schema",
+            components=security_components(),
+            security=SECURITY,
             render_plugins=[
                 JsonRenderPlugin(path=["/", "/openapi.json"]),
                 SwaggerRenderPlugin(),
