@@ -71,11 +71,10 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         lifespan=[lifespan],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
-            "min_position": Provide(provide_min_position),
+            "caught_up": Provide(provide_min_position),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        # AppConfig leaves this unset (unlike Litestar()), which fails every body read with a 500.
-        request_max_body_size=2_000_000,
+        request_max_body_size=1_048_576,
         middleware=[correlation_and_access_log, authentication],
         openapi_config=OpenAPIConfig(
             title="OptIn Ledger",

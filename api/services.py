@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import asyncpg
 from litestar import Response
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.settings import Settings
@@ -34,24 +34,19 @@ def provide_services(state: State) -> Services:
 
 async def provide_min_position(
     state: State,
-    wait_for: Annotated[
+    min_position: Annotated[
         int | None,
-        Parameter(
-            query="min_position",
+        QueryParameter(
             ge=0,
             description="Wait (up to 2 s) until the read models include this ledger position.",
         ),
     ] = None,
 ) -> int | None:
-    """Dependency for reads: wait until projections reach `min_position`, else 503.
-
-    (The Python name differs from the query name: a dependency whose provider takes a parameter
-    of its own name would recurse when Litestar builds the dependency graph.)
-    """
-    if wait_for:
+    """Dependency `caught_up` for reads: wait until projections reach `?min_position=`, else 503."""
+    if min_position:
         services: Services = state.services
-        await wait_for_position(services.pool, wait_for, list(services.runner.projections))
-    return wait_for
+        await wait_for_position(services.pool, min_position, list(services.runner.projections))
+    return min_position
 
 
 def written(content: Any, position: int, status_code: int = 201) -> Response[Any]:

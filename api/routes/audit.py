@@ -75,7 +75,7 @@ class AuditController(Controller):
     async def events(
         self,
         services: NamedDependency[Services],
-        min_position: NamedDependency[int | None],
+        caught_up: NamedDependency[int | None],
         after: Annotated[int, Parameter(ge=0, description="Return events after this position.")] = 0,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     ) -> AuditPage:

@@ -91,7 +91,7 @@ class UsersController(Controller):
     async def list_users(
         self,
         auth: NamedDependency[AuthServices],
-        min_position: NamedDependency[int | None],
+        caught_up: NamedDependency[int | None],
         role: Role | None = None,
         after: Annotated[UUID | None, Parameter(description="The last id of the previous page.")] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,

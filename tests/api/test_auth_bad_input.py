@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -16,7 +18,7 @@ async def test_malformed_requests_get_4xx_problems(
 ) -> None:
     admin = await auth_headers("admin")
     some_id = "00000000-0000-4000-8000-000000000001"
-    attempts = [
+    attempts: list[tuple[str, str, dict[str, Any], dict[str, str]]] = [
         ("POST", "/v1/auth/token", {"json": {"username": "a@b.co", "password": "x"}}, {}),
         ("POST", "/v1/auth/token", {"data": {"username": "a@b.co", "password": "p" * 5000}}, {}),
         ("POST", "/v1/auth/token", {"data": {"username": "\x00@b.co", "password": "x"}}, {}),

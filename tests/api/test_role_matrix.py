@@ -40,8 +40,9 @@ DOCUMENTED: dict[tuple[str, str], Guard] = {
     ("POST", "/v1/users/{}/api-keys"): allow(),
     ("DELETE", "/v1/users/{}/api-keys/{}"): allow(),
     ("POST", "/v1/optins"): allow("staff"),
-    ("GET", "/v1/optins"): allow("staff", "service"),
-    ("GET", "/v1/optins/{}"): allow("staff", "service"),
+    # Auditors read programs too: the disclosure texts are the evidence behind every consent.
+    ("GET", "/v1/optins"): allow("staff", "service", "auditor"),
+    ("GET", "/v1/optins/{}"): allow("staff", "service", "auditor"),
     ("PATCH", "/v1/optins/{}"): allow("staff"),
     ("POST", "/v1/contacts"): allow("staff", "service"),
     ("GET", "/v1/contacts"): allow("staff", "auditor"),

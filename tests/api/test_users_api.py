@@ -91,6 +91,9 @@ async def test_listing_pages_by_creation_order(
     assert {u["email"] for u in auditors} == {"p***@s***.org"}
     assert len(auditors) == 3
     assert (await client.get("/v1/users?limit=0", headers=admin)).status_code == 422
+    lagging = await client.get("/v1/users?min_position=999999", headers=admin)
+    assert lagging.status_code == 503
+    assert lagging.headers["retry-after"] == "1"
 
 
 async def test_every_change_names_its_actor_and_request(
