@@ -83,3 +83,9 @@ async def auth_headers(
         return {"Authorization": f"Bearer {token}"}
 
     return make
+
+
+@pytest.fixture
+async def as_admin(auth_headers: AuthHeaders) -> dict[str, str]:
+    """The Authorization header of a fresh admin (what the interim bootstrap token used to give)."""
+    return await auth_headers("admin")
