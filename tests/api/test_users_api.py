@@ -15,9 +15,9 @@ STRONG = "lilac-canyon-sprocket-5"
 
 
 async def test_create_validates_and_refuses_duplicates(
-    client: AsyncTestClient[Litestar], auth_headers: AuthHeaders
+    client: AsyncTestClient[Litestar], as_admin: dict[str, str]
 ) -> None:
-    admin = await auth_headers("admin")
+    admin = as_admin
     body = {"email": "Grace@Staff.Example.org", "role": "staff", "password": STRONG}
     created = await client.post("/v1/users", json=body, headers=admin)
     assert created.status_code == 201, created.text
