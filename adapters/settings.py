@@ -44,7 +44,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     default_region: str = "US"
     log_format: LogFormat | None = None
     db_role: str | None = "optin_app"
-    bootstrap_token: str | None = None
     sms_allowed_countries: frozenset[str] = frozenset({"US"})
     sms_hourly_cap: int = 1000
     sms_prefix_hourly_cap: int = 30
@@ -140,7 +139,6 @@ def load_settings(
         default_region=(env.get("OPTIN_DEFAULT_REGION") or "US").upper(),
         log_format=_choice(env, "OPTIN_LOG_FORMAT", ("json", "console")),  # type: ignore[arg-type]
         db_role=env.get("OPTIN_DB_ROLE", "optin_app") or None,
-        bootstrap_token=env.get("OPTIN_BOOTSTRAP_TOKEN") or None,
         sms_allowed_countries=frozenset(
             c.strip().upper()
             for c in (

@@ -24,9 +24,12 @@ from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.pool import create_pool
 from adapters.postgres.rate_limits import PostgresRateLimiter
 from adapters.settings import Settings
+from api.auth.middleware import authentication
+from api.auth.openapi import SECURITY, security_components
+from api.auth.services import create_auth_services
 from api.middleware import correlation_and_access_log
 from api.problems import EXCEPTION_HANDLERS
-from api.routes import consent, contacts, health, optins
+from api.routes import audit, auth, consent, contacts, health, optins, public, users
 from api.services import Services, provide_min_position, provide_services
 from ledger.consent_flows import ConsentFlows
 from ledger.guardrails import Guardrails, Limits
@@ -110,6 +113,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
                 ),
             ),
         )
+        app.state.auth = create_auth_services(settings, pool, repository)
         runner = app.state.services.runner
         background = (
             [
@@ -137,6 +141,10 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             contacts.ContactsController,
             optins.OptInsController,
             consent.ConsentController,
+            auth.token,
+            users.UsersController,
+            audit.AuditController,
+            public.PublicController,
         ],
         lifespan=[lifespan],
         dependencies={
@@ -145,11 +153,13 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=1_048_576,
-        middleware=[correlation_and_access_log],
+        middleware=[correlation_and_access_log, authentication],
         openapi_config=OpenAPIConfig(
             title="OptIn Ledger",
             version=VERSION,
             path="/schema",
+            components=security_components(),
+            security=SECURITY,
             render_plugins=[
                 JsonRenderPlugin(path=["/", "/openapi.json"]),
                 SwaggerRenderPlugin(),

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from adapters.settings import SettingsError
+from api.auth.principal import ROLES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,6 +46,16 @@ def _parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="key management").add_subparsers(dest="keys_command", required=True)
     rotate = with_data_dir(keys.add_parser("rotate", help="re-wrap data keys under a new KEK"))
     rotate.add_argument("--generate", action="store_true", help="generate the new KEK (printed once)")
+    users = sub.add_parser("users", help="staff accounts").add_subparsers(dest="action", required=True)
+    create = with_data_dir(users.add_parser("create", help="create a staff user (the first admin too)"))
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--email", required=True)
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input (else: prompt)"
+    )
+    audit = sub.add_parser("audit", help="audit exports").add_subparsers(dest="action", required=True)
+    verify = audit.add_parser("verify", help="verify an audit export offline (`-` for standard input)")
+    verify.add_argument("file", type=Path)
 
     bench = with_data_dir(sub.add_parser("bench", help="benchmarks, as same-run ratios"))
     bench.add_argument("name", choices=["append", "replay", "consent"])
@@ -109,6 +120,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from api.commands.keys import rotate
 
                 return rotate(args.data_dir, args.generate)
+            case "users":
+                from api.commands.users import create
+
+                return create(args.email, args.role, args.password_stdin, args.data_dir)
+            case "audit":
+                from api.commands.audit import verify
+
+                return verify(args.file)
             case "bench":
                 return _bench(args)
     except SettingsError as e:

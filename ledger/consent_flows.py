@@ -116,7 +116,7 @@ class ConsentFlows:
     async def set_own(
         self,
         contact_id: UUID,
-        verification_id: UUID,
+        verification_id: UUID | None,
         optin_id: UUID,
         action: Action,
         client: Client,

@@ -14,6 +14,7 @@ from projections.optins import OptInsProjection
 from projections.outbox import OutboxProjection
 from projections.projection import Projection
 from projections.timeline import TimelineProjection
+from projections.users import UsersProjection
 from projections.verifications import VerificationsProjection
 
 TIMELINE_EVENTS = (
@@ -46,4 +47,5 @@ def all_projections(settings: Settings) -> list[Projection]:
         ConsentStateProjection(),
         VerificationsProjection(),
         OutboxProjection(),
+        UsersProjection(),
     ]

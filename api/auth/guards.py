@@ -1,17 +1,15 @@
 """Route guards: every route declares who may call it, with exactly one of these.
 
-- `allow(*roles)`: staff principals with one of `roles` (admin is always allowed);
+- `allow(*roles)`: staff users and service keys with one of `roles` (admin is always allowed);
 - `contact_only`: a contact session token (for the contact's own data);
-- `anyone`: no credentials needed (health, public verification, webhooks with their own checks).
+- `anyone`: no credentials needed (health, login, public verification, signed webhooks).
 
-Interim (until staff authentication lands): `allow` accepts only the bootstrap token from
-`OPTIN_BOOTSTRAP_TOKEN` as `Authorization: Bearer …`, as an admin; with no token configured,
-every guarded route answers 401, so nothing is ever open by accident.
+Who the caller is was settled by the authentication middleware (`api/auth/middleware.py`):
+no principal → 401 with the reason; a principal of the wrong kind or role → 403.
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -19,6 +17,8 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from api.auth.principal import Principal, Role
+
+_CHALLENGE = 'Bearer realm="optin-ledger"'
 
 
 class Guard:
@@ -29,16 +29,24 @@ class Guard:
         self.contact = contact
         self.public = public
 
-    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        # A coroutine, so Litestar calls it on the event loop instead of in a worker thread.
         if self.public:
             return
-        principal = _authenticate(connection)
+        if not self.admits(_authenticated(connection)):
+            raise PermissionDeniedException(
+                "a contact session is required" if self.contact else "your role may not do this"
+            )
+
+    def admits(self, principal: Principal | None) -> bool:
+        """Whether this guard lets `principal` (None: anonymous) through."""
+        if self.public:
+            return True
+        if principal is None:
+            return False
         if self.contact:
-            if principal.kind != "contact":
-                raise PermissionDeniedException("a contact session is required")
-            return
-        if principal.role != "admin" and principal.role not in self.roles:
-            raise PermissionDeniedException("your role may not do this")
+            return principal.kind == "contact"
+        return principal.role == "admin" or principal.role in self.roles
 
     def __repr__(self) -> str:
         kind = "anyone" if self.public else "contact_only" if self.contact else f"allow{sorted(self.roles)}"
@@ -53,16 +61,14 @@ contact_only = Guard(frozenset(), contact=True)
 anyone = Guard(frozenset(), public=True)
 
 
-def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    expected = connection.app.state.services.settings.bootstrap_token
-    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-    if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(token, expected):
-        raise NotAuthorizedException(
-            "authentication required", headers={"WWW-Authenticate": 'Bearer realm="optin-ledger"'}
-        )
-    principal = Principal(kind="bootstrap", id="bootstrap", role="admin")
-    connection.scope["user"] = principal
-    return principal
+def _authenticated(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    user = connection.scope.get("user")
+    if isinstance(user, Principal):
+        return user
+    failure = connection.scope.get("auth")
+    reason = getattr(failure, "reason", None)
+    challenge = f'{_CHALLENGE}, error="invalid_token"' if reason else _CHALLENGE
+    raise NotAuthorizedException(reason or "authentication required", headers={"WWW-Authenticate": challenge})
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:

@@ -7,15 +7,16 @@ from uuid import UUID
 
 import msgspec
 
+from ledger.user import USER_ROLES, UserRole
 from ledger.vocabulary import Actor
 
-Role = Literal["admin", "staff", "auditor", "service"]
-ROLES: tuple[Role, ...] = ("admin", "staff", "auditor", "service")
-PrincipalKind = Literal["user", "api_key", "contact", "bootstrap"]
+Role = UserRole
+ROLES: tuple[Role, ...] = USER_ROLES
+PrincipalKind = Literal["user", "api_key", "contact"]
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    """A staff user, a service API key, a contact with a session token, or the bootstrap token."""
+    """A staff user (JWT), a service API key, or a contact with a session token."""
 
     kind: PrincipalKind
     id: str
@@ -23,10 +24,5 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     contact_id: UUID | None = None
 
     def actor(self, correlation_id: str | None = None) -> Actor:
-        match self.kind:
-            case "user" | "api_key":
-                return Actor(kind=self.kind, id=self.id, correlation_id=correlation_id)
-            case "contact":
-                return Actor(kind="contact", id=self.id, correlation_id=correlation_id)
-            case _:
-                return Actor(kind="system", id="bootstrap", correlation_id=correlation_id)
+        """Who the events this caller causes name: its kind and id, and the request's correlation id."""
+        return Actor(kind=self.kind, id=self.id, correlation_id=correlation_id)

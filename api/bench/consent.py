@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import secrets
 import socket
 import sys
 import time
@@ -35,6 +34,7 @@ from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
 from adapters.settings import Settings
 from api.app import create_app
+from api.auth.services import create_auth_services
 from api.bench.scratch import scratch_schema
 from ledger.address import normalise
 from ledger.consent_flows import Client, ConsentFlows
@@ -51,7 +51,8 @@ def _scoped(dsn: str, schema: str) -> str:
     return dsn + ("&" if "?" in dsn else "?") + f"search_path={schema}"
 
 
-async def _populate(settings: Settings, dsn: str, contacts: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
+async def _populate(settings: Settings, dsn: str, contacts: int) -> tuple[uuid.UUID, list[uuid.UUID], str]:
+    """Contacts with a consent row each, and an API key of a service account (as apps call)."""
     assert settings.kek
     assert settings.index_key
     assert settings.token_key
@@ -85,10 +86,15 @@ async def _populate(settings: Settings, dsn: str, contacts: int) -> tuple[uuid.U
                 ids.append(contact)
 
         await asyncio.gather(*(one(n) for n in range(contacts)))
+        accounts = create_auth_services(settings, pool, repo).accounts
+        service, _ = await accounts.create(
+            email="bench-service@bench.example.org", role="service", password=None, actor=SYSTEM
+        )
+        _, key, _ = await accounts.issue_api_key(service.id, SYSTEM)
         runner = ProjectionRunner(pool, all_projections(settings), batch_size=5000)
         for projection in runner.projections.values():
             await runner.catch_up(projection)
-        return program.id, ids
+        return program.id, ids, key.secret
     finally:
         await pool.close()
 
@@ -168,10 +174,9 @@ async def run(settings: Settings, seconds: float, connections: int, contacts: in
     async with scratch_schema(settings.database_url, "consent") as schema:
         await migrate(settings.database_url, schema=schema)
         dsn = _scoped(settings.database_url, schema)
-        optin, ids = await _populate(settings, dsn, contacts)
-        token = secrets.token_urlsafe(16)
-        app_settings = msgspec.structs.replace(settings, database_url=dsn, bootstrap_token=token)
-        headers = {"Authorization": f"Bearer {token}"}
+        optin, ids, api_key = await _populate(settings, dsn, contacts)
+        app_settings = msgspec.structs.replace(settings, database_url=dsn)
+        headers = {"Authorization": f"Bearer {api_key}"}
         query = [f"contact_id={c}&optin_id={optin}&channel=email" for c in ids]
         baseline = await _load(_baseline(dsn), [f"/check?{q}" for q in query], {}, seconds, connections)
         service = await _load(

@@ -13,6 +13,7 @@ from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
 from api.app import create_app
 from api.commands.runtime import prepare
+from api.commands.users import DEMO_ADMIN_EMAIL, ensure_demo_admin
 from projections.catalog import all_projections
 from projections.runner import ProjectionRunner
 
@@ -23,6 +24,8 @@ def serve(host: str, port: int, data_dir: Path | None, run_projections: bool) ->
     settings = prepare(data_dir)
     assert settings.database_url
     asyncio.run(migrate(settings.database_url))
+    if settings.demo:
+        _announce_demo_admin(asyncio.run(ensure_demo_admin(settings)))
     app = create_app(settings, run_projections=run_projections)
     log.info("serving", url=f"http://{host}:{port}", schema=f"http://{host}:{port}/schema/swagger")
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
@@ -30,6 +33,18 @@ def serve(host: str, port: int, data_dir: Path | None, run_projections: bool) ->
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run()
     return 0
+
+
+def _announce_demo_admin(password: str | None) -> None:
+    if password is None:
+        return
+    log.warning("created the demo admin; its password is printed once on standard output")
+    # Printed, not logged: the password goes to the operator's terminal, never into the log stream.
+    print(
+        f"\n  Demo admin (shown once): email {DEMO_ADMIN_EMAIL}  password {password}\n"
+        "  Log in with POST /v1/auth/token (form fields username, password).\n",
+        flush=True,
+    )
 
 
 def run_migrations(data_dir: Path | None) -> int:

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from nacl.pwhash.argon2id import MEMLIMIT_MIN, OPSLIMIT_MIN
 
+from adapters.postgres.event_store import PostgresEventStore
 from adapters.settings import Settings
 from api.app import create_app
-
-BOOTSTRAP = "test-bootstrap-token"
-AS_ADMIN = {"Authorization": f"Bearer {BOOTSTRAP}"}
+from api.auth.passwords import PasswordHasher
+from api.auth.principal import Role
+from api.auth.services import AuthServices, create_auth_services
+from api.auth.tokens import issue_staff_token
+from ledger.repository import Repository
+from ledger.user import create_user
+from ledger.vocabulary import SYSTEM
+from projections.runner import wait_for_position
 
 
 @pytest.fixture
@@ -25,7 +34,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         kek=secrets.token_bytes(32),
         index_key=secrets.token_bytes(32),
         token_key=secrets.token_bytes(32),
-        bootstrap_token=BOOTSTRAP,
     )
 
 
@@ -38,3 +46,46 @@ def app(settings: Settings) -> Litestar:
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app) as c:
         yield c
+
+
+@pytest.fixture
+def auth_services(settings: Settings, store: PostgresEventStore, pool: asyncpg.Pool) -> AuthServices:
+    """Account commands on the test's own pool: the app runs on another event loop (the test
+    client's thread), so tests must not borrow the app's connections."""
+    return create_auth_services(settings, pool, Repository(store), PasswordHasher(OPSLIMIT_MIN, MEMLIMIT_MIN))
+
+
+AuthHeaders = Callable[[Role], Awaitable[dict[str, str]]]
+
+
+@pytest.fixture
+async def auth_headers(
+    client: AsyncTestClient[Litestar], auth_services: AuthServices, settings: Settings, pool: asyncpg.Pool
+) -> AuthHeaders:
+    """`await auth_headers("staff")`: the Authorization header of a new account with that role.
+
+    People get a staff JWT; `service` gets an API key of a new service account. The account is
+    written as its events (no password, so no slow hashing) and visible to authentication when
+    this returns.
+    """
+    accounts = auth_services.accounts
+
+    async def make(role: Role) -> dict[str, str]:
+        email = f"{role}-{uuid.uuid4().hex[:8]}@staff.example.org"
+        user = create_user(email=email, role=role, actor=SYSTEM)
+        await accounts.credentials.claim_email(accounts.email_index(email), user.id, None)
+        position = await accounts.repository.save(user)
+        token = issue_staff_token(settings.token_key, user.id)
+        if role == "service":
+            _, key, position = await accounts.issue_api_key(user.id, SYSTEM)
+            token = key.secret
+        await wait_for_position(pool, position, ["users"])
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+@pytest.fixture
+async def as_admin(auth_headers: AuthHeaders) -> dict[str, str]:
+    """The Authorization header of a fresh admin (what the interim bootstrap token used to give)."""
+    return await auth_headers("admin")

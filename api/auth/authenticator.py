@@ -1,0 +1,82 @@
+"""Turn a bearer credential into a `Principal`: staff JWT, service API key, or contact session.
+
+The role and the disabled flag are read from the users read model on every request, never from
+the token, so a role change or a disabled account takes effect at the next request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+from adapters.postgres.credentials import PostgresCredentials
+from api.auth.api_keys import api_key_hash, looks_like_api_key
+from api.auth.directory import UserDirectory
+from api.auth.principal import Principal
+from api.auth.tokens import InvalidTokenError, verify_contact_token, verify_staff_token
+
+_TOUCH_EVERY = 60.0  # seconds between last-used writes for one key, per process
+
+
+class Authenticator:
+    """Resolves credentials; raises `InvalidTokenError` with a reason safe to show the caller."""
+
+    def __init__(
+        self,
+        directory: UserDirectory,
+        credentials: PostgresCredentials,
+        token_key: bytes | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._directory = directory
+        self._credentials = credentials
+        self._token_key = token_key
+        self._clock = clock
+        self._touched: dict[UUID, float] = {}
+
+    async def principal_for(self, credential: str) -> Principal:
+        if looks_like_api_key(credential):
+            return await self._api_key(credential)
+        try:
+            return await self._staff(credential)
+        except InvalidTokenError as staff_error:
+            try:
+                contact_id = verify_contact_token(self._token_key, credential)
+            except InvalidTokenError:
+                raise staff_error from None
+        return Principal(kind="contact", id=str(contact_id), contact_id=contact_id)
+
+    async def _staff(self, token: str) -> Principal:
+        verified = verify_staff_token(self._token_key, token)
+        access = await self._directory.user_access(verified.subject)
+        if access is None:
+            raise InvalidTokenError("invalid or expired token")
+        if access.disabled:
+            raise InvalidTokenError("this account is disabled")
+        changed = access.password_changed_at
+        # Tokens carry whole seconds: compare at that precision, so a fresh login still counts.
+        if changed is not None and verified.issued_at.timestamp() < int(changed.timestamp()):
+            raise InvalidTokenError("the password changed after this token was issued; log in again")
+        return Principal(kind="user", id=str(access.user_id), role=access.role)
+
+    async def _api_key(self, secret: str) -> Principal:
+        if not self._token_key:
+            raise InvalidTokenError("invalid API key")
+        found = await self._directory.key_access(api_key_hash(self._token_key, secret))
+        if found is None:
+            raise InvalidTokenError("invalid API key")
+        key_id, access = found
+        if access.key_revoked:
+            raise InvalidTokenError("this API key was revoked")
+        if access.disabled or access.role != "service":
+            raise InvalidTokenError("this API key's account is disabled")
+        await self._touch(key_id)
+        return Principal(kind="api_key", id=str(key_id), role="service")
+
+    async def _touch(self, key_id: UUID) -> None:
+        now = time.monotonic()
+        if now - self._touched.get(key_id, -_TOUCH_EVERY) >= _TOUCH_EVERY:
+            self._touched[key_id] = now
+            await self._credentials.touch_api_key(key_id, self._clock())

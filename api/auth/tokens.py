@@ -1,0 +1,98 @@
+"""Signed bearer tokens: staff access tokens (JWT) and contact session tokens.
+
+Both are HS256 JWTs checked with Litestar's `Token` (PyJWT): algorithm pinned, issuer, audience,
+expiry and subject required. Each audience signs with its own key derived from `OPTIN_TOKEN_KEY`,
+and is checked against its own audience, so a contact session can never pass as a staff token or
+the other way round, even if one check were forgotten.
+
+For issue 4: `issue_contact_token(token_key, contact_id)` after a verified code, and
+`verify_contact_token(token_key, token)` → the contact id (the auth middleware already does this
+for `Authorization: Bearer …` and gives `contact_only` routes a `Principal(kind="contact")`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from litestar.exceptions import ImproperlyConfiguredException, NotAuthorizedException
+from litestar.security.jwt import Token
+
+ALGORITHM = "HS256"
+ISSUER = "optin-ledger"
+STAFF_AUDIENCE = "optin-ledger:staff"
+CONTACT_AUDIENCE = "optin-ledger:contact"
+STAFF_TOKEN_TTL = timedelta(minutes=15)
+CONTACT_TOKEN_TTL = timedelta(minutes=30)
+_REQUIRED = ("exp", "iat", "sub", "iss", "aud", "jti")
+
+
+class InvalidTokenError(ValueError):
+    """A token that is malformed, forged, expired, or meant for another audience."""
+
+
+def derive_key(token_key: bytes, purpose: str) -> bytes:
+    """A key for one purpose only, from the one configured secret (HMAC-SHA256 as a KDF)."""
+    return hmac.new(token_key, b"optin-ledger/" + purpose.encode(), hashlib.sha256).digest()
+
+
+def _secret(token_key: bytes | None, audience: str) -> str:
+    if not token_key:
+        raise InvalidTokenError("no token key is configured")
+    return derive_key(token_key, "jwt:" + audience).hex()
+
+
+def _issue(token_key: bytes | None, audience: str, subject: UUID, ttl: timedelta) -> str:
+    now = datetime.now(UTC)
+    token = Token(
+        exp=now + ttl, iat=now, sub=str(subject), iss=ISSUER, aud=audience, jti=secrets.token_urlsafe(12)
+    )
+    return token.encode(_secret(token_key, audience), ALGORITHM)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    subject: UUID
+    issued_at: datetime
+
+
+def _verify(token_key: bytes | None, audience: str, token: str) -> VerifiedToken:
+    try:
+        decoded = Token.decode(
+            token,
+            _secret(token_key, audience),
+            ALGORITHM,
+            audience=[audience],
+            issuer=ISSUER,
+            require_claims=_REQUIRED,
+            strict_audience=True,
+        )
+        return VerifiedToken(UUID(decoded.sub), decoded.iat)
+    except (NotAuthorizedException, ImproperlyConfiguredException, ValueError) as e:
+        raise InvalidTokenError("invalid or expired token") from e
+
+
+def issue_staff_token(token_key: bytes | None, user_id: UUID, *, ttl: timedelta = STAFF_TOKEN_TTL) -> str:
+    """An access token for a staff user; the role is looked up at each request, not carried."""
+    return _issue(token_key, STAFF_AUDIENCE, user_id, ttl)
+
+
+def verify_staff_token(token_key: bytes | None, token: str) -> VerifiedToken:
+    """The user id and issue time of a valid staff token, else `InvalidTokenError`."""
+    return _verify(token_key, STAFF_AUDIENCE, token)
+
+
+def issue_contact_token(
+    token_key: bytes | None, contact_id: UUID, *, ttl: timedelta = CONTACT_TOKEN_TTL
+) -> str:
+    """A short-lived session token for one contact who has just proved control of an address."""
+    return _issue(token_key, CONTACT_AUDIENCE, contact_id, ttl)
+
+
+def verify_contact_token(token_key: bytes | None, token: str) -> UUID:
+    """The contact id of a valid contact session token, else `InvalidTokenError`."""
+    return _verify(token_key, CONTACT_AUDIENCE, token).subject

@@ -1,0 +1,70 @@
+"""Staff login: `POST /v1/auth/token`, the OAuth2 password grant, answering a short-lived bearer JWT."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, Response, post
+from litestar.di import NamedDependency, Provide
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.params import Body
+
+from api.auth.guards import anyone
+from api.auth.login import LoginRefusedError, LoginThrottledError
+from api.auth.services import AuthServices, provide_auth
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class TokenRequest(msgspec.Struct, kw_only=True):
+    """The OAuth2 password grant form (other OAuth2 fields, such as `client_id`, are ignored)."""
+
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=254, description="the account's email")]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+    grant_type: Literal["password"] | None = None
+    scope: str = ""
+
+
+class TokenResponse(msgspec.Struct, kw_only=True):
+    access_token: str
+    token_type: str
+    expires_in: int
+
+
+def correlation_id(request: Request[Any, Any, Any]) -> str | None:
+    """The request id the correlation middleware gave this request (it names the request in events)."""
+    value = request.scope.get("state", {}).get("request_id")
+    return value if isinstance(value, str) else None
+
+
+@post(
+    "/v1/auth/token",
+    guards=[anyone],
+    tags=["auth"],
+    summary="Staff login (OAuth2 password form) → bearer token",
+    status_code=200,
+    dependencies={"auth": Provide(provide_auth, sync_to_thread=False)},
+)
+async def token(
+    request: Request[Any, Any, Any],
+    auth: NamedDependency[AuthServices],
+    data: Annotated[TokenRequest, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[TokenResponse]:
+    client = request.client.host if request.client else "unknown"
+    try:
+        issued = await auth.login.login(
+            data.username, data.password, client=client, correlation_id=correlation_id(request)
+        )
+    except LoginThrottledError as e:
+        raise HTTPException(
+            status_code=429, detail=str(e), headers={"Retry-After": str(e.retry_after), **_NO_STORE}
+        ) from None
+    except LoginRefusedError as e:
+        challenge = {"WWW-Authenticate": 'Bearer realm="optin-ledger"', **_NO_STORE}
+        raise NotAuthorizedException(str(e), headers=challenge, extra={"error": "invalid_grant"}) from None
+    return Response(
+        TokenResponse(access_token=issued.access_token, token_type="bearer", expires_in=issued.expires_in),  # noqa: S106,
+        headers=_NO_STORE,
+    )

@@ -1,0 +1,158 @@
+"""Credentials over HTTP: forged, expired and misaddressed tokens, disabled accounts, revoked keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import jwt
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from adapters.settings import Settings
+from api.auth.services import AuthServices
+from api.auth.tokens import ISSUER, STAFF_AUDIENCE, derive_key, issue_contact_token, issue_staff_token
+from ledger.vocabulary import SYSTEM
+from projections.runner import wait_for_position
+from tests.api.conftest import AuthHeaders
+
+pytestmark = pytest.mark.integration
+
+
+async def admin(auth: AuthServices, pool: asyncpg.Pool) -> uuid.UUID:
+    user, position = await auth.accounts.create(
+        email=f"a-{uuid.uuid4().hex[:6]}@staff.example.org",
+        role="admin",
+        password="quiet-meadow-compass-8",
+        actor=SYSTEM,
+    )
+    await wait_for_position(pool, position, ["users"])
+    return user.id
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def forged(settings: Settings, user_id: uuid.UUID, **changes: object) -> dict[str, str]:
+    now = datetime.now(UTC)
+    claims: dict[str, object] = {
+        "sub": str(user_id),
+        "iss": ISSUER,
+        "aud": STAFF_AUDIENCE,
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        "jti": "j",
+    }
+    key = str(changes.pop("key", derive_key(settings.token_key or b"", "jwt:" + STAFF_AUDIENCE).hex()))
+    algorithm = str(changes.pop("alg", "HS256"))
+    claims.update(changes)
+    return bearer(jwt.encode(claims, "" if algorithm == "none" else key, algorithm=algorithm))
+
+
+async def test_bad_tokens_get_401_with_the_reason_and_a_challenge(
+    client: AsyncTestClient[Litestar], auth_services: AuthServices, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    user_id = await admin(auth_services, pool)
+    good = forged(settings, user_id)
+    assert (await client.get("/v1/users", headers=good)).status_code == 200
+    refused = {
+        "expired": forged(settings, user_id, exp=datetime.now(UTC) - timedelta(seconds=5)),
+        "wrong signature": forged(settings, user_id, key="another-key-entirely-0123456789abcdef"),
+        "alg none": forged(settings, user_id, alg="none"),
+        "wrong audience": forged(settings, user_id, aud="optin-ledger:contact"),
+        "wrong issuer": forged(settings, user_id, iss="someone-else"),
+        "unknown user": forged(settings, uuid.uuid4()),
+        "not a bearer": {"Authorization": f"Basic {good['Authorization'][7:]}"},
+        "unknown api key": bearer("olk_" + "A" * 43),
+        "garbage": bearer("x"),
+    }
+    for name, headers in refused.items():
+        response = await client.get("/v1/users", headers=headers)
+        assert response.status_code == 401, name
+        assert response.headers["www-authenticate"].startswith('Bearer realm="optin-ledger"'), name
+        assert response.json()["detail"], name
+    missing = await client.get("/v1/users")
+    assert missing.status_code == 401
+    assert "error=" not in missing.headers["www-authenticate"]
+
+
+async def test_a_contact_session_is_never_a_staff_token(
+    client: AsyncTestClient[Litestar], settings: Settings
+) -> None:
+    contact = bearer(issue_contact_token(settings.token_key, uuid.uuid4()))
+    for path in ("/v1/users", "/v1/audit/events"):
+        assert (await client.get(path, headers=contact)).status_code == 403
+
+
+async def test_disabling_a_user_locks_them_out_at_once(
+    client: AsyncTestClient[Litestar], auth_services: AuthServices, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    first, second = await admin(auth_services, pool), await admin(auth_services, pool)
+    their_token = bearer(issue_staff_token(settings.token_key, second))
+    assert (await client.get("/v1/users", headers=their_token)).status_code == 200
+    ours = bearer(issue_staff_token(settings.token_key, first))
+    disabled = await client.patch(f"/v1/users/{second}", json={"disabled": True}, headers=ours)
+    assert disabled.status_code == 200, disabled.text
+    assert disabled.json()["disabled"] is True
+    refused = await client.get("/v1/users", headers=their_token)
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "this account is disabled"
+    await client.patch(f"/v1/users/{second}", json={"disabled": False}, headers=ours)
+    assert (await client.get("/v1/users", headers=their_token)).status_code == 200
+
+
+async def test_a_new_password_invalidates_older_tokens(
+    client: AsyncTestClient[Litestar], auth_services: AuthServices, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    first, second = await admin(auth_services, pool), await admin(auth_services, pool)
+    old = forged(settings, second, iat=datetime.now(UTC) - timedelta(minutes=2))
+    ours = bearer(issue_staff_token(settings.token_key, first))
+    reset = await client.patch(
+        f"/v1/users/{second}", json={"password": "new-harbour-kettle-31"}, headers=ours
+    )
+    assert reset.status_code == 200, reset.text
+    assert (await client.get("/v1/users", headers=old)).status_code == 401
+    fresh = bearer(issue_staff_token(settings.token_key, second))
+    assert (await client.get("/v1/users", headers=fresh)).status_code == 200
+
+
+async def test_revoked_api_keys_and_disabled_service_accounts_are_refused(
+    client: AsyncTestClient[Litestar], auth_headers: AuthHeaders, pool: asyncpg.Pool
+) -> None:
+    admin_headers = await auth_headers("admin")
+    created = await client.post(
+        "/v1/users", json={"email": "billing-app@apps.example.org", "role": "service"}, headers=admin_headers
+    )
+    assert created.status_code == 201, created.text
+    service_id = created.json()["id"]
+    issued = await client.post(f"/v1/users/{service_id}/api-keys", headers=admin_headers)
+    assert issued.status_code == 201
+    key = issued.json()
+    assert key["key"].startswith("olk_")
+    assert key["key"].startswith(key["prefix"])
+    assert issued.headers["cache-control"] == "no-store"
+    # a service key may read nothing admin-only, but it authenticates (403, not 401)
+    assert (await client.get("/v1/users", headers=bearer(key["key"]))).status_code == 403
+    listed = (await client.get("/v1/users?role=service", headers=admin_headers)).json()["users"]
+    [listed_key] = listed[0]["api_keys"]
+    assert listed_key["id"] == key["id"]
+    assert listed_key["last_used_at"] is not None
+    assert "key" not in listed_key
+    stored = await pool.fetchval(
+        "SELECT count(*) FROM events WHERE position($1::bytea IN state) > 0", key["key"].encode()
+    )
+    assert stored == 0  # the secret itself is nowhere in the ledger
+
+    revoked = await client.delete(f"/v1/users/{service_id}/api-keys/{key['id']}", headers=admin_headers)
+    assert revoked.status_code == 204
+    assert int(revoked.headers["ledger-position"]) > 0
+    refused = await client.get("/v1/audit/events", headers=bearer(key["key"]))
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "this API key was revoked"
+
+    second = (await client.post(f"/v1/users/{service_id}/api-keys", headers=admin_headers)).json()
+    await client.patch(f"/v1/users/{service_id}", json={"disabled": True}, headers=admin_headers)
+    assert (await client.get("/v1/users", headers=bearer(second["key"]))).status_code == 401
