@@ -45,6 +45,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: LogFormat | None = None
     db_role: str | None = "optin_app"
     bootstrap_token: str | None = None
+    require_database_url: bool = False
+    """Refuse to start the embedded server (container images: the database is always external)."""
     demo: bool = False
 
     @property
@@ -87,6 +89,15 @@ def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str 
     if raw not in allowed:
         raise SettingsError(f"{name} must be one of {', '.join(allowed)}")
     return raw
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be true or false")
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -137,6 +148,7 @@ def load_settings(
         log_format=_choice(env, "OPTIN_LOG_FORMAT", ("json", "console")),  # type: ignore[arg-type]
         db_role=env.get("OPTIN_DB_ROLE", "optin_app") or None,
         bootstrap_token=env.get("OPTIN_BOOTSTRAP_TOKEN") or None,
+        require_database_url=_flag(env, "OPTIN_REQUIRE_DATABASE_URL"),
     )
 
 
