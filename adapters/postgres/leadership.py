@@ -47,6 +47,7 @@ class AdvisoryLockLeadership:
         poll_interval: float = 1.0,
         check_interval: float = 5.0,
         check_timeout: float = 5.0,
+        rejoin_delay: float | None = None,
     ) -> None:
         self.dsn = dsn
         self.key = key
@@ -54,6 +55,8 @@ class AdvisoryLockLeadership:
         self.poll_interval = poll_interval
         self.check_interval = check_interval
         self.check_timeout = check_timeout
+        self.rejoin_delay = 3 * poll_interval if rejoin_delay is None else rejoin_delay
+        """How long a replica whose lock connection failed waits before contending again."""
         self.is_leader = False
         self.backend_pid: int | None = None
         """The server process of the lock connection (what `pg_terminate_backend` would end)."""
@@ -85,7 +88,7 @@ class AdvisoryLockLeadership:
                 await _close(conn)
             # The replica whose connection just failed is the likelier sick one: give a healthy
             # standby (polling every `poll_interval`) the first chance at the lock.
-            await asyncio.sleep(3 * self.poll_interval)
+            await asyncio.sleep(self.rejoin_delay)
 
     async def _acquire(self, conn: asyncpg.Connection) -> None:
         self.backend_pid = conn.get_server_pid()

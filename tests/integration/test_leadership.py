@@ -51,7 +51,12 @@ class Replica:
         self.runner = ProjectionRunner(pool, [AppliedBy(name)], batch_size=10, poll_interval=0.1)
         self.runner.mapper = PassThrough()  # type: ignore[assignment]
         self.leadership = AdvisoryLockLeadership(
-            dsn, name=f"projector {name}", poll_interval=0.05, check_interval=0.2, check_timeout=1.0
+            dsn,
+            name=f"projector {name}",
+            poll_interval=0.05,
+            check_interval=0.2,
+            check_timeout=1.0,
+            rejoin_delay=1.0,  # 20 standby polls: the standby wins even on a loaded machine
         )
         self.task = asyncio.ensure_future(self.leadership.run(self.runner.run_forever))
 
