@@ -34,6 +34,11 @@ def test_bootstrap_makes_the_service_role_the_owner_can_become() -> None:
     ]
 
 
+def test_without_a_service_role_bootstrap_creates_none() -> None:
+    (found,) = of_kind(render(merged(VALID_CNPG, {"config": {"dbRole": ""}})), "Cluster")
+    assert "postInitApplicationSQL" not in found["spec"]["bootstrap"]["initdb"]
+
+
 def test_the_app_reads_its_database_url_from_the_operators_secret() -> None:
     name = cluster("cnpg")["metadata"]["name"]
     for where, pod in pod_specs(rendered("cnpg")).items():
