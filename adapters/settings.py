@@ -48,6 +48,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sms_hourly_cap: int = 1000
     sms_prefix_hourly_cap: int = 30
     retention_days: int = 730
+    require_database_url: bool = False
+    """Refuse to start the embedded server (container images: the database is always external)."""
     demo: bool = False
 
     @property
@@ -90,6 +92,15 @@ def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str 
     if raw not in allowed:
         raise SettingsError(f"{name} must be one of {', '.join(allowed)}")
     return raw
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be true or false")
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -149,6 +160,7 @@ def load_settings(
         sms_hourly_cap=_int(env, "OPTIN_SMS_HOURLY_CAP", 1000),
         sms_prefix_hourly_cap=_int(env, "OPTIN_SMS_PREFIX_HOURLY_CAP", 30),
         retention_days=_int(env, "OPTIN_RETENTION_DAYS", 730),
+        require_database_url=_flag(env, "OPTIN_REQUIRE_DATABASE_URL"),
     )
 
 

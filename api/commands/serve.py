@@ -9,6 +9,7 @@ from pathlib import Path
 import structlog
 import uvicorn
 
+from adapters.postgres.leadership import AdvisoryLockLeadership
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
 from api.app import create_app
@@ -56,7 +57,11 @@ def run_migrations(data_dir: Path | None) -> int:
 
 
 def project(data_dir: Path | None) -> int:
-    """Run only the projection runner (for deployments that split it out of the API)."""
+    """Run only the projection runner (for deployments that split it out of the API).
+
+    Any number of replicas may run this: a session advisory lock elects the one that applies
+    events; the others stay connected as hot standbys and take over when its session ends.
+    """
     settings = prepare(data_dir)
     assert settings.database_url
     dsn = settings.database_url
@@ -65,7 +70,8 @@ def project(data_dir: Path | None) -> int:
         await migrate(dsn)
         pool = await create_pool(dsn, role=settings.db_role)
         try:
-            await ProjectionRunner(pool, all_projections(settings)).run_forever()
+            runner = ProjectionRunner(pool, all_projections(settings))
+            await AdvisoryLockLeadership(dsn, name="optin-ledger projector").run(runner.run_forever)
         finally:
             await pool.close()
 

@@ -1,0 +1,196 @@
+{{/* Names, labels and the pieces every workload shares. */}}
+
+{{- define "optin-ledger.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "optin-ledger.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "optin-ledger.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "optin-ledger.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: optin-ledger
+{{- end -}}
+
+{{/* Selector labels of one component: (dict "ctx" $ "component" "api") */}}
+{{- define "optin-ledger.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "optin-ledger.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* Pods that talk to PostgreSQL carry this label; the database NetworkPolicy admits only them. */}}
+{{- define "optin-ledger.databaseClientLabel" -}}
+optin-ledger.io/database-client: "true"
+{{- end -}}
+
+{{- define "optin-ledger.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "optin-ledger.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "optin-ledger.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "optin-ledger.keysSecret" -}}
+{{- default (printf "%s-keys" (include "optin-ledger.fullname" .)) .Values.secrets.existingSecret -}}
+{{- end -}}
+
+{{- define "optin-ledger.cnpgName" -}}
+{{- printf "%s-db" (include "optin-ledger.fullname" .) | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The Secret and key holding DATABASE_URL: yours, or the one CloudNativePG makes for the owner. */}}
+{{- define "optin-ledger.databaseUrlRef" -}}
+{{- if eq .Values.database.mode "cnpg" -}}
+name: {{ include "optin-ledger.cnpgName" . }}-app
+key: uri
+{{- else -}}
+name: {{ default (printf "%s-database" (include "optin-ledger.fullname" .)) .Values.database.external.existingSecret }}
+key: {{ .Values.database.external.urlKey }}
+{{- end -}}
+{{- end -}}
+
+{{- define "optin-ledger.databaseUrlEnv" -}}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      {{- include "optin-ledger.databaseUrlRef" . | nindent 6 }}
+{{- end -}}
+
+{{- define "optin-ledger.secretEnv" -}}
+- name: OPTIN_KEK
+  valueFrom: {secretKeyRef: {name: {{ include "optin-ledger.keysSecret" . }}, key: OPTIN_KEK}}
+- name: OPTIN_INDEX_KEY
+  valueFrom: {secretKeyRef: {name: {{ include "optin-ledger.keysSecret" . }}, key: OPTIN_INDEX_KEY}}
+- name: OPTIN_TOKEN_KEY
+  valueFrom: {secretKeyRef: {name: {{ include "optin-ledger.keysSecret" . }}, key: OPTIN_TOKEN_KEY}}
+{{- with .Values.smtp.existingSecret }}
+- name: OPTIN_SMTP_USERNAME
+  valueFrom: {secretKeyRef: {name: {{ . }}, key: {{ $.Values.smtp.usernameKey }}, optional: true}}
+- name: OPTIN_SMTP_PASSWORD
+  valueFrom: {secretKeyRef: {name: {{ . }}, key: {{ $.Values.smtp.passwordKey }}, optional: true}}
+{{- end }}
+{{- with .Values.sms.existingSecret }}
+- name: OPTIN_SMS_ACCOUNT_SID
+  valueFrom: {secretKeyRef: {name: {{ . }}, key: {{ $.Values.sms.accountSidKey }}}}
+- name: OPTIN_SMS_AUTH_TOKEN
+  valueFrom: {secretKeyRef: {name: {{ . }}, key: {{ $.Values.sms.authTokenKey }}}}
+{{- end }}
+{{- end -}}
+
+{{/* Environment of the long-running containers: the ConfigMap, then secrets by reference. */}}
+{{- define "optin-ledger.envFrom" -}}
+- configMapRef:
+    name: {{ include "optin-ledger.fullname" . }}
+{{- end -}}
+
+{{- define "optin-ledger.env" -}}
+{{ include "optin-ledger.databaseUrlEnv" . }}
+{{ include "optin-ledger.secretEnv" . }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "optin-ledger.podSpecCommon" -}}
+serviceAccountName: {{ include "optin-ledger.serviceAccountName" . }}
+automountServiceAccountToken: false
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+volumes:
+  - name: tmp
+    emptyDir:
+      sizeLimit: {{ .Values.tmpSizeLimit }}
+{{- end -}}
+
+{{- define "optin-ledger.containerCommon" -}}
+image: {{ include "optin-ledger.image" . }}
+imagePullPolicy: {{ .Values.image.pullPolicy }}
+securityContext:
+  {{- toYaml .Values.securityContext | nindent 2 }}
+volumeMounts:
+  - name: tmp
+    mountPath: /tmp
+{{- end -}}
+
+{{/* Placement of one component: (dict "ctx" $ "component" "api" "values" .Values.api) */}}
+{{- define "optin-ledger.placement" -}}
+{{- with .values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if dig "topologySpread" "enabled" true .values }}
+topologySpreadConstraints:
+  {{- range $key := list "topology.kubernetes.io/zone" "kubernetes.io/hostname" }}
+  - maxSkew: {{ dig "topologySpread" "maxSkew" 1 $.values }}
+    topologyKey: {{ $key }}
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "optin-ledger.selectorLabels" (dict "ctx" $.ctx "component" $.component) | nindent 8 }}
+    matchLabelKeys: [pod-template-hash]
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Barman Cloud's object store settings: the same shape in-tree and in the plugin's ObjectStore. */}}
+{{- define "optin-ledger.barmanConfiguration" -}}
+{{- $backup := .Values.database.cnpg.backup -}}
+{{- if not $backup.destinationPath -}}
+{{- fail "database.cnpg.backup.destinationPath is required when backups are enabled" -}}
+{{- end -}}
+destinationPath: {{ $backup.destinationPath | quote }}
+{{- with $backup.endpointURL }}
+endpointURL: {{ . | quote }}
+{{- end }}
+s3Credentials:
+  {{- if $backup.s3Credentials.inheritFromIAMRole }}
+  inheritFromIAMRole: true
+  {{- else }}
+  accessKeyId:
+    name: {{ required "database.cnpg.backup.s3Credentials.existingSecret is required" $backup.s3Credentials.existingSecret }}
+    key: {{ $backup.s3Credentials.accessKeyIdKey }}
+  secretAccessKey:
+    name: {{ $backup.s3Credentials.existingSecret }}
+    key: {{ $backup.s3Credentials.secretAccessKeyKey }}
+  {{- end }}
+wal:
+  compression: gzip
+data:
+  compression: gzip
+{{- end -}}
