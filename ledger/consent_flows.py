@@ -15,7 +15,13 @@ import msgspec
 
 from ledger.consent import Consent, Evidence, consent_id, open_consent
 from ledger.contact import Contact
-from ledger.errors import InvalidCommandError, InvalidValueError, NotFoundError, VerificationError
+from ledger.errors import (
+    DisclosureChangedError,
+    InvalidCommandError,
+    InvalidValueError,
+    NotFoundError,
+    VerificationError,
+)
 from ledger.optin import OptIn
 from ledger.ports import Clock, Codes
 from ledger.registry import ContactRegistry
@@ -121,9 +127,17 @@ class ConsentFlows:
         action: Action,
         client: Client,
         source: Source = "web",
+        shown_version: int | None = None,
     ) -> Result:
-        """A verified contact opts in or out themselves: it takes effect at once."""
+        """A verified contact opts in or out themselves: it takes effect at once.
+
+        `shown_version`: the disclosure version the contact was shown (pages pass it); an opt-in
+        is refused if the program's text changed since, so the evidence never names a text the
+        contact did not see.
+        """
         program, contact = await self._program_and_contact(optin_id, contact_id)
+        if action == "opt_in" and shown_version is not None and shown_version != program.disclosure_version:
+            raise DisclosureChangedError("the program's disclosure text changed; read the new text")
         key = await self._key(contact_id)
         consent = await self._consent(contact, optin_id)
         actor = Actor(kind="contact", id=str(contact_id))

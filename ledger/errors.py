@@ -45,3 +45,7 @@ class VerificationError(DomainError):
         self.outcome = outcome
         self.attempts_left = attempts_left
         self.position = position  # the refusal is recorded too: where, in the ledger
+
+
+class DisclosureChangedError(InvalidCommandError):
+    """The disclosure text shown to the contact is no longer the program's current one."""
