@@ -51,6 +51,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     require_database_url: bool = False
     """Refuse to start the embedded server (container images: the database is always external)."""
     demo: bool = False
+    cookie_secure: bool = True
+    """Page cookies carry `Secure` (off only for plain-HTTP test clients that drop such cookies)."""
 
     @property
     def embedded(self) -> bool:
@@ -161,6 +163,7 @@ def load_settings(
         sms_prefix_hourly_cap=_int(env, "OPTIN_SMS_PREFIX_HOURLY_CAP", 30),
         retention_days=_int(env, "OPTIN_RETENTION_DAYS", 730),
         require_database_url=_flag(env, "OPTIN_REQUIRE_DATABASE_URL"),
+        cookie_secure=_flag(env, "OPTIN_COOKIE_SECURE") if env.get("OPTIN_COOKIE_SECURE") else True,
     )
 
 

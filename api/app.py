@@ -31,6 +31,8 @@ from api.middleware import correlation_and_access_log
 from api.problems import EXCEPTION_HANDLERS
 from api.routes import audit, auth, consent, contacts, health, optins, public, users
 from api.services import Services, provide_min_position, provide_services
+from api.web.rendering import template_config
+from api.web.routers import web_routers
 from ledger.consent_flows import ConsentFlows
 from ledger.guardrails import Guardrails, Limits
 from ledger.registry import ContactRegistry
@@ -145,7 +147,9 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             users.UsersController,
             audit.AuditController,
             public.PublicController,
+            *web_routers(settings),
         ],
+        template_config=template_config(),
         lifespan=[lifespan],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),

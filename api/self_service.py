@@ -54,8 +54,9 @@ async def _register_and_send(services: Services, address: Address) -> None:
     await services.flows.start_self_service(registration.contact_id)
 
 
-async def confirm_code(services: Services, address: Address, code: str) -> UUID:
-    """The contact id once `code` proves `address`; `VerificationError` otherwise."""
+async def confirm_code(services: Services, address: Address, code: str) -> tuple[UUID, UUID]:
+    """The contact id and the confirmed verification once `code` proves `address`;
+    `VerificationError` otherwise."""
     contact_id = await services.contacts.find(address)
     with contextlib.suppress(ProjectionLagError):
         await wait_for_position(services.pool, await services.store.head(), ["verifications"], 2.0)
@@ -67,7 +68,7 @@ async def confirm_code(services: Services, address: Address, code: str) -> UUID:
     if contact_id is None or verification_id is None:  # the same answer as a wrong code
         raise VerificationError("the code is wrong", "wrong")
     await services.flows.confirm_self_service(contact_id, verification_id, code.strip())
-    return contact_id
+    return contact_id, verification_id
 
 
 async def own_consents(services: Services, contact_id: UUID, channel: Channel) -> list[OwnConsent]:
@@ -100,9 +101,13 @@ async def set_own(
     client: Client,
     *,
     shown_version: int | None = None,
+    proof: UUID | None = None,
 ) -> int:
-    """A verified contact's own change, at once; waits (briefly) until the read models show it."""
-    proof = await verifications.latest_confirmed(services.pool, contact_id)
+    """A verified contact's own change, at once; waits (briefly) until the read models show it.
+
+    `proof`: the code just confirmed, if any (else the contact's latest confirmed code).
+    """
+    proof = proof or await verifications.latest_confirmed(services.pool, contact_id)
     result = await services.flows.set_own(
         contact_id,
         proof,

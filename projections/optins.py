@@ -175,3 +175,11 @@ async def list_programs(conn: asyncpg.Pool | Connection, *, include_archived: bo
 async def get_program(conn: asyncpg.Pool | Connection, optin_id: UUID) -> ProgramRow | None:
     row = await conn.fetchrow(_PROGRAM + " WHERE id = $1", optin_id)
     return ProgramRow(**dict(row)) if row else None
+
+
+async def disclosure_text(conn: asyncpg.Pool | Connection, optin_id: UUID, version: int) -> str | None:
+    """The disclosure text of one version exactly as it was published (what evidence names)."""
+    text: str | None = await conn.fetchval(
+        "SELECT text FROM optin_disclosures WHERE optin_id = $1 AND version = $2", optin_id, version
+    )
+    return text

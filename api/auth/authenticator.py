@@ -15,7 +15,13 @@ from adapters.postgres.credentials import PostgresCredentials
 from api.auth.api_keys import api_key_hash, looks_like_api_key
 from api.auth.directory import UserDirectory
 from api.auth.principal import Principal
-from api.auth.tokens import InvalidTokenError, verify_contact_token, verify_staff_token
+from api.auth.tokens import (
+    InvalidTokenError,
+    VerifiedToken,
+    verify_console_token,
+    verify_contact_token,
+    verify_staff_token,
+)
 
 _TOUCH_EVERY = 60.0  # seconds between last-used writes for one key, per process
 
@@ -48,8 +54,16 @@ class Authenticator:
                 raise staff_error from None
         return Principal(kind="contact", id=str(contact_id), contact_id=contact_id)
 
+    async def console_principal(self, token: str) -> tuple[Principal, datetime]:
+        """The staff user behind a console session cookie (checked like a bearer token), and when
+        the session was issued (the console renews it as it is used)."""
+        verified = verify_console_token(self._token_key, token)
+        return await self._user(verified), verified.issued_at
+
     async def _staff(self, token: str) -> Principal:
-        verified = verify_staff_token(self._token_key, token)
+        return await self._user(verify_staff_token(self._token_key, token))
+
+    async def _user(self, verified: VerifiedToken) -> Principal:
         access = await self._directory.user_access(verified.subject)
         if access is None:
             raise InvalidTokenError("invalid or expired token")

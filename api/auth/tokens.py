@@ -26,8 +26,10 @@ ALGORITHM = "HS256"
 ISSUER = "optin-ledger"
 STAFF_AUDIENCE = "optin-ledger:staff"
 CONTACT_AUDIENCE = "optin-ledger:contact"
+CONSOLE_AUDIENCE = "optin-ledger:console"
 STAFF_TOKEN_TTL = timedelta(minutes=15)
 CONTACT_TOKEN_TTL = timedelta(minutes=30)
+CONSOLE_TOKEN_TTL = timedelta(minutes=30)  # idle time out: each console page renews it
 _REQUIRED = ("exp", "iat", "sub", "iss", "aud", "jti")
 
 
@@ -96,3 +98,13 @@ def issue_contact_token(
 def verify_contact_token(token_key: bytes | None, token: str) -> UUID:
     """The contact id of a valid contact session token, else `InvalidTokenError`."""
     return _verify(token_key, CONTACT_AUDIENCE, token).subject
+
+
+def issue_console_token(token_key: bytes | None, user_id: UUID, *, ttl: timedelta = CONSOLE_TOKEN_TTL) -> str:
+    """The staff console's session cookie: its own audience, so it never passes as a bearer token."""
+    return _issue(token_key, CONSOLE_AUDIENCE, user_id, ttl)
+
+
+def verify_console_token(token_key: bytes | None, token: str) -> VerifiedToken:
+    """The user id and issue time of a valid console session, else `InvalidTokenError`."""
+    return _verify(token_key, CONSOLE_AUDIENCE, token)

@@ -71,7 +71,9 @@ class PublicController(Controller):
 
     @post("/verifications/confirm", guards=[anyone], status_code=200, summary="My code: a session")
     async def confirm(self, data: JSONBody[ConfirmIn], services: NamedDependency[Services]) -> Session:
-        contact_id = await confirm_code(services, address_of(services, data.channel, data.address), data.code)
+        contact_id, _ = await confirm_code(
+            services, address_of(services, data.channel, data.address), data.code
+        )
         token = issue_contact_token(services.settings.token_key, contact_id)
         return Session(access_token=token, expires_in=int(CONTACT_TOKEN_TTL.total_seconds()))
 

@@ -1,0 +1,1 @@
+"""The staff console: login, dashboard, contacts, consent requests, programs, users, audit."""

@@ -1,0 +1,68 @@
+"""Console login and logout: the API's login service (same throttle, same refusals), a cookie session."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+
+from api.auth.guards import anyone
+from api.auth.login import LoginRefusedError, LoginThrottledError
+from api.auth.services import AuthServices, provide_auth
+from api.auth.tokens import CONSOLE_TOKEN_TTL, issue_console_token, verify_staff_token
+from api.routes.auth import correlation_id
+from api.services import Services
+from api.web.cookies import CONSOLE, clear_cookie, set_cookie
+from api.web.rendering import page, see_other, viewer
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+AUTH = {"auth": Provide(provide_auth, sync_to_thread=False)}
+
+
+class LoginForm(msgspec.Struct, kw_only=True):
+    email: str = ""
+    password: str = ""
+
+
+@get("/login", guards=[anyone], dependencies=AUTH)
+async def login_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    if viewer(request) is not None:
+        return see_other(request, "/console")
+    return page(request, "console/login.html", title="Log in")
+
+
+@post("/login", guards=[anyone], dependencies=AUTH)
+async def log_in(
+    request: Request[Any, Any, Any],
+    data: Annotated[LoginForm, Form],
+    services: NamedDependency[Services],
+    auth: NamedDependency[AuthServices],
+) -> Response[Any]:
+    client = request.client.host if request.client else "unknown"
+    try:
+        issued = await auth.login.login(
+            data.email, data.password, client=client, correlation_id=correlation_id(request)
+        )
+    except LoginThrottledError as e:
+        throttled = page(request, "console/login.html", status=429, title="Log in", error=str(e))
+        throttled.headers["Retry-After"] = str(e.retry_after)
+        return throttled
+    except LoginRefusedError:
+        error = "Wrong email or password, or the account is disabled."
+        return page(request, "console/login.html", status=401, title="Log in", error=error)
+    user_id = verify_staff_token(services.settings.token_key, issued.access_token).subject
+    response = see_other(request, "/console")
+    token = issue_console_token(services.settings.token_key, user_id)
+    response.cookies.append(set_cookie(services.settings, CONSOLE, token, CONSOLE_TOKEN_TTL))
+    return response
+
+
+@post("/logout", guards=[anyone])
+async def log_out(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> Response[Any]:
+    response = see_other(request, "/console/login")
+    response.cookies.append(clear_cookie(services.settings, CONSOLE))
+    return response

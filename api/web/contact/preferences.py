@@ -1,0 +1,158 @@
+""" "My preferences": after a code, the contact sees their own address in clear (the one page that
+shows it) and every program on their channel with a toggle that takes effect at once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+
+from api.auth.guards import anyone, contact_only
+from api.self_service import own_consents, set_own
+from api.services import Services, client_of
+from api.web.contact.steps import (
+    AddressForm,
+    CodeForm,
+    channel_of,
+    finish,
+    pending_address,
+    shown_version,
+    signed_in,
+    start,
+)
+from api.web.cookies import CONTACT, clear_cookie
+from api.web.rendering import is_htmx, page, see_other
+from ledger.errors import DisclosureChangedError, InvalidValueError, RateLimitedError, VerificationError
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+class ToggleForm(msgspec.Struct, kw_only=True):
+    optin_id: UUID
+    action: str = "opt_out"
+    disclosure_version: str = ""
+
+
+def _code_page(
+    request: Request[Any, Any, Any], masked: str, *, status: int = 200, error: str | None = None
+) -> Response[Any]:
+    return page(
+        request,
+        "contact/code.html",
+        status=status,
+        title="Enter your code",
+        masked=masked,
+        form_action="/preferences/confirm",
+        restart="/preferences",
+        action="",
+        disclosure_version="",
+        error=error,
+    )
+
+
+class PreferencePages(Controller):
+    path = "/preferences"
+    include_in_schema = False
+
+    @get("/", guards=[anyone])
+    async def show(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Response[Any]:
+        contact_id = signed_in(request)
+        if contact_id is None:
+            return page(request, "contact/start.html", title="My preferences")
+        address = await services.contacts.address_of(contact_id)
+        return page(
+            request,
+            "contact/preferences.html",
+            title="My preferences",
+            address=address,
+            consents=await own_consents(services, contact_id, address.channel),
+        )
+
+    @post("/code", guards=[anyone])
+    async def code(
+        self,
+        request: Request[Any, Any, Any],
+        data: Annotated[AddressForm, Form],
+        services: NamedDependency[Services],
+    ) -> Response[Any]:
+        try:
+            address, cookie = await start(request, services, channel_of(data.channel), data.address)
+        except (InvalidValueError, RateLimitedError) as e:
+            status = 429 if isinstance(e, RateLimitedError) else 422
+            return page(request, "contact/start.html", status=status, title="My preferences", error=str(e))
+        response = _code_page(request, address.masked)
+        response.cookies.append(cookie)
+        return response
+
+    @post("/confirm", guards=[anyone])
+    async def confirm(
+        self,
+        request: Request[Any, Any, Any],
+        data: Annotated[CodeForm, Form],
+        services: NamedDependency[Services],
+    ) -> Response[Any]:
+        address = pending_address(request, services)
+        if address is None:
+            error = "That code step expired. Enter your address again for a new code."
+            return page(request, "contact/start.html", status=410, title="My preferences", error=error)
+        try:
+            _, _, cookies = await finish(services, address, data.code)
+        except (VerificationError, InvalidValueError) as e:
+            return _code_page(request, address.masked, status=422, error=str(e))
+        response = see_other(request, "/preferences")
+        response.cookies.extend(cookies)
+        return response
+
+    @post("/consents", guards=[contact_only])
+    async def change(
+        self,
+        request: Request[Any, Any, Any],
+        data: Annotated[ToggleForm, Form],
+        services: NamedDependency[Services],
+    ) -> Response[Any]:
+        contact_id = signed_in(request)
+        assert contact_id is not None
+        action = "opt_in" if data.action == "opt_in" else "opt_out"
+        error = None
+        try:
+            await set_own(
+                services,
+                contact_id,
+                data.optin_id,
+                action,
+                client_of(request),
+                shown_version=shown_version(data.disclosure_version),
+            )
+        except DisclosureChangedError as e:
+            error = f"{e}: it is shown below."
+        if not is_htmx(request) and error is None:
+            return see_other(request, "/preferences")
+        address = await services.contacts.address_of(contact_id)
+        consents = await own_consents(services, contact_id, address.channel)
+        if not is_htmx(request):
+            return page(
+                request,
+                "contact/preferences.html",
+                status=409,
+                title="My preferences",
+                address=address,
+                consents=consents,
+                error=error,
+            )
+        mine = next(c for c in consents if c.optin_id == data.optin_id)
+        return page(request, "contact/_consent_row.html", consent=mine, row_error=error)
+
+    @post("/sign-out", guards=[anyone])
+    async def sign_out(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Response[Any]:
+        response = see_other(request, "/preferences")
+        response.cookies.append(clear_cookie(services.settings, CONTACT))
+        return response

@@ -1,0 +1,217 @@
+"""Per-program pages: opt in (the disclosure shown, then a code) and opt out (a code, or one step
+when this browser has already proved the address).
+
+The disclosure is shown exactly as stored and its version travels with the form, so the consent
+event names the text the contact read; if the program's text changed in between, the opt-in is
+refused and the new text shown instead.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath
+
+from api.auth.guards import anyone, contact_only
+from api.self_service import set_own
+from api.services import Services, client_of
+from api.web.contact.steps import (
+    AddressForm,
+    CodeForm,
+    channel_of,
+    finish,
+    pending_address,
+    shown_version,
+    signed_in,
+    start,
+)
+from api.web.rendering import page
+from ledger.errors import DisclosureChangedError, InvalidValueError, RateLimitedError, VerificationError
+from projections import consent_state
+from projections.optins import ProgramRow, disclosure_text, get_program
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+def _action(value: str) -> str:
+    return "opt_out" if value == "opt_out" else "opt_in"
+
+
+async def _program(services: Services, optin_id: UUID) -> ProgramRow:
+    program = await get_program(services.pool, optin_id)
+    if program is None or program.archived:
+        raise NotFoundException("no such program")
+    return program
+
+
+async def program_page(
+    request: Request[Any, Any, Any],
+    services: Services,
+    program: ProgramRow,
+    action: str,
+    *,
+    status: int = 200,
+    error: str | None = None,
+) -> Response[Any]:
+    """The program, its disclosure (to opt in), and either the address form or the one-step button."""
+    contact_id = signed_in(request)
+    verified = None
+    if contact_id is not None:
+        address = await services.contacts.address_of(contact_id)
+        verified = address.masked if address.channel in program.channels else None
+    title = ("Join: " if action == "opt_in" else "Stop: ") + program.name
+    return page(
+        request,
+        "contact/program.html",
+        status=status,
+        title=title,
+        program=program,
+        action=action,
+        verified=verified,
+        error=error,
+    )
+
+
+async def apply(
+    request: Request[Any, Any, Any],
+    services: Services,
+    program: ProgramRow,
+    contact_id: UUID,
+    action: str,
+    version: int | None,
+    proof: UUID | None = None,
+) -> Response[Any]:
+    """The verified contact's change, at once; the answer shows the text the evidence names."""
+    try:
+        await set_own(
+            services, contact_id, program.id, action, client_of(request), shown_version=version, proof=proof
+        )
+    except DisclosureChangedError as e:
+        return await program_page(
+            request, services, await _program(services, program.id), action, status=409, error=str(e)
+        )
+    channel = (await services.contacts.address_of(contact_id)).channel
+    state = await consent_state.consent_of(services.pool, contact_id, program.id, channel)
+    recorded = None
+    if action == "opt_in" and version is not None:
+        recorded = await disclosure_text(services.pool, program.id, version)
+    return page(
+        request,
+        "contact/done.html",
+        title="You opted in" if action == "opt_in" else "You opted out",
+        program=program,
+        action=action,
+        status_now=state.status,
+        recorded=recorded,
+        version=version,
+    )
+
+
+class ProgramPages(Controller):
+    path = "/programs/{optin_id:uuid}"
+    include_in_schema = False
+
+    @get("/opt-in", guards=[anyone])
+    async def opt_in(
+        self, request: Request[Any, Any, Any], optin_id: FromPath[UUID], services: NamedDependency[Services]
+    ) -> Response[Any]:
+        return await program_page(request, services, await _program(services, optin_id), "opt_in")
+
+    @get("/opt-out", guards=[anyone])
+    async def opt_out(
+        self, request: Request[Any, Any, Any], optin_id: FromPath[UUID], services: NamedDependency[Services]
+    ) -> Response[Any]:
+        return await program_page(request, services, await _program(services, optin_id), "opt_out")
+
+    @post("/code", guards=[anyone])
+    async def code(
+        self,
+        request: Request[Any, Any, Any],
+        optin_id: FromPath[UUID],
+        data: Annotated[AddressForm, Form],
+        services: NamedDependency[Services],
+    ) -> Response[Any]:
+        program, action = await _program(services, optin_id), _action(data.action)
+        try:
+            channel = channel_of(data.channel, program.channels)
+            address, cookie = await start(request, services, channel, data.address)
+        except (InvalidValueError, RateLimitedError) as e:
+            status = 429 if isinstance(e, RateLimitedError) else 422
+            return await program_page(request, services, program, action, status=status, error=str(e))
+        response = page(
+            request,
+            "contact/code.html",
+            title="Enter your code",
+            masked=address.masked,
+            form_action=f"/programs/{optin_id}/confirm",
+            restart=f"/programs/{optin_id}/{'opt-in' if action == 'opt_in' else 'opt-out'}",
+            action=action,
+            disclosure_version=data.disclosure_version,
+        )
+        response.cookies.append(cookie)
+        return response
+
+    @post("/confirm", guards=[anyone])
+    async def confirm(
+        self,
+        request: Request[Any, Any, Any],
+        optin_id: FromPath[UUID],
+        data: Annotated[CodeForm, Form],
+        services: NamedDependency[Services],
+    ) -> Response[Any]:
+        program, action = await _program(services, optin_id), _action(data.action)
+        address = pending_address(request, services)
+        if address is None:
+            error = "That code step expired. Enter your address again for a new code."
+            return await program_page(request, services, program, action, status=410, error=error)
+        try:
+            contact_id, proof, cookies = await finish(services, address, data.code)
+        except (VerificationError, InvalidValueError) as e:
+            return page(
+                request,
+                "contact/code.html",
+                status=422,
+                title="Enter your code",
+                masked=address.masked,
+                form_action=f"/programs/{optin_id}/confirm",
+                restart=f"/programs/{optin_id}/{'opt-in' if action == 'opt_in' else 'opt-out'}",
+                action=action,
+                disclosure_version=data.disclosure_version,
+                error=_refusal(e),
+            )
+        response = await apply(
+            request, services, program, contact_id, action, shown_version(data.disclosure_version), proof
+        )
+        response.cookies.extend(cookies)
+        return response
+
+    @post("/apply", guards=[contact_only])
+    async def apply_verified(
+        self,
+        request: Request[Any, Any, Any],
+        optin_id: FromPath[UUID],
+        data: Annotated[CodeForm, Form],
+        services: NamedDependency[Services],
+    ) -> Response[Any]:
+        contact_id = signed_in(request)
+        assert contact_id is not None
+        program = await _program(services, optin_id)
+        return await apply(
+            request,
+            services,
+            program,
+            contact_id,
+            _action(data.action),
+            shown_version(data.disclosure_version),
+        )
+
+
+def _refusal(error: Exception) -> str:
+    if isinstance(error, VerificationError) and error.attempts_left is not None:
+        return f"{error} ({error.attempts_left} tries left)."
+    return str(error)[:1].upper() + str(error)[1:] + "."

@@ -1,0 +1,89 @@
+"""The two steps every contact page shares: "send me a code", then "here is my code".
+
+They call the same self-service functions as `/v1/public/*` (`api/self_service.py`): the same
+rate limits, the same answer whether or not the address is known, the same code check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Request
+from litestar.datastructures import Cookie
+
+from api.auth.principal import Principal
+from api.auth.tokens import CONTACT_TOKEN_TTL, issue_contact_token
+from api.self_service import address_of, confirm_code, send_code
+from api.services import Services, client_of
+from api.web.cookies import CONTACT, PENDING, clear_cookie, cookie_name, set_cookie
+from api.web.pending import PENDING_TTL, open_pending, seal_pending
+from ledger.address import Address
+from ledger.errors import InvalidValueError
+from ledger.vocabulary import Channel
+
+
+class AddressForm(msgspec.Struct, kw_only=True):
+    """Form fields arrive as text; unknown fields (the CSRF token) are ignored."""
+
+    channel: str = "email"
+    address: str = ""
+    action: str = "opt_in"
+    disclosure_version: str = ""
+
+
+class CodeForm(msgspec.Struct, kw_only=True):
+    code: str = ""
+    action: str = "opt_in"
+    disclosure_version: str = ""
+
+
+def channel_of(value: str, allowed: tuple[str, ...] | list[str] = ("email", "sms")) -> Channel:
+    if value not in allowed or value not in ("email", "sms"):
+        raise InvalidValueError("choose email or text message")
+    return "email" if value == "email" else "sms"
+
+
+async def start(
+    request: Request[Any, Any, Any], services: Services, channel: Channel, raw: str
+) -> tuple[Address, Cookie]:
+    """Send a code (rate-limited like the API); the address goes into the sealed pending cookie."""
+    address = address_of(services, channel, raw)
+    await send_code(services, address, client_of(request))
+    return address, set_cookie(
+        services.settings, PENDING, seal_pending(services.settings.token_key, address), PENDING_TTL
+    )
+
+
+def pending_address(request: Request[Any, Any, Any], services: Services) -> Address | None:
+    return open_pending(
+        services.settings.token_key, request.cookies.get(cookie_name(services.settings, PENDING))
+    )
+
+
+async def finish(services: Services, address: Address, code: str) -> tuple[UUID, UUID, list[Cookie]]:
+    """Check the code; on success (contact, the verification that proved it, cookies) where the
+    contact's session cookie replaces the pending one."""
+    if not code.strip().isdigit() or len(code.strip()) != 6:
+        raise InvalidValueError("the code is the 6 digits in the message we sent")
+    contact_id, proof = await confirm_code(services, address, code)
+    token = issue_contact_token(services.settings.token_key, contact_id)
+    return (
+        contact_id,
+        proof,
+        [
+            set_cookie(services.settings, CONTACT, token, CONTACT_TOKEN_TTL),
+            clear_cookie(services.settings, PENDING),
+        ],
+    )
+
+
+def signed_in(request: Request[Any, Any, Any]) -> UUID | None:
+    """The contact whose session cookie came with this request, if any."""
+    user = request.scope.get("user")
+    return user.contact_id if isinstance(user, Principal) and user.kind == "contact" else None
+
+
+def shown_version(form_value: str) -> int | None:
+    return int(form_value) if form_value.isdigit() else None
