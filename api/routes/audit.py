@@ -93,31 +93,34 @@ class AuditController(Controller):
         services: NamedDependency[Services],
         after: Annotated[int, Parameter(ge=0, description="Export events after this position.")] = 0,
     ) -> Stream:
-        pool = services.pool
-        head = int(await pool.fetchval("SELECT position FROM ledger_head"))
-        after = min(after, head)
-        prev_hash = GENESIS_HASH
-        if after:
-            prev_hash = bytes(
-                await pool.fetchval("SELECT hash FROM events WHERE notification_id = $1", after)
-            )
-
-        async def lines() -> AsyncIterator[bytes]:
-            yield header_line(after, prev_hash)
-            position, last_hash, count = after, prev_hash, 0
-            async with pool.acquire() as conn:
-                while position < head:
-                    batch = await read_after(conn, position, min(_EXPORT_BATCH, head - position))
-                    if not batch:
-                        break
-                    yield b"".join(record_line(e) for e in batch)
-                    position, last_hash = batch[-1].notification_id, bytes(batch[-1].hash)
-                    count += len(batch)
-            yield trailer_line(count, last_hash)
-
-        filename = f"optin-ledger-audit-{after + 1}-{head}.ndjson"
+        lines, filename = await export_lines(services, after)
         return Stream(
-            lines(),
+            lines,
             media_type="application/x-ndjson",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
+
+
+async def export_lines(services: Services, after: int) -> tuple[AsyncIterator[bytes], str]:
+    """The export's NDJSON lines from `after` up to the head as it is now, and a file name for it."""
+    pool = services.pool
+    head = int(await pool.fetchval("SELECT position FROM ledger_head"))
+    after = min(after, head)
+    prev_hash = GENESIS_HASH
+    if after:
+        prev_hash = bytes(await pool.fetchval("SELECT hash FROM events WHERE notification_id = $1", after))
+
+    async def lines() -> AsyncIterator[bytes]:
+        yield header_line(after, prev_hash)
+        position, last_hash, count = after, prev_hash, 0
+        async with pool.acquire() as conn:
+            while position < head:
+                batch = await read_after(conn, position, min(_EXPORT_BATCH, head - position))
+                if not batch:
+                    break
+                yield b"".join(record_line(e) for e in batch)
+                position, last_hash = batch[-1].notification_id, bytes(batch[-1].hash)
+                count += len(batch)
+        yield trailer_line(count, last_hash)
+
+    return lines(), f"optin-ledger-audit-{after + 1}-{head}.ndjson"

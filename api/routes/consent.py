@@ -86,27 +86,7 @@ class ConsentController(Controller):
         data: JSONBody[ConsentRequest],
         services: NamedDependency[Services],
     ) -> Response[RequestAnswer]:
-        principal = principal_of(request)
-        actor = principal.actor(request_id(request))
-        contact_id = await _contact(services, data, actor)
-        if data.source == "admin":
-            if principal.role not in ("admin", "staff") or data.action != "opt_out" or not data.reason:
-                raise PermissionDeniedException(
-                    "only staff may record an opt-out asked for elsewhere, and only with a reason"
-                )
-            result = await services.flows.record_opt_out(
-                contact_id, data.optin_id, data.reason, actor, client_of(request)
-            )
-            body = RequestAnswer(contact_id=contact_id, status=result.status or "opted_out")
-            return written(body, result.position, 200)
-        await services.guardrails.staff_code(contact_id)
-        result = await services.flows.request(
-            contact_id, data.optin_id, data.action, actor, client_of(request)
-        )
-        body = RequestAnswer(
-            contact_id=contact_id, status=result.status or "pending", verification_id=result.verification_id
-        )
-        return written(body, result.position, 202)
+        return await submit_request(services, request, data)
 
     @post(
         "/v1/verifications/{verification_id:uuid}/confirm",
@@ -187,6 +167,34 @@ class ConsentController(Controller):
             )
             for r in rows
         ]
+
+
+async def submit_request(
+    services: Services, request: Request[Any, Any, Any], data: ConsentRequest
+) -> Response[RequestAnswer]:
+    """Ask the contact (a code goes out; 202), or record an opt-out asked for elsewhere (200).
+
+    Shared by `POST /v1/consent-requests` and the console's consent-request form.
+    """
+    principal = principal_of(request)
+    actor = principal.actor(request_id(request))
+    contact_id = await _contact(services, data, actor)
+    if data.source == "admin":
+        if principal.role not in ("admin", "staff") or data.action != "opt_out" or not data.reason:
+            raise PermissionDeniedException(
+                "only staff may record an opt-out asked for elsewhere, and only with a reason"
+            )
+        result = await services.flows.record_opt_out(
+            contact_id, data.optin_id, data.reason, actor, client_of(request)
+        )
+        body = RequestAnswer(contact_id=contact_id, status=result.status or "opted_out")
+        return written(body, result.position, 200)
+    await services.guardrails.staff_code(contact_id)
+    result = await services.flows.request(contact_id, data.optin_id, data.action, actor, client_of(request))
+    body = RequestAnswer(
+        contact_id=contact_id, status=result.status or "pending", verification_id=result.verification_id
+    )
+    return written(body, result.position, 202)
 
 
 async def _contact(services: Services, data: ConsentRequest, actor: Any) -> UUID:

@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from api.auth.guards import allow, principal_of
 from api.services import Services, written
 from ledger.optin import OptIn, create_optin
-from ledger.vocabulary import Channel, Description, DisclosureText, ProgramName, Purpose
+from ledger.vocabulary import Actor, Channel, Description, DisclosureText, ProgramName, Purpose
 from projections import optins as read
 
 Channels = Annotated[list[Channel], msgspec.Meta(min_length=1, max_length=2)]
@@ -77,15 +77,8 @@ class OptInsController(Controller):
     async def create(
         self, request: Request[Any, Any, Any], data: JSONBody[NewProgram], services: NamedDependency[Services]
     ) -> Response[Program]:
-        program = create_optin(
-            name=data.name,
-            description=data.description,
-            purpose=data.purpose,
-            channels=tuple(data.channels),
-            disclosure=data.disclosure,
-            actor=principal_of(request).actor(request.scope.get("state", {}).get("request_id")),
-        )
-        position = await services.repository.save(program)
+        actor = principal_of(request).actor(request.scope.get("state", {}).get("request_id"))
+        program, position = await create_program(services, data, actor)
         return written(_program(program), position, 201)
 
     @get("/", guards=[allow("staff", "service", "auditor")], summary="List programs")
@@ -118,16 +111,36 @@ class OptInsController(Controller):
         services: NamedDependency[Services],
     ) -> Response[Program]:
         actor = principal_of(request).actor(request.scope.get("state", {}).get("request_id"))
-        program = await services.repository.get(OptIn, optin_id)
-        if data.name is not None:
-            program.rename(data.name, actor)
-        if data.description is not None:
-            program.describe(data.description, actor)
-        if data.channels is not None:
-            program.set_channels(tuple(data.channels), actor)
-        if data.disclosure is not None:
-            program.change_disclosure(data.disclosure, actor)
-        if data.archived:
-            program.archive(actor)
-        position = await services.repository.save(program)
+        program, position = await change_program(services, optin_id, data, actor)
         return written(_program(program), position, 200)
+
+
+async def create_program(services: Services, data: NewProgram, actor: Actor) -> tuple[OptIn, int]:
+    """Create and save a program (shared by the API and the console)."""
+    program = create_optin(
+        name=data.name,
+        description=data.description,
+        purpose=data.purpose,
+        channels=tuple(data.channels),
+        disclosure=data.disclosure,
+        actor=actor,
+    )
+    return program, await services.repository.save(program)
+
+
+async def change_program(
+    services: Services, optin_id: UUID, data: ProgramChange, actor: Actor
+) -> tuple[OptIn, int]:
+    """Apply the fields given (a new disclosure text is a new version), then save."""
+    program = await services.repository.get(OptIn, optin_id)
+    if data.name is not None:
+        program.rename(data.name, actor)
+    if data.description is not None:
+        program.describe(data.description, actor)
+    if data.channels is not None:
+        program.set_channels(tuple(data.channels), actor)
+    if data.disclosure is not None:
+        program.change_disclosure(data.disclosure, actor)
+    if data.archived:
+        program.archive(actor)
+    return program, await services.repository.save(program)

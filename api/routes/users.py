@@ -81,11 +81,8 @@ class UsersController(Controller):
         services: NamedDependency[Services],
         auth: NamedDependency[AuthServices],
     ) -> Response[UserView]:
-        user, position = await auth.accounts.create(
-            email=data.email, role=data.role, password=data.password, actor=_actor(request)
-        )
-        await _settled(services, position)
-        return written(await auth.directory.get(user.id), position)
+        view, position = await create_user(services, auth, request, data)
+        return written(view, position)
 
     @get("/", summary="List accounts, oldest first (emails masked)")
     async def list_users(
@@ -108,18 +105,7 @@ class UsersController(Controller):
         services: NamedDependency[Services],
         auth: NamedDependency[AuthServices],
     ) -> Response[UserView]:
-        if data.role is None and data.disabled is None and data.password is None:
-            raise InvalidValueError("nothing to change: give role, disabled or password")
-        current = await auth.directory.get(user_id)
-        if current.role == "admin" and (data.disabled or data.role not in (None, "admin")):
-            if principal_of(request).id == str(user_id):
-                raise InvalidCommandError("you cannot disable or demote your own account")
-            if await auth.directory.enabled_admins(excluding=user_id) == 0:
-                raise InvalidCommandError("the last enabled admin cannot be disabled or demoted")
-        _, position = await auth.accounts.change(
-            user_id, actor=_actor(request), role=data.role, disabled=data.disabled, password=data.password
-        )
-        await _settled(services, position)
+        position = await change_user(services, auth, request, user_id, data)
         return written(await auth.directory.get(user_id), position, status_code=200)
 
     @post("/{user_id:uuid}/api-keys", summary="Issue an API key for a service account (shown once)")
@@ -130,11 +116,7 @@ class UsersController(Controller):
         services: NamedDependency[Services],
         auth: NamedDependency[AuthServices],
     ) -> Response[IssuedKey]:
-        key_id, key, position = await auth.accounts.issue_api_key(user_id, _actor(request))
-        await _settled(services, position)
-        issued = IssuedKey(
-            id=key_id, key=key.secret, prefix=key.prefix, user_id=user_id, created_at=auth.clock()
-        )
+        issued, position = await issue_api_key(services, auth, request, user_id)
         response = written(issued, position)
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -148,6 +130,53 @@ class UsersController(Controller):
         services: NamedDependency[Services],
         auth: NamedDependency[AuthServices],
     ) -> Response[None]:
-        position = await auth.accounts.revoke_api_key(user_id, key_id, _actor(request))
-        await _settled(services, position)
+        position = await revoke_api_key(services, auth, request, user_id, key_id)
         return written(None, position, status_code=204)
+
+
+async def change_user(
+    services: Services, auth: AuthServices, request: Request[Any, Any, Any], user_id: UUID, data: UserChange
+) -> int:
+    """Change role, disabled flag or password; never leaves the service without an enabled admin,
+    and no admin disables or demotes themselves. Waits until authentication sees the change."""
+    if data.role is None and data.disabled is None and data.password is None:
+        raise InvalidValueError("nothing to change: give role, disabled or password")
+    current = await auth.directory.get(user_id)
+    if current.role == "admin" and (data.disabled or data.role not in (None, "admin")):
+        if principal_of(request).id == str(user_id):
+            raise InvalidCommandError("you cannot disable or demote your own account")
+        if await auth.directory.enabled_admins(excluding=user_id) == 0:
+            raise InvalidCommandError("the last enabled admin cannot be disabled or demoted")
+    _, position = await auth.accounts.change(
+        user_id, actor=_actor(request), role=data.role, disabled=data.disabled, password=data.password
+    )
+    await _settled(services, position)
+    return position
+
+
+async def issue_api_key(
+    services: Services, auth: AuthServices, request: Request[Any, Any, Any], user_id: UUID
+) -> tuple[IssuedKey, int]:
+    """A new API key for a service account; the secret is in the answer and nowhere else."""
+    key_id, key, position = await auth.accounts.issue_api_key(user_id, _actor(request))
+    await _settled(services, position)
+    issued = IssuedKey(id=key_id, key=key.secret, prefix=key.prefix, user_id=user_id, created_at=auth.clock())
+    return issued, position
+
+
+async def revoke_api_key(
+    services: Services, auth: AuthServices, request: Request[Any, Any, Any], user_id: UUID, key_id: UUID
+) -> int:
+    position = await auth.accounts.revoke_api_key(user_id, key_id, _actor(request))
+    await _settled(services, position)
+    return position
+
+
+async def create_user(
+    services: Services, auth: AuthServices, request: Request[Any, Any, Any], data: NewUser
+) -> tuple[UserView, int]:
+    user, position = await auth.accounts.create(
+        email=data.email, role=data.role, password=data.password, actor=_actor(request)
+    )
+    await _settled(services, position)
+    return await auth.directory.get(user.id), position

@@ -62,7 +62,7 @@ def _nice_ceiling(value: int) -> int:
     """1, 2, 5, 10, 20, 50 … at or above `value` (at least 1), so ticks read as round numbers."""
     if value <= 1:
         return 1
-    magnitude = 10 ** len(str(value)) // 10  # the power of ten at or below `value`
+    magnitude: int = 10 ** (len(str(value)) - 1)  # the power of ten at or below `value`
     for step in (1, 2, 5, 10):
         if step * magnitude >= value:
             return step * magnitude
