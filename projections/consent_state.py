@@ -129,3 +129,13 @@ async def check_many(
         list(optin_ids),
         list(channels),
     )
+
+
+async def pending_requests(conn: asyncpg.Pool | Connection, limit: int) -> list[asyncpg.Record]:
+    """Requests still waiting for the contact's code, newest first, with the masked address."""
+    return await conn.fetch(
+        "SELECT s.contact_id, s.optin_id, s.channel, s.since, c.masked_address, o.name "
+        "FROM consent_state s LEFT JOIN contacts c ON c.id = s.contact_id "
+        "LEFT JOIN optins o ON o.id = s.optin_id WHERE s.status = 'pending' ORDER BY s.since DESC LIMIT $1",
+        limit,
+    )

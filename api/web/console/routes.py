@@ -4,7 +4,30 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
-from api.web.console.dashboard import dashboard
-from api.web.console.login import log_in, log_out, login_page
+from api.web.console import audit, contacts, dashboard, login, programs, requests, users
 
-CONSOLE_HANDLERS: list[ControllerRouterHandler] = [login_page, log_in, log_out, dashboard]
+CONSOLE_HANDLERS: list[ControllerRouterHandler] = [
+    login.login_page,
+    login.log_in,
+    login.log_out,
+    dashboard.dashboard,
+    contacts.contacts_page,
+    contacts.search,
+    contacts.contact_page,
+    requests.requests_page,
+    requests.submit,
+    programs.programs_page,
+    programs.new_program,
+    programs.create,
+    programs.program_page,
+    programs.change,
+    programs.preview,
+    users.users_page,
+    users.create,
+    users.change,
+    users.issue,
+    users.revoke,
+    audit.audit_page,
+    audit.download,
+    audit.verify,
+]

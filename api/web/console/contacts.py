@@ -1,0 +1,136 @@
+"""Console contacts: the masked list, search by exact address (blind index), and one contact's
+consent and full timeline with its evidence.
+
+Search is a POST so that an address never lands in a URL, the browser history or a log line.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, QueryParameter
+
+from api.services import Services
+from api.web.console.access import EDITORS, VIEWERS, may
+from api.web.rendering import is_htmx, page, viewer
+from ledger.address import normalise
+from ledger.errors import InvalidValueError
+from ledger.vocabulary import Channel
+from projections import consent_state
+from projections import contacts as read
+from projections.optins import list_programs
+from projections.timeline import timeline
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+PAGE_SIZE = 50
+TIMELINE_LIMIT = 1000
+
+
+class SearchForm(msgspec.Struct, kw_only=True):
+    channel: str = "email"
+    address: str = ""
+
+
+def evidence(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """An event's details as label/value pairs, evidence flattened in; ciphertext left out."""
+    flat: list[tuple[str, str]] = []
+    for key, value in details.items():
+        if key.startswith("sealed_") or value is None:
+            continue
+        if isinstance(value, dict):
+            flat.extend(
+                (f"{key}.{k}", str(v))
+                for k, v in value.items()
+                if v is not None and not k.startswith("sealed_")
+            )
+        else:
+            flat.append((key, str(value)))
+    return flat
+
+
+@get("/contacts", guards=[VIEWERS])
+async def contacts_page(
+    request: Request[Any, Any, Any],
+    services: NamedDependency[Services],
+    cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+) -> Response[Any]:
+    after = _decode(cursor) if cursor else None
+    rows = await read.list_contacts(
+        services.pool,
+        channel=None,
+        created_after=None,
+        created_before=None,
+        only=None,
+        after=after,
+        limit=PAGE_SIZE + 1,
+    )
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return page(
+        request,
+        "console/contacts.html",
+        title="Contacts",
+        rows=rows,
+        next_cursor=_encode(rows[-1]) if more else None,
+        searched=False,
+    )
+
+
+@post("/contacts/search", guards=[VIEWERS])
+async def search(
+    request: Request[Any, Any, Any], data: Annotated[SearchForm, Form], services: NamedDependency[Services]
+) -> Response[Any]:
+    error, rows = None, []
+    try:
+        channel: Channel = "sms" if data.channel == "sms" else "email"
+        address = normalise(channel, data.address, default_region=services.settings.default_region)
+        found = await services.contacts.find(address)
+        row = await read.get_contact(services.pool, found) if found else None
+        rows = [row] if row else []
+    except InvalidValueError as e:
+        error = str(e)
+    template = "console/_contact_rows.html" if is_htmx(request) else "console/contacts.html"
+    return page(request, template, title="Contacts", rows=rows, next_cursor=None, searched=True, error=error)
+
+
+@get("/contacts/{contact_id:uuid}", guards=[VIEWERS])
+async def contact_page(
+    request: Request[Any, Any, Any], contact_id: FromPath[UUID], services: NamedDependency[Services]
+) -> Response[Any]:
+    contact = await read.get_contact(services.pool, contact_id)
+    if contact is None:
+        raise NotFoundException("no such contact")
+    names = {p.id: p.name for p in await list_programs(services.pool, include_archived=True)}
+    consents = await consent_state.consents_of(services.pool, contact_id)
+    events = await timeline(services.pool, contact_id, after=0, limit=TIMELINE_LIMIT)
+    return page(
+        request,
+        "console/contact.html",
+        title=f"Contact {contact.address}",
+        contact=contact,
+        consents=[{**dict(c), "name": names.get(c["optin_id"], str(c["optin_id"]))} for c in consents],
+        events=[(e, evidence(e.details)) for e in events],
+        truncated=len(events) == TIMELINE_LIMIT,
+        may_request=may(viewer(request), EDITORS),
+    )
+
+
+def _encode(row: read.ContactRow) -> str:
+    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode()
+
+
+def _decode(cursor: str) -> tuple[datetime, UUID] | None:
+    try:
+        created, _, contact_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(created), UUID(contact_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
