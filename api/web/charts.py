@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 WIDTH, HEIGHT = 600, 240
-LEFT, RIGHT, TOP, BOTTOM = 40, 8, 12, 28
+LEFT, RIGHT, TOP, BOTTOM = 52, 8, 14, 34
 PALETTE_SIZE = 8  # classes s0…s7 in app.css
 
 
@@ -88,7 +88,7 @@ def stacked_bars(chart_id: str, title: str, days: list[date], counts: dict[str, 
             chart.bars.append(
                 Bar(LEFT + n * slot + slot * 0.15, base, slot * 0.7, height, index % PALETTE_SIZE, label)
             )
-    chart.y_ticks = [Tick(chart.bottom - f * plot_h, str(round(peak * f))) for f in (0, 0.5, 1)]
+    chart.y_ticks = [Tick(chart.bottom - v / peak * plot_h, str(v)) for v in sorted({0, peak // 2, peak})]
     every = max(1, math.ceil(len(days) / 6))
     chart.x_ticks = [
         Tick(LEFT + n * slot + slot / 2, day.strftime("%m-%d"))

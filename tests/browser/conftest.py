@@ -138,7 +138,9 @@ def new_staff(accounts: AuthServices, server: Server, server_pool: asyncpg.Pool)
 
     async def make(role: Role) -> Staff:
         email = f"{role}-{uuid.uuid4().hex[:8]}@staff.example.org"
-        user, position = await accounts.accounts.create(email=email, role=role, password=PASSWORD, actor=SYSTEM)
+        user, position = await accounts.accounts.create(
+            email=email, role=role, password=PASSWORD, actor=SYSTEM
+        )
         await wait_for_position(server_pool, position, ["users"])
         token = issue_staff_token(server.settings.token_key, user.id)
         return Staff(email, PASSWORD, {"Authorization": f"Bearer {token}"})

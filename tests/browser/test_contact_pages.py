@@ -17,7 +17,9 @@ from tests.codes import latest_code
 
 pytestmark = pytest.mark.integration
 
-DISCLOSURE = "Plant care tips by email, twice a month.\n\nWe never share your address.  Unsubscribe at any time."
+DISCLOSURE = (
+    "Plant care tips by email, twice a month.\n\nWe never share your address.  Unsubscribe at any time."
+)
 
 
 async def make_program(api: httpx.AsyncClient, staff: Staff, name: str, channels: list[str]) -> str:
@@ -27,7 +29,9 @@ async def make_program(api: httpx.AsyncClient, staff: Staff, name: str, channels
         headers=staff.headers,
     )
     assert made.status_code == 201, made.text
-    await api.get("/v1/optins", params={"min_position": made.headers["ledger-position"]}, headers=staff.headers)
+    await api.get(
+        "/v1/optins", params={"min_position": made.headers["ledger-position"]}, headers=staff.headers
+    )
     return str(made.json()["id"])
 
 
@@ -43,7 +47,9 @@ async def contact_of(api: httpx.AsyncClient, staff: Staff, address: str) -> str:
 
 async def consent(api: httpx.AsyncClient, staff: Staff, contact: str, optin: str) -> Any:
     answer = await api.get(
-        "/v1/consent", params={"contact_id": contact, "optin_id": optin, "channel": "email"}, headers=staff.headers
+        "/v1/consent",
+        params={"contact_id": contact, "optin_id": optin, "channel": "email"},
+        headers=staff.headers,
     )
     return answer.json()["status"]
 
