@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import asyncpg
 import httpx
 import pytest
 from nacl.pwhash.argon2id import MEMLIMIT_MIN, OPSLIMIT_MIN
+from playwright.async_api import Browser, Page, async_playwright
 
 from adapters.postgres.dsn import with_database
 from adapters.postgres.event_store import PostgresEventStore
@@ -101,7 +102,14 @@ def server(server_database: str, tmp_path_factory: pytest.TempPathFactory) -> It
     url = f"http://localhost:{port}"
     try:
         wait_healthy(url, proc)
-        yield Server(url, server_database, Settings(database_url=server_database, data_dir=data_dir, **keys))
+        settings = Settings(
+            database_url=server_database,
+            data_dir=data_dir,
+            kek=keys["kek"],
+            index_key=keys["index_key"],
+            token_key=keys["token_key"],
+        )
+        yield Server(url, server_database, settings)
     finally:
         output = stop(proc)
         LOG_OUTPUT.write(output)  # the session's leak check reads the server's lines too
@@ -132,8 +140,11 @@ class Staff:
     headers: dict[str, str]
 
 
+NewStaff = Callable[[Role], Awaitable[Staff]]
+
+
 @pytest.fixture(scope="session")
-def new_staff(accounts: AuthServices, server: Server, server_pool: asyncpg.Pool):  # type: ignore[no-untyped-def]
+def new_staff(accounts: AuthServices, server: Server, server_pool: asyncpg.Pool) -> NewStaff:
     """`await new_staff("admin")`: a fresh account with a password, and its API header."""
 
     async def make(role: Role) -> Staff:
@@ -149,9 +160,7 @@ def new_staff(accounts: AuthServices, server: Server, server_pool: asyncpg.Pool)
 
 
 @pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[object]:
-    from playwright.async_api import async_playwright
-
+async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
@@ -170,9 +179,9 @@ def screenshot_path(name: str) -> Path:
 
 
 @pytest.fixture
-async def tab(browser: object, server: Server) -> AsyncIterator[object]:
+async def tab(browser: Browser, server: Server) -> AsyncIterator[Page]:
     """A page in a new context (no cookies); fails the test if the page logs a CSP violation."""
-    context = await browser.new_context(base_url=server.url)  # type: ignore[attr-defined]
+    context = await browser.new_context(base_url=server.url)
     page = await context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

@@ -3,15 +3,13 @@ a staff user has no users page; a form posted without its CSRF token is refused.
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 import httpx
 import pytest
 from playwright.async_api import Page, expect
 
 from tests import pii
-from tests.browser.conftest import Server, Staff, screenshot_path
+from tests.browser.conftest import NewStaff, Server, Staff, screenshot_path
 from tests.browser.test_contact_pages import code_for
 
 pytestmark = pytest.mark.integration
@@ -27,7 +25,7 @@ async def log_in(tab: Page, staff: Staff) -> None:
 
 
 async def test_admin_creates_a_program_and_reads_a_contacts_timeline(
-    tab: Page, api: httpx.AsyncClient, server: Server, server_pool: asyncpg.Pool, new_staff: Any
+    tab: Page, api: httpx.AsyncClient, server: Server, server_pool: asyncpg.Pool, new_staff: NewStaff
 ) -> None:
     admin = await new_staff("admin")
     await log_in(tab, admin)
@@ -81,7 +79,7 @@ async def test_admin_creates_a_program_and_reads_a_contacts_timeline(
     await tab.screenshot(path=screenshot_path("dashboard"), full_page=True)
 
 
-async def test_a_staff_user_does_not_see_the_users_page(tab: Page, new_staff: Any) -> None:
+async def test_a_staff_user_does_not_see_the_users_page(tab: Page, new_staff: NewStaff) -> None:
     await log_in(tab, await new_staff("staff"))
     menu = tab.get_by_role("navigation", name="Console")
     await expect(menu.get_by_role("link", name="Programs")).to_be_visible()
@@ -92,7 +90,7 @@ async def test_a_staff_user_does_not_see_the_users_page(tab: Page, new_staff: An
 
 
 async def test_a_form_posted_without_its_csrf_token_is_refused(
-    tab: Page, api: httpx.AsyncClient, new_staff: Any
+    tab: Page, api: httpx.AsyncClient, new_staff: NewStaff
 ) -> None:
     staff = await new_staff("staff")
     await log_in(tab, staff)

@@ -9,10 +9,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests import pii
-from tests.browser.conftest import Server, Staff, screenshot_path
+from tests.browser.conftest import NewStaff, Server, Staff, screenshot_path
 from tests.codes import latest_code
 
 pytestmark = pytest.mark.integration
@@ -61,7 +61,7 @@ async def code_for(server: Server, pool: asyncpg.Pool, contact: str, after: int 
 
 
 async def test_contact_opts_in_on_the_program_page_with_the_code_from_the_outbox(
-    tab: Page, api: httpx.AsyncClient, server: Server, server_pool: asyncpg.Pool, new_staff: Any
+    tab: Page, api: httpx.AsyncClient, server: Server, server_pool: asyncpg.Pool, new_staff: NewStaff
 ) -> None:
     staff = await new_staff("staff")
     optin = await make_program(api, staff, "Plant care tips", ["email", "sms"])
@@ -91,11 +91,11 @@ async def test_contact_opts_in_on_the_program_page_with_the_code_from_the_outbox
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-javascript"])
 async def test_contact_opts_out_on_the_preferences_page(
-    browser: Any,
+    browser: Browser,
     server: Server,
     api: httpx.AsyncClient,
     server_pool: asyncpg.Pool,
-    new_staff: Any,
+    new_staff: NewStaff,
     javascript: bool,
 ) -> None:
     staff = await new_staff("staff")
