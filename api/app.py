@@ -33,6 +33,7 @@ from api.routes import audit, auth, consent, contacts, health, optins, public, u
 from api.services import Services, provide_min_position, provide_services
 from api.web.rendering import template_config
 from api.web.routers import web_routers
+from api.web.security import security_headers
 from ledger.consent_flows import ConsentFlows
 from ledger.guardrails import Guardrails, Limits
 from ledger.registry import ContactRegistry
@@ -150,6 +151,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             *web_routers(settings),
         ],
         template_config=template_config(),
+        before_send=[security_headers],
         lifespan=[lifespan],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),

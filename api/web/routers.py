@@ -12,25 +12,28 @@ from api.web.console.routes import CONSOLE_HANDLERS
 from api.web.contact.preferences import PreferencePages
 from api.web.contact.programs import ProgramPages
 from api.web.rendering import PAGE_ERRORS, STATIC
-from api.web.security import csrf_middleware, security_headers
+from api.web.security import PAGE_OPT, csrf_middleware
 from api.web.sessions import console_session, contact_session
 
 
 def web_routers(settings: Settings) -> list[ControllerRouterHandler]:
-    """Pages share the security headers and CSRF check; each router reads its own session cookie."""
+    """Pages share the CSRF check (and, by `PAGE_OPT`, the security headers); each router reads its
+    own session cookie."""
     contact = Router(
         path="/",
         route_handlers=[ProgramPages, PreferencePages],
-        middleware=[security_headers, csrf_middleware(settings), contact_session(settings)],
+        middleware=[csrf_middleware(settings), contact_session(settings)],
         exception_handlers=PAGE_ERRORS,
         include_in_schema=False,
+        opt={PAGE_OPT: True},
     )
     console = Router(
         path="/console",
         route_handlers=CONSOLE_HANDLERS,
-        middleware=[security_headers, csrf_middleware(settings), console_session(settings)],
+        middleware=[csrf_middleware(settings), console_session(settings)],
         exception_handlers=PAGE_ERRORS,
         include_in_schema=False,
+        opt={PAGE_OPT: True},
     )
     static = create_static_files_router(
         path="/static",

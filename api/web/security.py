@@ -15,7 +15,7 @@ from __future__ import annotations
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 from adapters.settings import Settings
 from api.auth.tokens import derive_key
@@ -52,19 +52,20 @@ def csrf_middleware(settings: Settings) -> DefineMiddleware:
     return DefineMiddleware(CSRFMiddleware, config=config)
 
 
-def security_headers(app: ASGIApp) -> ASGIApp:
-    """Add the CSP and friends to every page response; pages are never cached by shared caches."""
+PAGE_OPT = "web_page"  # set on the page routers; the hook below finds their responses by it
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                existing = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in _HEADERS if k not in existing]
-                if b"cache-control" not in existing:
-                    extra.append((b"cache-control", b"no-store"))
-                message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
 
-        await app(scope, receive, with_headers)
-
-    return middleware
+def security_headers(message: Message, scope: Scope) -> None:
+    """App-wide `before_send` hook: the CSP and friends on every page response, errors included
+    (a CSRF refusal is answered outside the router's middleware, so a middleware would miss it).
+    Pages are never stored by caches: they carry personal data and CSRF tokens."""
+    if message["type"] != "http.response.start":
+        return
+    handler = scope.get("route_handler")
+    if handler is None or not handler.opt.get(PAGE_OPT):
+        return
+    existing = {k.lower() for k, _ in message.get("headers", [])}
+    extra = [(k, v) for k, v in _HEADERS if k not in existing]
+    if b"cache-control" not in existing:
+        extra.append((b"cache-control", b"no-store"))
+    message["headers"] = [*message.get("headers", []), *extra]

@@ -10,6 +10,7 @@ from api.auth.principal import Role
 from api.auth.services import AuthServices
 from ledger.vocabulary import SYSTEM
 from projections.runner import wait_for_position
+from tests.api.conftest import AuthHeaders
 from tests.web.conftest import csrf_of
 
 pytestmark = pytest.mark.integration
@@ -57,3 +58,61 @@ async def test_each_role_sees_exactly_its_pages(
         if allowed:
             menu = response.text.split("</nav>")[0]
             assert ('href="/console/users"' in menu) == (role == "admin")
+
+
+async def test_the_console_takes_only_its_cookie_and_the_cookie_is_no_bearer_token(
+    client: Client, auth_services: AuthServices, pool: object, auth_headers: AuthHeaders
+) -> None:
+    bearer = await auth_headers("admin")
+    refused = await client.get("/console", headers=bearer, follow_redirects=False)
+    assert refused.status_code == 303  # a bearer token is not a console session
+    await log_in(client, auth_services, pool, "admin")
+    cookie = client.cookies["optin_console"]
+    client.cookies.clear()
+    api = await client.get("/v1/users", headers={"Authorization": f"Bearer {cookie}"})
+    assert api.status_code == 401  # nor is the console cookie a bearer token
+
+
+async def test_pages_carry_the_security_headers_and_logout_ends_the_session(
+    client: Client, auth_services: AuthServices, pool: object
+) -> None:
+    await log_in(client, auth_services, pool, "auditor")
+    audit = await client.get("/console/audit")
+    csp = audit.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert audit.headers["x-content-type-options"] == "nosniff"
+    assert audit.headers["cache-control"] == "no-store"
+    verified = await client.post("/console/audit/verify", data={"_csrf_token": csrf_of(audit.text)})
+    assert 'id="verdict"' in verified.text and "Verified:" in verified.text
+    bad = await client.post("/console/logout", data={})
+    assert bad.status_code == 403 and "content-security-policy" in bad.headers
+    out = await client.post(
+        "/console/logout", data={"_csrf_token": csrf_of(verified.text)}, follow_redirects=False
+    )
+    assert out.status_code == 303
+    assert (await client.get("/console/audit", follow_redirects=False)).status_code == 303
+
+
+async def test_admin_issues_a_service_key_shown_once(
+    client: Client, auth_services: AuthServices, pool: object
+) -> None:
+    await log_in(client, auth_services, pool, "admin")
+    users = await client.get("/console/users")
+    made = await client.post(
+        "/console/users",
+        data={
+            "_csrf_token": csrf_of(users.text),
+            "email": "billing-app@staff.example.org",
+            "role": "service",
+        },
+    )
+    assert made.status_code == 201, made.text
+    service = next(u for u in await auth_services.directory.page(role="service", after=None, limit=5))
+    issued = await client.post(
+        f"/console/users/{service.id}/api-keys", data={"_csrf_token": csrf_of(made.text)}
+    )
+    assert issued.status_code == 201
+    key = issued.text.split('id="issued-key">')[1].split("<")[0]
+    assert key.startswith("olk_")
+    assert (await client.get("/v1/optins", headers={"Authorization": f"Bearer {key}"})).status_code == 200
+    assert key not in (await client.get("/console/users")).text
