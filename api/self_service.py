@@ -107,7 +107,10 @@ async def set_own(
 
     `proof`: the code just confirmed, if any (else the contact's latest confirmed code).
     """
-    proof = proof or await verifications.latest_confirmed(services.pool, contact_id)
+    if proof is None:  # the code may have been confirmed a moment ago: let the read model see it
+        with contextlib.suppress(ProjectionLagError):
+            await wait_for_position(services.pool, await services.store.head(), ["verifications"], 2.0)
+        proof = await verifications.latest_confirmed(services.pool, contact_id)
     result = await services.flows.set_own(
         contact_id,
         proof,

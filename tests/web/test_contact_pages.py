@@ -95,3 +95,69 @@ async def test_a_form_post_without_its_csrf_token_is_refused(client: Client) -> 
     refused = await client.post("/preferences/code", data={"channel": "email", "address": pii.email()})
     assert refused.status_code == 403
     assert "Form refused" in refused.text
+
+
+async def test_a_changed_disclosure_is_shown_again_before_anyone_opts_in(
+    client: Client, pool: asyncpg.Pool, settings: Settings, as_admin: dict[str, str]
+) -> None:
+    assert settings.kek and settings.index_key
+    optin = await make_program(client, pool, as_admin, "Version one of the text.")
+    page = await client.get(f"/programs/{optin}/opt-in")
+    address = pii.email()
+    sent = await client.post(
+        f"/programs/{optin}/code",
+        data={
+            "_csrf_token": csrf_of(page.text),
+            "channel": "email",
+            "address": address,
+            "action": "opt_in",
+            "disclosure_version": "1",
+        },
+    )
+    changed = await client.patch(f"/v1/optins/{optin}", json={"disclosure": "Version two."}, headers=as_admin)
+    await wait_for_position(pool, int(changed.headers["ledger-position"]), ["optins"])
+    contact = await contact_id_of(client, as_admin, address)
+    wrong = await client.post(
+        f"/programs/{optin}/confirm",
+        data={
+            "_csrf_token": csrf_of(sent.text),
+            "code": "12345x",
+            "action": "opt_in",
+            "disclosure_version": "1",
+        },
+    )
+    assert wrong.status_code == 422 and "6 digits" in wrong.text
+    code = await latest_code(pool, settings.kek, settings.index_key, contact)
+    refused = await client.post(
+        f"/programs/{optin}/confirm",
+        data={"_csrf_token": csrf_of(sent.text), "code": code, "action": "opt_in", "disclosure_version": "1"},
+    )
+    assert refused.status_code == 409
+    assert "Version two." in refused.text and "disclosure text changed" in refused.text
+    state = await client.get(
+        "/v1/consent", params={"contact_id": contact, "optin_id": optin, "channel": "email"}, headers=as_admin
+    )
+    assert state.json()["status"] == "unknown"
+    # The code proved the address: one step now, with the text just shown.
+    applied = await client.post(
+        f"/programs/{optin}/apply",
+        data={"_csrf_token": csrf_of(refused.text), "action": "opt_in", "disclosure_version": "2"},
+    )
+    assert applied.status_code == 200, applied.text[-1500:]
+    assert 'id="recorded-disclosure">Version two.' in applied.text
+
+
+async def test_code_requests_share_the_apis_rate_limit(client: Client) -> None:
+    token = await form_token(client, "/preferences")
+    address = pii.email()
+    for n in range(6):
+        answer = await client.post(
+            "/v1/public/verifications" if n % 2 else "/preferences/code",
+            **(
+                {"json": {"channel": "email", "address": address}}
+                if n % 2
+                else {"data": {"_csrf_token": token, "channel": "email", "address": address}}
+            ),
+        )
+        assert answer.status_code == (429 if n == 5 else 200 if n % 2 == 0 else 202), (n, answer.text)
+    assert "Too many" in answer.text or "too many" in answer.text
