@@ -43,7 +43,7 @@ def _announce_demo_admin(password: str | None) -> None:
     # Printed, not logged: the password goes to the operator's terminal, never into the log stream.
     print(
         f"\n  Demo admin (shown once): email {DEMO_ADMIN_EMAIL}  password {password}\n"
-        "  Log in with POST /v1/auth/token (form fields username, password).\n",
+        "  Log in at /console, or with POST /v1/auth/token (form fields username, password).\n",
         flush=True,
     )
 
