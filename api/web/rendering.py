@@ -26,6 +26,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ExceptionHandlersMap
 
 from api.auth.principal import Principal
+from api.web.console.access import navigation
 from ledger.errors import DomainError, NotFoundError, RateLimitedError
 from ledger.masking import scrub
 from projections.runner import ProjectionLagError
@@ -62,8 +63,6 @@ def viewer(request: Request[Any, Any, Any]) -> Principal | None:
 
 def page(request: Request[Any, Any, Any], template: str, *, status: int = 200, **context: Any) -> Template:
     """A full page, or (`template` naming a fragment) the part an htmx request swaps in."""
-    from api.web.console.access import navigation  # the console's menu depends on the viewer's role
-
     user = viewer(request)
     base = {
         "user": user,

@@ -35,9 +35,9 @@ def _cookie(scope: Scope, name: str) -> str | None:
     for key, value in scope.get("headers", []):
         if key == b"cookie":
             for part in value.decode("latin-1").split(";"):
-                k, _, v = part.strip().partition("=")
-                if k == name and v:
-                    return v
+                key_text, _, text = part.strip().partition("=")
+                if key_text == name and text:
+                    return text
     return None
 
 
@@ -61,7 +61,6 @@ class CookieSession:
                 refresh = ""
         scope["user"] = principal
         scope["auth"] = None
-        scope.setdefault("state", {})["session_cookie"] = self.name
 
         async def with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start" and refresh is not None:

@@ -73,6 +73,8 @@ async def test_contact_opts_in_on_the_program_page_with_the_code_from_the_outbox
     await tab.get_by_label("Email", exact=True).check()
     await tab.get_by_label("Your email address or mobile number").fill(address)
     await tab.screenshot(path=screenshot_path("opt-in-page"), full_page=True)
+    await tab.set_viewport_size({"width": 390, "height": 844})  # a phone: the layout is mobile first
+    await tab.screenshot(path=screenshot_path("opt-in-page-phone"), full_page=True)
     await tab.get_by_role("button", name="Send me a code").click()
 
     await expect(tab.get_by_role("heading", level=1)).to_have_text("Enter your code")
