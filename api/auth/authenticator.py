@@ -15,7 +15,7 @@ from adapters.postgres.credentials import PostgresCredentials
 from api.auth.api_keys import api_key_hash, looks_like_api_key
 from api.auth.directory import UserDirectory
 from api.auth.principal import Principal
-from api.auth.tokens import InvalidTokenError, verify_contact_token, verify_staff_token
+from api.auth.tokens import InvalidTokenError, verify_contact_session, verify_staff_token
 
 _TOUCH_EVERY = 60.0  # seconds between last-used writes for one key, per process
 
@@ -43,10 +43,15 @@ class Authenticator:
             return await self._staff(credential)
         except InvalidTokenError as staff_error:
             try:
-                contact_id = verify_contact_token(self._token_key, credential)
+                session = verify_contact_session(self._token_key, credential)
             except InvalidTokenError:
                 raise staff_error from None
-        return Principal(kind="contact", id=str(contact_id), contact_id=contact_id)
+        return Principal(
+            kind="contact",
+            id=str(session.contact_id),
+            contact_id=session.contact_id,
+            verification_id=session.verification_id,
+        )
 
     async def _staff(self, token: str) -> Principal:
         verified = verify_staff_token(self._token_key, token)

@@ -108,7 +108,7 @@ class PublicController(Controller):
         if contact_id is None or verification_id is None:  # the same answer as a wrong code
             raise VerificationError("the code is wrong", "wrong")
         await services.flows.confirm_self_service(contact_id, verification_id, data.code.strip())
-        token = issue_contact_token(services.settings.token_key, contact_id)
+        token = issue_contact_token(services.settings.token_key, contact_id, verification_id=verification_id)
         return Session(access_token=token, expires_in=int(CONTACT_TOKEN_TTL.total_seconds()))
 
     @get("/me", guards=[contact_only], summary="My address and my consent, per program")
@@ -127,7 +127,9 @@ class PublicController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[OwnChange], services: NamedDependency[Services]
     ) -> Response[OwnConsent]:
         contact_id = _contact(request)
-        proof = await verifications.latest_confirmed(services.pool, contact_id)
+        proof = principal_of(request).verification_id or await verifications.latest_confirmed(
+            services.pool, contact_id
+        )
         result = await services.flows.set_own(
             contact_id,
             proof,
