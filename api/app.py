@@ -29,7 +29,7 @@ from api.auth.openapi import SECURITY, security_components
 from api.auth.services import create_auth_services
 from api.middleware import correlation_and_access_log
 from api.problems import EXCEPTION_HANDLERS
-from api.routes import audit, auth, consent, contacts, health, optins, public, users
+from api.routes import analytics, audit, auth, consent, contacts, health, optins, public, users
 from api.services import Services, provide_min_position, provide_services
 from ledger.consent_flows import ConsentFlows
 from ledger.guardrails import Guardrails, Limits
@@ -145,6 +145,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             users.UsersController,
             audit.AuditController,
             public.PublicController,
+            analytics.get_analytics,
         ],
         lifespan=[lifespan],
         dependencies={
