@@ -19,6 +19,7 @@ from adapters.clock import SystemClock
 from adapters.crypto.codes import HmacCodes
 from adapters.crypto.data_keys import PostgresDataKeys
 from adapters.crypto.sealer import NaclSealer
+from adapters.erasure_log import erasure_log
 from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.pool import create_pool
@@ -51,7 +52,13 @@ def wire_retention(settings: Settings, pool: asyncpg.Pool) -> Retention:
     assert settings.index_key
     repository = Repository(PostgresEventStore(pool))
     keys = PostgresDataKeys(pool, settings.kek)
-    registry = ContactRegistry(repository, keys, PostgresAddressBook(pool), NaclSealer(settings.index_key))
+    registry = ContactRegistry(
+        repository,
+        keys,
+        PostgresAddressBook(pool),
+        NaclSealer(settings.index_key),
+        erasure_log(settings.erasure_log_location),
+    )
     return Retention(
         repository,
         registry,
@@ -93,7 +100,11 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         store = PostgresEventStore(pool)
         repository = Repository(store)
         registry = ContactRegistry(
-            repository, PostgresDataKeys(pool, kek), PostgresAddressBook(pool), NaclSealer(index_key)
+            repository,
+            PostgresDataKeys(pool, kek),
+            PostgresAddressBook(pool),
+            NaclSealer(index_key),
+            erasure_log(settings.erasure_log_location),
         )
         app.state.services = Services(
             settings=settings,
