@@ -98,6 +98,7 @@ def backup(target: Path, data_dir: Path | None) -> int:
     dsn = settings.database_url
 
     async def run() -> Header:
+        await migrate(dsn)
         pool = await create_pool(dsn, role=settings.db_role, min_size=1, max_size=2)
         try:
             with _bar() as bar:
