@@ -48,11 +48,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sms_hourly_cap: int = 1000
     sms_prefix_hourly_cap: int = 30
     retention_days: int = 730
+    erasure_log: str | None = None
+    """File path or postgresql:// URL outside the ledger database (default: data dir file)."""
     require_database_url: bool = False
     """Refuse to start the embedded server (container images: the database is always external)."""
     demo: bool = False
     cookie_secure: bool = True
     """Page cookies carry `Secure` (off only for plain-HTTP test clients that drop such cookies)."""
+
+    @property
+    def erasure_log_location(self) -> str:
+        return self.erasure_log or str(self.data_dir / "erasures.log")
 
     @property
     def embedded(self) -> bool:
@@ -162,6 +168,7 @@ def load_settings(
         sms_hourly_cap=_int(env, "OPTIN_SMS_HOURLY_CAP", 1000),
         sms_prefix_hourly_cap=_int(env, "OPTIN_SMS_PREFIX_HOURLY_CAP", 30),
         retention_days=_int(env, "OPTIN_RETENTION_DAYS", 730),
+        erasure_log=env.get("OPTIN_ERASURE_LOG") or None,
         require_database_url=_flag(env, "OPTIN_REQUIRE_DATABASE_URL"),
         cookie_secure=_flag(env, "OPTIN_COOKIE_SECURE") if env.get("OPTIN_COOKIE_SECURE") else True,
     )

@@ -19,6 +19,7 @@ from adapters.clock import SystemClock
 from adapters.crypto.codes import HmacCodes
 from adapters.crypto.data_keys import PostgresDataKeys
 from adapters.crypto.sealer import NaclSealer
+from adapters.erasure_log import erasure_log
 from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.pool import create_pool
@@ -29,7 +30,7 @@ from api.auth.openapi import SECURITY, security_components
 from api.auth.services import create_auth_services
 from api.middleware import correlation_and_access_log
 from api.problems import EXCEPTION_HANDLERS
-from api.routes import audit, auth, consent, contacts, health, optins, public, users
+from api.routes import analytics, audit, auth, consent, contacts, health, optins, public, users
 from api.services import Services, provide_min_position, provide_services
 from api.web.rendering import template_config
 from api.web.routers import web_routers
@@ -54,7 +55,13 @@ def wire_retention(settings: Settings, pool: asyncpg.Pool) -> Retention:
     assert settings.index_key
     repository = Repository(PostgresEventStore(pool))
     keys = PostgresDataKeys(pool, settings.kek)
-    registry = ContactRegistry(repository, keys, PostgresAddressBook(pool), NaclSealer(settings.index_key))
+    registry = ContactRegistry(
+        repository,
+        keys,
+        PostgresAddressBook(pool),
+        NaclSealer(settings.index_key),
+        erasure_log(settings.erasure_log_location),
+    )
     return Retention(
         repository,
         registry,
@@ -96,7 +103,11 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
         store = PostgresEventStore(pool)
         repository = Repository(store)
         registry = ContactRegistry(
-            repository, PostgresDataKeys(pool, kek), PostgresAddressBook(pool), NaclSealer(index_key)
+            repository,
+            PostgresDataKeys(pool, kek),
+            PostgresAddressBook(pool),
+            NaclSealer(index_key),
+            erasure_log(settings.erasure_log_location),
         )
         app.state.services = Services(
             settings=settings,
@@ -149,6 +160,7 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             audit.AuditController,
             public.PublicController,
             *web_routers(settings),
+            analytics.get_analytics,
         ],
         template_config=template_config(),
         before_send=[security_headers],

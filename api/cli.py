@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from adapters.postgres.backup import BackupError
 from adapters.settings import SettingsError
 from api.auth.principal import ROLES
 
@@ -42,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     retention_run.add_argument("--dry-run", action="store_true", help="list, change nothing")
     outbox = with_data_dir(sub.add_parser("outbox", help="show what the dev sender would have sent"))
     outbox.add_argument("--follow", action="store_true", help="keep showing new messages")
+
+    backup = with_data_dir(sub.add_parser("backup", help="logical backup of the ledger and key tables"))
+    backup.add_argument("--to", type=Path, required=True, dest="target")
+    restore = with_data_dir(sub.add_parser("restore", help="verified restore into an empty database"))
+    restore.add_argument("--from", type=Path, required=True, dest="source")
 
     keys = sub.add_parser("keys", help="key management").add_subparsers(dest="keys_command", required=True)
     rotate = with_data_dir(keys.add_parser("rotate", help="re-wrap data keys under a new KEK"))
@@ -116,6 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from api.commands.maintenance import show_outbox
 
                 return show_outbox(args.data_dir, args.follow)
+            case "backup":
+                from api.commands.backup import backup
+
+                return backup(args.target, args.data_dir)
+            case "restore":
+                from api.commands.backup import restore
+
+                return restore(args.source, args.data_dir)
             case "keys":
                 from api.commands.keys import rotate
 
@@ -130,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return verify(args.file)
             case "bench":
                 return _bench(args)
-    except SettingsError as e:
+    except (SettingsError, BackupError) as e:
         print(f"optin-ledger: {e}", file=sys.stderr)
         return 2
     return 2

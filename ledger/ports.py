@@ -116,3 +116,12 @@ class RateLimiter(Protocol):
     async def hit(self, bucket: str, limit: int, window: timedelta) -> int | None:
         """Count one hit; None if within `limit` per sliding `window`, else seconds to wait."""
         ...
+
+
+class ErasureLog(Protocol):
+    """Every erased contact id, kept where no backup of the ledger database can reach it, so a
+    restore of an older backup can erase again whoever was erased after that backup was taken."""
+
+    async def record(self, contact_id: UUID) -> None: ...
+
+    async def erased(self) -> list[UUID]: ...

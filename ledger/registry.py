@@ -16,7 +16,7 @@ from uuid import UUID
 from ledger.address import Address
 from ledger.contact import Contact, register_contact
 from ledger.errors import ConflictError, NotFoundError
-from ledger.ports import AddressBook, DataKeys, Sealer
+from ledger.ports import AddressBook, DataKeys, ErasureLog, Sealer
 from ledger.repository import Repository
 from ledger.vocabulary import Actor
 
@@ -31,11 +31,19 @@ class Registration:
 class ContactRegistry:
     """The contact application service."""
 
-    def __init__(self, repository: Repository, keys: DataKeys, book: AddressBook, sealer: Sealer) -> None:
+    def __init__(
+        self,
+        repository: Repository,
+        keys: DataKeys,
+        book: AddressBook,
+        sealer: Sealer,
+        erasures: ErasureLog | None = None,
+    ) -> None:
         self.repository = repository
         self.keys = keys
         self.book = book
         self.sealer = sealer
+        self.erasures = erasures
 
     async def find(self, address: Address) -> UUID | None:
         """The live contact holding `address`, if any."""
@@ -73,9 +81,28 @@ class ContactRegistry:
     async def erase(self, contact_id: UUID, actor: Actor) -> int:
         contact = await self.repository.get(Contact, contact_id)
         contact.erase(actor)
+        if self.erasures is not None:  # first: a restore must never miss an erasure that happened
+            await self.erasures.record(contact_id)
         position = await self.repository.save(contact)
         await self.shred(contact_id)
         return position
+
+    async def erase_again(self, contact_id: UUID, actor: Actor) -> bool:
+        """After a restore: erase a contact the erasure log names, if the restored data still has it.
+
+        Returns whether anything was still there to erase.
+        """
+        contact = await self.repository.find(Contact, contact_id)
+        if contact is None:
+            await self.shred(contact_id)
+            return False
+        if contact.erased:
+            await self.shred(contact_id)
+            return False
+        contact.erase(actor)
+        await self.repository.save(contact)
+        await self.shred(contact_id)
+        return True
 
     async def shred(self, contact_id: UUID) -> None:
         """Delete the key and the lookup row (idempotent; the contacts projection repeats it)."""

@@ -8,6 +8,7 @@ from adapters.settings import Settings
 from ledger.consent import Consent
 from ledger.contact import Contact
 from ledger.verification import Verification
+from projections.activity import ActivityProjection
 from projections.consent_state import ConsentStateProjection
 from projections.contacts import ContactsProjection
 from projections.optins import OptInsProjection
@@ -48,4 +49,5 @@ def all_projections(settings: Settings) -> list[Projection]:
         VerificationsProjection(),
         OutboxProjection(),
         UsersProjection(),
+        ActivityProjection(),
     ]

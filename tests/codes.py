@@ -16,10 +16,10 @@ from projections.outbox import sealed_messages
 async def latest_code(
     pool: asyncpg.Pool, kek: bytes, index_key: bytes, contact_id: UUID | str, *, after: int = 0
 ) -> str:
-    """The newest code sent to the contact, waiting (≤ 5 s) for the outbox to show it."""
+    """The newest code sent to the contact, waiting (≤ 15 s) for the outbox to show it."""
     contact_id = UUID(str(contact_id))
     key = await PostgresDataKeys(pool, kek).get(contact_id)
-    for _ in range(250):
+    for _ in range(750):
         rows = [r for r in await sealed_messages(pool, contact_id) if r["kind"] == "verification_code"]
         if len(rows) > after:
             body = NaclSealer(index_key).open(key, rows[0]["sealed_body"])

@@ -19,7 +19,7 @@ from api.auth.tokens import (
     InvalidTokenError,
     VerifiedToken,
     verify_console_token,
-    verify_contact_token,
+    verify_contact_session,
     verify_staff_token,
 )
 
@@ -49,10 +49,15 @@ class Authenticator:
             return await self._staff(credential)
         except InvalidTokenError as staff_error:
             try:
-                contact_id = verify_contact_token(self._token_key, credential)
+                session = verify_contact_session(self._token_key, credential)
             except InvalidTokenError:
                 raise staff_error from None
-        return Principal(kind="contact", id=str(contact_id), contact_id=contact_id)
+        return Principal(
+            kind="contact",
+            id=str(session.contact_id),
+            contact_id=session.contact_id,
+            verification_id=session.verification_id,
+        )
 
     async def console_principal(self, token: str) -> tuple[Principal, datetime]:
         """The staff user behind a console session cookie (checked like a bearer token), and when

@@ -22,6 +22,7 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     role: Role | None = None
     contact_id: UUID | None = None
+    verification_id: UUID | None = None  # contacts: the code that proved this session
 
     def actor(self, correlation_id: str | None = None) -> Actor:
         """Who the events this caller causes name: its kind and id, and the request's correlation id."""

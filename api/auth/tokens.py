@@ -48,10 +48,22 @@ def _secret(token_key: bytes | None, audience: str) -> str:
     return derive_key(token_key, "jwt:" + audience).hex()
 
 
-def _issue(token_key: bytes | None, audience: str, subject: UUID, ttl: timedelta) -> str:
+def _issue(
+    token_key: bytes | None,
+    audience: str,
+    subject: UUID,
+    ttl: timedelta,
+    extras: dict[str, str] | None = None,
+) -> str:
     now = datetime.now(UTC)
     token = Token(
-        exp=now + ttl, iat=now, sub=str(subject), iss=ISSUER, aud=audience, jti=secrets.token_urlsafe(12)
+        exp=now + ttl,
+        iat=now,
+        sub=str(subject),
+        iss=ISSUER,
+        aud=audience,
+        jti=secrets.token_urlsafe(12),
+        extras=extras or {},
     )
     return token.encode(_secret(token_key, audience), ALGORITHM)
 
@@ -60,6 +72,7 @@ def _issue(token_key: bytes | None, audience: str, subject: UUID, ttl: timedelta
 class VerifiedToken:
     subject: UUID
     issued_at: datetime
+    extras: dict[str, object] | None = None
 
 
 def _verify(token_key: bytes | None, audience: str, token: str) -> VerifiedToken:
@@ -73,7 +86,7 @@ def _verify(token_key: bytes | None, audience: str, token: str) -> VerifiedToken
             require_claims=_REQUIRED,
             strict_audience=True,
         )
-        return VerifiedToken(UUID(decoded.sub), decoded.iat)
+        return VerifiedToken(UUID(decoded.sub), decoded.iat, dict(decoded.extras))
     except (NotAuthorizedException, ImproperlyConfiguredException, ValueError) as e:
         raise InvalidTokenError("invalid or expired token") from e
 
@@ -89,10 +102,35 @@ def verify_staff_token(token_key: bytes | None, token: str) -> VerifiedToken:
 
 
 def issue_contact_token(
-    token_key: bytes | None, contact_id: UUID, *, ttl: timedelta = CONTACT_TOKEN_TTL
+    token_key: bytes | None,
+    contact_id: UUID,
+    *,
+    verification_id: UUID | None = None,
+    ttl: timedelta = CONTACT_TOKEN_TTL,
 ) -> str:
-    """A short-lived session token for one contact who has just proved control of an address."""
-    return _issue(token_key, CONTACT_AUDIENCE, contact_id, ttl)
+    """A short-lived session token for one contact who has just proved control of an address.
+
+    It names the verification that proved it (`vid`), the evidence consent changes made in this
+    session rest on.
+    """
+    extras = {"vid": str(verification_id)} if verification_id else None
+    return _issue(token_key, CONTACT_AUDIENCE, contact_id, ttl, extras)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactSession:
+    contact_id: UUID
+    verification_id: UUID | None
+
+
+def verify_contact_session(token_key: bytes | None, token: str) -> ContactSession:
+    """The contact and the verification behind a valid session token, else `InvalidTokenError`."""
+    verified = _verify(token_key, CONTACT_AUDIENCE, token)
+    vid = (verified.extras or {}).get("vid")
+    try:
+        return ContactSession(verified.subject, UUID(str(vid)) if vid else None)
+    except ValueError as e:
+        raise InvalidTokenError("invalid or expired token") from e
 
 
 def verify_contact_token(token_key: bytes | None, token: str) -> UUID:

@@ -71,10 +71,10 @@ class PublicController(Controller):
 
     @post("/verifications/confirm", guards=[anyone], status_code=200, summary="My code: a session")
     async def confirm(self, data: JSONBody[ConfirmIn], services: NamedDependency[Services]) -> Session:
-        contact_id, _ = await confirm_code(
+        contact_id, verification_id = await confirm_code(
             services, address_of(services, data.channel, data.address), data.code
         )
-        token = issue_contact_token(services.settings.token_key, contact_id)
+        token = issue_contact_token(services.settings.token_key, contact_id, verification_id=verification_id)
         return Session(access_token=token, expires_in=int(CONTACT_TOKEN_TTL.total_seconds()))
 
     @get("/me", guards=[contact_only], summary="My address and my consent, per program")
@@ -93,7 +93,10 @@ class PublicController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[OwnChange], services: NamedDependency[Services]
     ) -> Response[OwnConsent]:
         contact_id = _contact(request)
-        position = await set_own(services, contact_id, data.optin_id, data.action, client_of(request))
+        proof = principal_of(request).verification_id
+        position = await set_own(
+            services, contact_id, data.optin_id, data.action, client_of(request), proof=proof
+        )
         address = await services.contacts.address_of(contact_id)
         consents = await own_consents(services, contact_id, address.channel)
         mine = [c for c in consents if c.optin_id == data.optin_id]

@@ -24,7 +24,7 @@ from api.auth.tokens import (
     CONSOLE_TOKEN_TTL,
     InvalidTokenError,
     issue_console_token,
-    verify_contact_token,
+    verify_contact_session,
 )
 from api.web.cookies import CONSOLE, CONTACT, clear_cookie, cookie_name, set_cookie
 
@@ -78,8 +78,14 @@ class CookieSession:
 
     async def _resolve(self, scope: Scope, token: str) -> tuple[Principal, str | None]:
         if self.kind == "contact":
-            contact_id = verify_contact_token(self.settings.token_key, token)
-            return Principal(kind="contact", id=str(contact_id), contact_id=contact_id), None
+            session = verify_contact_session(self.settings.token_key, token)
+            principal = Principal(
+                kind="contact",
+                id=str(session.contact_id),
+                contact_id=session.contact_id,
+                verification_id=session.verification_id,
+            )
+            return principal, None
         auth: AuthServices = scope["litestar_app"].state.auth
         principal, issued_at = await auth.authenticator.console_principal(token)
         if datetime.now(UTC) - issued_at < _RENEW_AFTER:

@@ -21,6 +21,7 @@ from api.web.contact.steps import (
     channel_of,
     finish,
     pending_address,
+    session_proof,
     shown_version,
     signed_in,
     start,
@@ -129,6 +130,7 @@ class PreferencePages(Controller):
                 action,
                 client_of(request),
                 shown_version=shown_version(data.disclosure_version),
+                proof=session_proof(request),
             )
         except DisclosureChangedError as e:
             error = f"{e}: it is shown below."

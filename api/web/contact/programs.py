@@ -26,6 +26,7 @@ from api.web.contact.steps import (
     channel_of,
     finish,
     pending_address,
+    session_proof,
     shown_version,
     signed_in,
     start,
@@ -208,6 +209,7 @@ class ProgramPages(Controller):
             contact_id,
             _action(data.action),
             shown_version(data.disclosure_version),
+            session_proof(request),
         )
 
 

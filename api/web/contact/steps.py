@@ -68,7 +68,7 @@ async def finish(services: Services, address: Address, code: str) -> tuple[UUID,
     if not code.strip().isdigit() or len(code.strip()) != 6:
         raise InvalidValueError("the code is the 6 digits in the message we sent")
     contact_id, proof = await confirm_code(services, address, code)
-    token = issue_contact_token(services.settings.token_key, contact_id)
+    token = issue_contact_token(services.settings.token_key, contact_id, verification_id=proof)
     return (
         contact_id,
         proof,
@@ -83,6 +83,12 @@ def signed_in(request: Request[Any, Any, Any]) -> UUID | None:
     """The contact whose session cookie came with this request, if any."""
     user = request.scope.get("user")
     return user.contact_id if isinstance(user, Principal) and user.kind == "contact" else None
+
+
+def session_proof(request: Request[Any, Any, Any]) -> UUID | None:
+    """The verification the contact's session rests on: the evidence for changes made in it."""
+    user = request.scope.get("user")
+    return user.verification_id if isinstance(user, Principal) else None
 
 
 def shown_version(form_value: str) -> int | None:
