@@ -39,6 +39,8 @@ class Outgoing(msgspec.Struct, frozen=True, kw_only=True):
     """One message as a sender gets it: the address and the text in clear, never stored."""
 
     message_id: UUID
+    contact_id: UUID
+    kind: str
     channel: Channel
     to: str
     text: str
@@ -256,6 +258,8 @@ class Dispatcher:
         unsubscribe = message.list_unsubscribe and message.optin_id is not None
         return Outgoing(
             message_id=message.id,
+            contact_id=message.contact_id,
+            kind=message.kind,
             channel=message.channel,
             to=address.value,
             text=text,

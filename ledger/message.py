@@ -86,6 +86,8 @@ class Message(Aggregate):
     class Queued(Aggregate.Event):
         TOPIC = "message.queued"
         contact_id: UUID
+        channel: Channel
+        kind: TemplateKind
         basis: Basis
         template_id: UUID | None
         template_version: int | None
@@ -193,12 +195,25 @@ class Message(Aggregate):
     ) -> None:
         self._require("requested")
         template_id, version = template or (None, None)
-        self._queued(self.contact_id, basis, template_id, version, sealed, preview, sms, list_unsubscribe)
+        self._queued(
+            self.contact_id,
+            self.channel,
+            self.kind,
+            basis,
+            template_id,
+            version,
+            sealed,
+            preview,
+            sms,
+            list_unsubscribe,
+        )
 
     @event(Queued)
     def _queued(
         self,
         contact_id: UUID,
+        channel: Channel,
+        kind: TemplateKind,
         basis: Basis,
         template_id: UUID | None,
         template_version: int | None,
