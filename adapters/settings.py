@@ -13,6 +13,9 @@ from typing import Literal
 import msgspec
 import platformdirs
 
+from ledger.inbound_sms import DEFAULT_HELP
+from ledger.keywords import HELP_WORDS, START_WORDS, STOP_WORDS, normalise_keyword
+
 SmtpTls = Literal["none", "starttls", "tls"]
 LogFormat = Literal["json", "console"]
 _SECRET_NAMES = ("OPTIN_KEK", "OPTIN_INDEX_KEY", "OPTIN_TOKEN_KEY")
@@ -48,6 +51,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sms_hourly_cap: int = 1000
     sms_prefix_hourly_cap: int = 30
     retention_days: int = 730
+    sender_name: str = "OptIn Ledger"
+    """How replies and footers name the sender (`{{ program_name }}` of channel-wide replies)."""
+    unsubscribe_mailto: str | None = None
+    """The mailto address in List-Unsubscribe (default: unsubscribe@ the OPTIN_EMAIL_FROM domain)."""
+    sms_stop_keywords: tuple[str, ...] = STOP_WORDS
+    sms_start_keywords: tuple[str, ...] = START_WORDS
+    sms_help_keywords: tuple[str, ...] = HELP_WORDS
+    sms_help_text: str = DEFAULT_HELP
+    send_max_attempts: int = 8
+    send_retry_seconds: float = 30.0
+    """The first retry's delay; each next one doubles (with jitter), up to an hour."""
     require_database_url: bool = False
     """Refuse to start the embedded server (container images: the database is always external)."""
     demo: bool = False
@@ -83,6 +97,29 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as e:
         raise SettingsError(f"{name} must be a whole number") from e
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as e:
+        raise SettingsError(f"{name} must be a number") from e
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive")
+    return value
+
+
+def _words(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    if not raw:
+        return default
+    words = tuple(dict.fromkeys(normalise_keyword(w) for w in raw.split(",") if w.strip()))
+    if not words:
+        raise SettingsError(f"{name} must list at least one keyword")
+    return words
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str | None:
@@ -161,6 +198,14 @@ def load_settings(
         sms_prefix_hourly_cap=_int(env, "OPTIN_SMS_PREFIX_HOURLY_CAP", 30),
         retention_days=_int(env, "OPTIN_RETENTION_DAYS", 730),
         require_database_url=_flag(env, "OPTIN_REQUIRE_DATABASE_URL"),
+        sender_name=env.get("OPTIN_SENDER_NAME") or "OptIn Ledger",
+        unsubscribe_mailto=env.get("OPTIN_UNSUBSCRIBE_MAILTO") or None,
+        sms_stop_keywords=_words(env, "OPTIN_SMS_STOP_KEYWORDS", STOP_WORDS),
+        sms_start_keywords=_words(env, "OPTIN_SMS_START_KEYWORDS", START_WORDS),
+        sms_help_keywords=_words(env, "OPTIN_SMS_HELP_KEYWORDS", HELP_WORDS),
+        sms_help_text=env.get("OPTIN_SMS_HELP_TEXT") or DEFAULT_HELP,
+        send_max_attempts=max(1, _int(env, "OPTIN_SEND_MAX_ATTEMPTS", 8)),
+        send_retry_seconds=_float(env, "OPTIN_SEND_RETRY_SECONDS", 30.0),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import asyncpg
 import structlog
@@ -21,6 +21,9 @@ from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from projections.runner import ProjectionRunner, wait_for_position
 
+if TYPE_CHECKING:
+    from api.messaging import MessagingServices
+
 
 @dataclass(slots=True)
 class Services:
@@ -35,6 +38,12 @@ class Services:
     flows: ConsentFlows
     guardrails: Guardrails
     background: Background = field(default_factory=lambda: Background())
+    messaging: MessagingServices | None = None  # set at start-up (templates, messages, channels)
+
+    @property
+    def channels(self) -> MessagingServices:
+        assert self.messaging is not None, "the app's lifespan has not started"
+        return self.messaging
 
 
 log = structlog.get_logger(__name__)
