@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import asyncpg
 import structlog
@@ -15,14 +15,12 @@ from litestar.params import QueryParameter
 
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.settings import Settings
+from api.messaging import MessagingServices
 from ledger.consent_flows import Client, ConsentFlows
 from ledger.guardrails import Guardrails
 from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from projections.runner import ProjectionRunner, wait_for_position
-
-if TYPE_CHECKING:
-    from api.messaging import MessagingServices
 
 
 @dataclass(slots=True)

@@ -73,7 +73,7 @@ class Sealed(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 class Message(Aggregate):
     TOPIC = "message"
 
-    class Requested(Aggregate.Created):
+    class Created(Aggregate.Created):
         TOPIC = "message.requested"
         contact_id: UUID
         channel: Channel
@@ -153,7 +153,7 @@ class Message(Aggregate):
         error_code: str | None
         at: datetime
 
-    @event(Requested)
+    @event(Created)
     def __init__(
         self,
         *,
@@ -310,7 +310,7 @@ def request_message(
     actor: Actor,
 ) -> Message:
     return Message._create(
-        Message.Requested,
+        Message.Created,
         id=message_id,
         contact_id=contact_id,
         channel=channel,

@@ -36,7 +36,7 @@ TIMELINE_EVENTS = (
     Verification.Expired,
     ChannelOptOut.OptedOut,
     ChannelOptOut.Resubscribed,
-    Message.Requested,
+    Message.Created,
     Message.Queued,
     Message.Blocked,
     Message.Diverted,

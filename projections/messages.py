@@ -21,7 +21,7 @@ from projections.projection import Envelope
 from projections.timeline import details
 
 _EVENTS = (
-    Message.Requested, Message.Queued, Message.Blocked, Message.Diverted, Message.Sent, Message.Failed,
+    Message.Created, Message.Queued, Message.Blocked, Message.Diverted, Message.Sent, Message.Failed,
     Message.DeadLettered, Message.Cancelled, Message.Delivered, Message.Undelivered,
 )  # fmt: skip
 _STATUS = {
@@ -79,7 +79,7 @@ class MessagesProjection:
                 )
                 await conn.execute("DELETE FROM messages WHERE contact_id = $1", event.originator_id)
                 continue
-            if isinstance(event, Message.Requested):
+            if isinstance(event, Message.Created):
                 await conn.execute(
                     _INSERT, event.originator_id, event.contact_id, event.channel, event.kind, event.purpose,
                     event.optin_id, event.idempotency_key, msgspec.json.encode(event.actor).decode(), at,
