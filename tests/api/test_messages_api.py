@@ -146,5 +146,7 @@ async def test_unknown_bodies_and_ids_get_problems_not_errors(
         assert got.status_code == status, (body, got.text)
     assert (await client.get(f"/v1/messages/{optin}", headers=staff)).status_code == 404
     head = (await client.get("/ready")).json()["ledger_position"]
-    listed = await client.get("/v1/messages", params={"contact_id": person, "min_position": head}, headers=staff)
+    listed = await client.get(
+        "/v1/messages", params={"contact_id": person, "min_position": head}, headers=staff
+    )
     assert listed.json()["items"] == []  # a refused request leaves no trace
