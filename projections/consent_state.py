@@ -83,7 +83,10 @@ def _fold(rows: dict[tuple[UUID, UUID, str], list[Any]], envelope: Envelope) -> 
 
 # A channel-wide opt-out (SMS STOP, "unsubscribe from everything") overrides every program on
 # that channel, except an opt-in given after it: what a sender may rely on, in one answer.
-_OUT = "o.event_position IS NOT NULL AND NOT (s.status = 'opted_in' AND s.event_position > o.event_position)"
+_OUT = (
+    "o.event_position IS NOT NULL "
+    "AND NOT coalesce(s.status = 'opted_in' AND s.event_position > o.event_position, false)"
+)
 _OVERLAID = (
     f"CASE WHEN {_OUT} THEN 'opted_out' ELSE coalesce(s.status, 'unknown') END AS status, "
     f"CASE WHEN {_OUT} THEN o.since ELSE s.since END AS since, "
