@@ -48,7 +48,12 @@ class WebhooksController(Controller):
     path = "/v1/webhooks/sms"
     tags = ["webhooks"]  # noqa: RUF012 (Litestar reads it as a class attribute)
 
-    @post("/inbound", guards=[anyone], summary="Inbound SMS (signed): STOP, START, HELP families")
+    @post(
+        "/inbound",
+        guards=[anyone],
+        status_code=200,
+        summary="Inbound SMS (signed): STOP, START, HELP families",
+    )
     async def inbound(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
     ) -> Response[str]:
