@@ -58,7 +58,7 @@ async def confirm(client: Client, verification_id: str, code: str) -> int:
     return int(done.headers["ledger-position"])
 
 
-async def send(client: Client, h: dict[str, str], path: str = "/v1/messages/send", **body: Any) -> Any:
+async def send(client: Client, h: dict[str, str], path: str = "/v1/messages/send", /, **body: Any) -> Any:
     return await client.post(path, json=body, headers=h)
 
 

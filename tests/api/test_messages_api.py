@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 import pytest
 
@@ -131,7 +133,7 @@ async def test_unknown_bodies_and_ids_get_problems_not_errors(
     staff = await auth_headers("staff")
     optin = await program(client, staff, ["email"])
     person = await contact(client, staff, "email", pii.email())
-    cases = [
+    cases: list[tuple[dict[str, Any], int]] = [
         ({"contact_id": person, "optin_id": optin}, 422),  # neither kind nor template
         ({"contact_id": person, "optin_id": optin, "kind": "verification_code"}, 422),
         ({"contact_id": person, "optin_id": optin, "kind": "promotional", "variables": {"code": "1"}}, 422),
@@ -150,3 +152,29 @@ async def test_unknown_bodies_and_ids_get_problems_not_errors(
         "/v1/messages", params={"contact_id": person, "min_position": head}, headers=staff
     )
     assert listed.json()["items"] == []  # a refused request leaves no trace
+
+
+async def test_message_bodies_are_sealed_and_go_with_an_erased_contact(
+    client: Client, pool: asyncpg.Pool, settings: Settings, auth_headers: AuthHeaders
+) -> None:
+    staff, admin = await auth_headers("staff"), await auth_headers("admin")
+    orders = await program(client, staff, ["email"], purpose="transactional", name="Orders")
+    address = pii.email()
+    person = await contact(client, staff, "email", address)
+    secret = "Order 7731 for Ms Example, 12 Elm Street"
+    queued = await send(client, staff, contact_id=person, optin_id=orders, kind="transactional",
+                        variables={"subject": "Your order", "message": secret})  # fmt: skip
+    message_id = queued.json()["message_id"]
+    shown = await message(client, staff, message_id, "sent")
+    assert secret not in str(shown)  # staff see the masked preview only
+    for needle in (secret, address):
+        found = await pool.fetchval(
+            "SELECT count(*) FROM events WHERE position($1::bytea IN state) > 0", needle.encode()
+        )
+        assert found == 0, needle
+    erased = await client.delete(f"/v1/contacts/{person}", headers=admin)
+    assert erased.status_code == 200, erased.text
+    position = erased.headers["ledger-position"]
+    gone = await client.get(f"/v1/messages/{message_id}", params={"min_position": position}, headers=staff)
+    assert gone.status_code == 404
+    assert await pool.fetchval("SELECT count(*) FROM dev_outbox WHERE contact_id = $1::uuid", person) == 0
