@@ -93,8 +93,9 @@ class OutboxWorker:
                         log.error("sending failed unexpectedly", message_id=str(message_id), exc_info=error)
                     if count:
                         continue
+                    idle = await self._idle()
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), await self._idle())
+                        await asyncio.wait_for(self._wake.wait(), idle)
             finally:
                 await listener.remove_listener("outbox", self._notified)
 

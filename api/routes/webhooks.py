@@ -7,6 +7,7 @@ nothing. Without an SMS account configured there is nothing to receive: 404.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -19,7 +20,7 @@ from adapters.sms.signature import valid_signature
 from api.auth.guards import anyone
 from api.services import Services
 from ledger.address import normalise
-from ledger.errors import InvalidValueError
+from ledger.errors import ConflictError, InvalidValueError
 from ledger.message import Message
 
 _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -79,8 +80,11 @@ class WebhooksController(Controller):
         state = params.get("MessageStatus", "")
         if state not in _DELIVERED | _UNDELIVERED:
             return  # queued, sending, sent: nothing new for us
-        message = await services.repository.find(Message, message_id)
-        if message is None or message.provider_id != params.get("MessageSid"):
-            return
-        message.report(state, state in _DELIVERED, params.get("ErrorCode") or None, datetime.now(UTC))
-        await services.repository.save(message)
+        for _ in range(3):  # the worker may be writing this message's stream right now
+            message = await services.repository.find(Message, message_id)
+            if message is None or message.provider_id != params.get("MessageSid"):
+                return
+            message.report(state, state in _DELIVERED, params.get("ErrorCode") or None, datetime.now(UTC))
+            with contextlib.suppress(ConflictError):
+                await services.repository.save(message)
+                return
