@@ -20,13 +20,13 @@ CODE_KINDS = frozenset({"verification_code", "optin_invite"})
 async def latest_code(
     pool: asyncpg.Pool, kek: bytes, index_key: bytes, contact_id: UUID | str, *, after: int = 0
 ) -> str:
-    """The newest code sent to the contact, waiting (≤ 5 s) for the outbox worker to send it.
+    """The newest code sent to the contact, waiting (≤ 15 s) for the outbox worker to send it.
 
     `after`: how many codes the contact had received before (wait for one more than that).
     """
     contact_id = UUID(str(contact_id))
     key = await PostgresDataKeys(pool, kek).get(contact_id)
-    for _ in range(250):
+    for _ in range(750):
         rows = [r for r in await dev_messages(pool, contact_id) if r["kind"] in CODE_KINDS]
         if len(rows) > after:
             body = NaclSealer(index_key).open(key, rows[0]["sealed_body"])

@@ -160,6 +160,12 @@ async def test_stop_opts_the_number_out_of_everything_and_start_gives_it_back(
     await reply(client, number, " stop ", "SMin2")
     assert await status(client, staff, offers, person) == "opted_out"
     assert await status(client, staff, orders, person) == "opted_out"
+    checked = await client.post(
+        "/v1/consent/check",
+        json={"items": [{"optin_id": p, "channel": "sms", "address": number} for p in (offers, orders)]},
+        headers=service,
+    )
+    assert [(r["status"], r["contact_id"]) for r in checked.json()] == [("opted_out", person)] * 2
     confirmation = (await texts(provider, number, 4))[-1]
     assert "unsubscribed" in confirmation["Body"]
     await reply(client, number, "STOP", "SMin3")  # again: no second confirmation
