@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 
+from adapters.settings import SettingsError, load_settings
 from adapters.sms.signature import twilio_signature, valid_signature
 from api.auth.tokens import InvalidTokenError
 from api.auth.unsubscribe_tokens import UnsubscribeTokens
@@ -93,3 +95,24 @@ def test_transactional_needs_no_consent_but_no_opt_out_either() -> None:
     assert purpose_of("transactional", "transactional") == "transactional"
     assert purpose_of("transactional", "marketing") == "marketing"
     assert purpose_of("promotional", "transactional") == "marketing"
+
+
+def test_keyword_lists_and_retry_settings_come_from_the_environment(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "OPTIN_SMS_STOP_KEYWORDS": "arret, Halt ,",
+            "OPTIN_SEND_MAX_ATTEMPTS": "4",
+            "OPTIN_SEND_RETRY_SECONDS": "2.5",
+        },
+        data_dir=tmp_path,
+    )
+    assert settings.sms_stop_keywords == ("ARRET", "HALT")
+    assert settings.sms_start_keywords == ("START", "YES", "UNSTOP")
+    assert (settings.send_max_attempts, settings.send_retry_seconds) == (4, 2.5)
+    for bad in (
+        {"OPTIN_SEND_RETRY_SECONDS": "soon"},
+        {"OPTIN_SEND_RETRY_SECONDS": "-1"},
+        {"OPTIN_SMS_HELP_KEYWORDS": ","},
+    ):
+        with pytest.raises(SettingsError):
+            load_settings(bad, data_dir=tmp_path)
