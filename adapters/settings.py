@@ -39,6 +39,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_tls: SmtpTls = "starttls"
+    smtp_ca_file: str | None = None
+    """A CA bundle to trust for the SMTP server's certificate (an internal CA); default: the system's."""
     email_from: str = "OptIn Ledger <no-reply@localhost>"
     sms_api_url: str = "https://api.twilio.com"
     sms_account_sid: str | None = None
@@ -179,6 +181,7 @@ def load_settings(
         smtp_username=env.get("OPTIN_SMTP_USERNAME") or None,
         smtp_password=env.get("OPTIN_SMTP_PASSWORD") or None,
         smtp_tls=_choice(env, "OPTIN_SMTP_TLS", ("none", "starttls", "tls")) or "starttls",  # type: ignore[arg-type]
+        smtp_ca_file=env.get("OPTIN_SMTP_CA_FILE") or None,
         email_from=env.get("OPTIN_EMAIL_FROM") or "OptIn Ledger <no-reply@localhost>",
         sms_api_url=(env.get("OPTIN_SMS_API_URL") or "https://api.twilio.com").rstrip("/"),
         sms_account_sid=env.get("OPTIN_SMS_ACCOUNT_SID") or None,

@@ -101,6 +101,7 @@ def senders(
             sender=settings.email_from,
             username=settings.smtp_username,
             password=settings.smtp_password,
+            ca_file=settings.smtp_ca_file,
         )
     sms: Sender = dev
     if settings.sms_account_sid and settings.sms_auth_token and settings.sms_from:

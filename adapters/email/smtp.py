@@ -49,9 +49,11 @@ class SmtpSender:
         sender: str,
         username: str | None = None,
         password: str | None = None,
+        ca_file: str | None = None,
         timeout: float = 30.0,
     ) -> None:
         self._host, self._port, self._tls = host, port, tls
+        self._ca_file = ca_file
         self._sender = sender
         self._username, self._password = username, password
         self._timeout = timeout
@@ -67,6 +69,7 @@ class SmtpSender:
                 password=self._password,
                 use_tls=self._tls == "tls",
                 start_tls=self._tls == "starttls",
+                cert_bundle=self._ca_file,
                 timeout=self._timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as e:

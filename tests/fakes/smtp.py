@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -50,16 +51,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def smtp_server() -> Iterator[tuple[Mailbox, int]]:
-    """Run the server in its own thread for one test; yields the mailbox and the port."""
+def smtp_server(
+    tls: str = "none", server_context: ssl.SSLContext | None = None
+) -> Iterator[tuple[Mailbox, int]]:
+    """Run the server in its own thread for one test; yields the mailbox and the port.
+
+    `tls`: `none`; `starttls` (TLS required before MAIL and before the login); `tls` (implicit).
+    """
     mailbox, port = Mailbox(), free_port()
+    options: dict[str, Any] = {"auth_require_tls": False}
+    if tls == "starttls":
+        options |= {"tls_context": server_context, "require_starttls": True, "auth_require_tls": True}
+    elif tls == "tls":
+        options |= {"ssl_context": server_context}
     controller = Controller(
         mailbox,
         hostname="127.0.0.1",
         port=port,
         authenticator=mailbox.authenticate,
-        auth_require_tls=False,
         auth_required=True,
+        **options,
     )
     controller.start()
     try:
