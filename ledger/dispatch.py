@@ -254,8 +254,10 @@ class Dispatcher:
         def opened(value: bytes | None) -> str | None:
             return None if value is None else registry.sealer.open(key, value)
 
-        links = self.composer.links
-        unsubscribe = message.list_unsubscribe and message.optin_id is not None
+        url = mailto = None
+        if message.list_unsubscribe and message.optin_id is not None:
+            url = self.composer.links.url(message.contact_id, message.optin_id)
+            mailto = self.composer.links.mailto(message.contact_id, message.optin_id)
         return Outgoing(
             message_id=message.id,
             contact_id=message.contact_id,
@@ -265,6 +267,6 @@ class Dispatcher:
             text=text,
             subject=opened(sealed.subject),
             html=opened(sealed.html),
-            unsubscribe_url=links.url(message.contact_id, message.optin_id) if unsubscribe else None,  # type: ignore[arg-type]
-            unsubscribe_mailto=links.mailto(message.contact_id, message.optin_id) if unsubscribe else None,  # type: ignore[arg-type]
+            unsubscribe_url=url,
+            unsubscribe_mailto=mailto,
         )
