@@ -14,6 +14,7 @@ from uuid import UUID
 
 import asyncpg
 import httpx
+import structlog
 
 from adapters.clock import SystemClock
 from adapters.crypto.data_keys import PostgresDataKeys
@@ -38,6 +39,8 @@ from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from ledger.unsubscribe import Unsubscribe
 from ledger.vocabulary import Channel
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(slots=True)
@@ -104,6 +107,10 @@ def senders(
             ca_file=settings.smtp_ca_file,
         )
     sms: Sender = dev
+    if settings.sms_account_sid and not (settings.sms_auth_token and settings.sms_from):
+        log.warning(
+            "OPTIN_SMS_ACCOUNT_SID needs OPTIN_SMS_AUTH_TOKEN and OPTIN_SMS_FROM; SMS go to the dev outbox"
+        )
     if settings.sms_account_sid and settings.sms_auth_token and settings.sms_from:
         sms = TwilioSender(
             http,
@@ -112,6 +119,7 @@ def senders(
             sender=settings.sms_from,
             status_callback=f"{settings.public_url}/v1/webhooks/sms/status",
         )
+    log.info("senders", email=email.name, sms=sms.name)
     return {"email": email, "sms": sms}
 
 
