@@ -55,6 +55,13 @@ async def test_marketing_needs_an_opt_in_and_the_send_names_the_consent_it_relie
     assert bodies and "<b>50%</b> off" in bodies[0]  # the text part of the email
     blocked_record = await message(client, staff, blocked.json()["message_id"], "blocked")
     assert blocked_record["message"]["reason"] == "no_consent"
+    head = (await client.get("/ready")).json()["ledger_position"]
+    timeline = await client.get(
+        f"/v1/contacts/{person}/timeline", params={"min_position": head}, headers=staff
+    )
+    entries = [e for e in timeline.json()["items"] if e["topic"].startswith("message.")]
+    assert [e["topic"] for e in entries][:2] == ["message.requested", "message.blocked"]
+    assert all("sealed" not in e["details"] and "50%" not in str(e) for e in entries)
 
 
 async def test_html_in_a_variable_is_escaped_in_the_email(
