@@ -13,7 +13,9 @@ from adapters.crypto.data_keys import PostgresDataKeys
 from adapters.crypto.sealer import NaclSealer
 from adapters.postgres.dev_outbox import dev_messages
 
-_CODE = re.compile(r"\b(\d{6})\b")
+# The default templates say "code is 123456" or "code 123456"; a program's own may word it otherwise.
+_NAMED_CODE = re.compile(r"code(?: is)?:?\s+(\d{6})\b")
+_ANY_CODE = re.compile(r"\b(\d{6})\b")
 CODE_KINDS = frozenset({"verification_code", "optin_invite"})
 
 
@@ -31,7 +33,7 @@ async def latest_code(
         if len(rows) > after:
             body = NaclSealer(index_key).open(key, rows[0]["sealed_body"])
             assert body is not None
-            found = _CODE.search(body)
+            found = _NAMED_CODE.search(body) or _ANY_CODE.search(body)
             assert found, "the code message has no code"
             return found.group(1)
         await asyncio.sleep(0.02)
