@@ -28,11 +28,27 @@ from adapters.settings import Settings
 from api.auth.middleware import authentication
 from api.auth.openapi import SECURITY, security_components
 from api.auth.services import create_auth_services
+from api.messaging import sms_http_client, wire_messaging, wire_worker
 from api.middleware import correlation_and_access_log
 from api.problems import EXCEPTION_HANDLERS
-from api.routes import analytics, audit, auth, consent, contacts, health, optins, public, users
+from api.routes import (
+    analytics,
+    audit,
+    auth,
+    consent,
+    contacts,
+    health,
+    messages,
+    optins,
+    public,
+    templates,
+    unsubscribe,
+    users,
+    webhooks,
+)
 from api.services import Services, provide_min_position, provide_services
 from ledger.consent_flows import ConsentFlows
+from ledger.default_templates import ensure_default_templates
 from ledger.guardrails import Guardrails, Limits
 from ledger.registry import ContactRegistry
 from ledger.repository import Repository
@@ -81,11 +97,13 @@ async def _retention_forever(settings: Settings, pool: asyncpg.Pool, every: time
         await asyncio.sleep(every.total_seconds())
 
 
-def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
+def create_app(settings: Settings, *, run_projections: bool = True, run_worker: bool = True) -> Litestar:
     """A ready-to-serve app; nothing connects until its lifespan starts.
 
     `settings.database_url` must name the database (the CLI starts the embedded one first).
-    With `run_projections`, the projection runner follows the ledger inside this process.
+    With `run_projections`, the projection runner follows the ledger inside this process; with
+    `run_worker`, the outbox worker sends from it too. The default templates are recorded at
+    start-up when missing.
     """
     if settings.database_url is None:
         raise ValueError("create_app needs settings.database_url (start the embedded server first)")
@@ -125,7 +143,11 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             ),
         )
         app.state.auth = create_auth_services(settings, pool, repository)
-        runner = app.state.services.runner
+        services: Services = app.state.services
+        services.messaging = wire_messaging(settings, pool, services.flows, services.guardrails)
+        await ensure_default_templates(repository)
+        runner = services.runner
+        http = sms_http_client(settings)
         background = (
             [
                 asyncio.create_task(runner.run_forever()),
@@ -134,14 +156,17 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             if run_projections
             else []
         )
+        if run_worker:
+            background.append(asyncio.create_task(wire_worker(settings, pool, registry, http).run_forever()))
         try:
             yield
         finally:
-            await app.state.services.background.drain()
+            await services.background.drain()
             for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await http.aclose()
             await store.close()
             await pool.close()
 
@@ -157,6 +182,10 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             audit.AuditController,
             public.PublicController,
             analytics.get_analytics,
+            templates.TemplatesController,
+            messages.MessagesController,
+            webhooks.WebhooksController,
+            unsubscribe.UnsubscribeController,
         ],
         lifespan=[lifespan],
         dependencies={

@@ -15,6 +15,7 @@ from litestar.params import QueryParameter
 
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.settings import Settings
+from api.messaging import MessagingServices
 from ledger.consent_flows import Client, ConsentFlows
 from ledger.guardrails import Guardrails
 from ledger.registry import ContactRegistry
@@ -35,6 +36,12 @@ class Services:
     flows: ConsentFlows
     guardrails: Guardrails
     background: Background = field(default_factory=lambda: Background())
+    messaging: MessagingServices | None = None  # set at start-up (templates, messages, channels)
+
+    @property
+    def channels(self) -> MessagingServices:
+        assert self.messaging is not None, "the app's lifespan has not started"
+        return self.messaging
 
 
 log = structlog.get_logger(__name__)
