@@ -106,6 +106,11 @@ class Background:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Let handed-off work finish (bounded: a stuck task must not hold up a shutdown)."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        for task in pending:
+            log.error("background work still running at shutdown; cancelled", stack=str(task.get_stack()))
+            task.cancel()
