@@ -24,6 +24,7 @@ from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.pool import create_pool
 from adapters.postgres.rate_limits import PostgresRateLimiter
+from adapters.resilience import being_cancelled
 from adapters.settings import Settings
 from api.auth.middleware import authentication
 from api.auth.openapi import SECURITY, security_components
@@ -93,6 +94,8 @@ async def _retention_forever(settings: Settings, pool: asyncpg.Pool, every: time
             if report.erased or report.expired_codes:
                 log.info("retention", erased=len(report.erased), expired_codes=len(report.expired_codes))
         except Exception as e:
+            if being_cancelled():
+                raise asyncio.CancelledError from e
             log.error("retention failed", exc_info=e)
         await asyncio.sleep(every.total_seconds())
 

@@ -16,6 +16,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 
+from adapters.resilience import forever, wait_or_timeout
 from ledger.dispatch import Dispatcher, Job
 from ledger.ports import Clock
 
@@ -71,16 +72,7 @@ class OutboxWorker:
         self._wake = asyncio.Event()
 
     async def run_forever(self) -> None:
-        backoff = 0.1
-        while True:
-            try:
-                await self._follow()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                log.error("outbox worker failed; retrying", retry_in=backoff, exc_info=e)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+        await forever(self._follow, "outbox worker")
 
     async def _follow(self) -> None:
         async with self.pool.acquire() as listener:
@@ -94,10 +86,10 @@ class OutboxWorker:
                     if count:
                         continue
                     idle = await self._idle()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), idle)
+                    await wait_or_timeout(self._wake, idle)
             finally:
-                await listener.remove_listener("outbox", self._notified)
+                with contextlib.suppress(Exception):  # the connection may be mid-cancellation
+                    await listener.remove_listener("outbox", self._notified)
 
     async def _idle(self) -> float:
         """Seconds until the next job is due (a retry, or a lease running out), at most the poll."""
