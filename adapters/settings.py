@@ -13,6 +13,9 @@ from typing import Literal
 import msgspec
 import platformdirs
 
+from ledger.inbound_sms import DEFAULT_HELP
+from ledger.keywords import HELP_WORDS, START_WORDS, STOP_WORDS, normalise_keyword
+
 SmtpTls = Literal["none", "starttls", "tls"]
 LogFormat = Literal["json", "console"]
 _SECRET_NAMES = ("OPTIN_KEK", "OPTIN_INDEX_KEY", "OPTIN_TOKEN_KEY")
@@ -36,6 +39,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_tls: SmtpTls = "starttls"
+    smtp_ca_file: str | None = None
+    """A CA bundle to trust for the SMTP server's certificate (an internal CA); default: the system's."""
     email_from: str = "OptIn Ledger <no-reply@localhost>"
     sms_api_url: str = "https://api.twilio.com"
     sms_account_sid: str | None = None
@@ -50,6 +55,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retention_days: int = 730
     erasure_log: str | None = None
     """File path or postgresql:// URL outside the ledger database (default: data dir file)."""
+    sender_name: str = "OptIn Ledger"
+    """How replies and footers name the sender (`{{ program_name }}` of channel-wide replies)."""
+    unsubscribe_mailto: str | None = None
+    """The mailto address in List-Unsubscribe (default: unsubscribe@ the OPTIN_EMAIL_FROM domain)."""
+    sms_stop_keywords: tuple[str, ...] = STOP_WORDS
+    sms_start_keywords: tuple[str, ...] = START_WORDS
+    sms_help_keywords: tuple[str, ...] = HELP_WORDS
+    sms_help_text: str = DEFAULT_HELP
+    send_max_attempts: int = 8
+    send_retry_seconds: float = 30.0
+    """The first retry's delay; each next one doubles (with jitter), up to an hour."""
     require_database_url: bool = False
     """Refuse to start the embedded server (container images: the database is always external)."""
     demo: bool = False
@@ -91,6 +107,29 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as e:
         raise SettingsError(f"{name} must be a whole number") from e
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as e:
+        raise SettingsError(f"{name} must be a number") from e
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive")
+    return value
+
+
+def _words(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    if not raw:
+        return default
+    words = tuple(dict.fromkeys(normalise_keyword(w) for w in raw.split(",") if w.strip()))
+    if not words:
+        raise SettingsError(f"{name} must list at least one keyword")
+    return words
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str | None:
@@ -150,6 +189,7 @@ def load_settings(
         smtp_username=env.get("OPTIN_SMTP_USERNAME") or None,
         smtp_password=env.get("OPTIN_SMTP_PASSWORD") or None,
         smtp_tls=_choice(env, "OPTIN_SMTP_TLS", ("none", "starttls", "tls")) or "starttls",  # type: ignore[arg-type]
+        smtp_ca_file=env.get("OPTIN_SMTP_CA_FILE") or None,
         email_from=env.get("OPTIN_EMAIL_FROM") or "OptIn Ledger <no-reply@localhost>",
         sms_api_url=(env.get("OPTIN_SMS_API_URL") or "https://api.twilio.com").rstrip("/"),
         sms_account_sid=env.get("OPTIN_SMS_ACCOUNT_SID") or None,
@@ -171,6 +211,14 @@ def load_settings(
         erasure_log=env.get("OPTIN_ERASURE_LOG") or None,
         require_database_url=_flag(env, "OPTIN_REQUIRE_DATABASE_URL"),
         cookie_secure=_flag(env, "OPTIN_COOKIE_SECURE") if env.get("OPTIN_COOKIE_SECURE") else True,
+        sender_name=env.get("OPTIN_SENDER_NAME") or "OptIn Ledger",
+        unsubscribe_mailto=env.get("OPTIN_UNSUBSCRIBE_MAILTO") or None,
+        sms_stop_keywords=_words(env, "OPTIN_SMS_STOP_KEYWORDS", STOP_WORDS),
+        sms_start_keywords=_words(env, "OPTIN_SMS_START_KEYWORDS", START_WORDS),
+        sms_help_keywords=_words(env, "OPTIN_SMS_HELP_KEYWORDS", HELP_WORDS),
+        sms_help_text=env.get("OPTIN_SMS_HELP_TEXT") or DEFAULT_HELP,
+        send_max_attempts=max(1, _int(env, "OPTIN_SEND_MAX_ATTEMPTS", 8)),
+        send_retry_seconds=_float(env, "OPTIN_SEND_RETRY_SECONDS", 30.0),
     )
 
 

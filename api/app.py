@@ -24,18 +24,35 @@ from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.pool import create_pool
 from adapters.postgres.rate_limits import PostgresRateLimiter
+from adapters.resilience import being_cancelled
 from adapters.settings import Settings
 from api.auth.middleware import authentication
 from api.auth.openapi import SECURITY, security_components
 from api.auth.services import create_auth_services
+from api.messaging import sms_http_client, wire_messaging, wire_worker
 from api.middleware import correlation_and_access_log
 from api.problems import EXCEPTION_HANDLERS
-from api.routes import analytics, audit, auth, consent, contacts, health, optins, public, users
+from api.routes import (
+    analytics,
+    audit,
+    auth,
+    consent,
+    contacts,
+    health,
+    messages,
+    optins,
+    public,
+    templates,
+    unsubscribe,
+    users,
+    webhooks,
+)
 from api.services import Services, provide_min_position, provide_services
 from api.web.rendering import template_config
 from api.web.routers import web_routers
 from api.web.security import security_headers
 from ledger.consent_flows import ConsentFlows
+from ledger.default_templates import ensure_default_templates
 from ledger.guardrails import Guardrails, Limits
 from ledger.registry import ContactRegistry
 from ledger.repository import Repository
@@ -80,15 +97,19 @@ async def _retention_forever(settings: Settings, pool: asyncpg.Pool, every: time
             if report.erased or report.expired_codes:
                 log.info("retention", erased=len(report.erased), expired_codes=len(report.expired_codes))
         except Exception as e:
+            if being_cancelled():
+                raise asyncio.CancelledError from e
             log.error("retention failed", exc_info=e)
         await asyncio.sleep(every.total_seconds())
 
 
-def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
+def create_app(settings: Settings, *, run_projections: bool = True, run_worker: bool = True) -> Litestar:
     """A ready-to-serve app; nothing connects until its lifespan starts.
 
     `settings.database_url` must name the database (the CLI starts the embedded one first).
-    With `run_projections`, the projection runner follows the ledger inside this process.
+    With `run_projections`, the projection runner follows the ledger inside this process; with
+    `run_worker`, the outbox worker sends from it too. The default templates are recorded at
+    start-up when missing.
     """
     if settings.database_url is None:
         raise ValueError("create_app needs settings.database_url (start the embedded server first)")
@@ -128,7 +149,11 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             ),
         )
         app.state.auth = create_auth_services(settings, pool, repository)
-        runner = app.state.services.runner
+        services: Services = app.state.services
+        services.messaging = wire_messaging(settings, pool, services.flows, services.guardrails)
+        await ensure_default_templates(repository)
+        runner = services.runner
+        http = sms_http_client(settings)
         background = (
             [
                 asyncio.create_task(runner.run_forever()),
@@ -137,14 +162,17 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             if run_projections
             else []
         )
+        if run_worker:
+            background.append(asyncio.create_task(wire_worker(settings, pool, registry, http).run_forever()))
         try:
             yield
         finally:
-            await app.state.services.background.drain()
+            await services.background.drain()
             for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await http.aclose()
             await store.close()
             await pool.close()
 
@@ -161,6 +189,10 @@ def create_app(settings: Settings, *, run_projections: bool = True) -> Litestar:
             public.PublicController,
             *web_routers(settings),
             analytics.get_analytics,
+            templates.TemplatesController,
+            messages.MessagesController,
+            webhooks.WebhooksController,
+            unsubscribe.UnsubscribeController,
         ],
         template_config=template_config(),
         before_send=[security_headers],

@@ -31,8 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-projections", action="store_true", help="do not run projections in this process")
+    serve.add_argument(
+        "--no-worker", action="store_true", help="do not send from this process (`optin-ledger worker` does)"
+    )
     with_data_dir(sub.add_parser("migrate", help="apply database migrations"))
     with_data_dir(sub.add_parser("project", help="run the projection runner only"))
+    with_data_dir(sub.add_parser("worker", help="run the outbox worker only (sends codes and messages)"))
     replay = with_data_dir(sub.add_parser("replay", help="rebuild projections from the ledger"))
     replay.add_argument("name", nargs="?", help="one projection (default: all)")
 
@@ -101,7 +105,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             case "serve":
                 from api.commands.serve import serve
 
-                return serve(args.host, args.port, args.data_dir, not args.no_projections)
+                return serve(
+                    args.host,
+                    args.port,
+                    args.data_dir,
+                    not args.no_projections,
+                    run_worker=not args.no_worker,
+                )
             case "migrate":
                 from api.commands.serve import run_migrations
 
@@ -110,6 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from api.commands.serve import project
 
                 return project(args.data_dir)
+            case "worker":
+                from api.commands.worker import worker
+
+                return worker(args.data_dir)
             case "replay":
                 from api.commands.replay import replay
 

@@ -15,6 +15,7 @@ from litestar.params import QueryParameter
 
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.settings import Settings
+from api.messaging import MessagingServices
 from ledger.consent_flows import Client, ConsentFlows
 from ledger.guardrails import Guardrails
 from ledger.registry import ContactRegistry
@@ -35,6 +36,12 @@ class Services:
     flows: ConsentFlows
     guardrails: Guardrails
     background: Background = field(default_factory=lambda: Background())
+    messaging: MessagingServices | None = None  # set at start-up (templates, messages, channels)
+
+    @property
+    def channels(self) -> MessagingServices:
+        assert self.messaging is not None, "the app's lifespan has not started"
+        return self.messaging
 
 
 log = structlog.get_logger(__name__)
@@ -99,6 +106,11 @@ class Background:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Let handed-off work finish (bounded: a stuck task must not hold up a shutdown)."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        for task in pending:
+            log.error("background work still running at shutdown; cancelled", stack=str(task.get_stack()))
+            task.cancel()

@@ -5,15 +5,20 @@ from __future__ import annotations
 from adapters.crypto.data_keys import KeyWrapper
 from adapters.crypto.sealer import NaclSealer
 from adapters.settings import Settings
+from ledger.channel_optout import ChannelOptOut
 from ledger.consent import Consent
 from ledger.contact import Contact
+from ledger.message import Message
 from ledger.verification import Verification
 from projections.activity import ActivityProjection
+from projections.channel_optouts import ChannelOptOutsProjection
 from projections.consent_state import ConsentStateProjection
 from projections.contacts import ContactsProjection
+from projections.messages import MessagesProjection
 from projections.optins import OptInsProjection
 from projections.outbox import OutboxProjection
 from projections.projection import Projection
+from projections.templates import TemplatesProjection
 from projections.timeline import TimelineProjection
 from projections.users import UsersProjection
 from projections.verifications import VerificationsProjection
@@ -30,6 +35,18 @@ TIMELINE_EVENTS = (
     Verification.Failed,
     Verification.Locked,
     Verification.Expired,
+    ChannelOptOut.OptedOut,
+    ChannelOptOut.Resubscribed,
+    Message.Created,
+    Message.Queued,
+    Message.Blocked,
+    Message.Diverted,
+    Message.Sent,
+    Message.Failed,
+    Message.DeadLettered,
+    Message.Cancelled,
+    Message.Delivered,
+    Message.Undelivered,
 )
 
 
@@ -50,4 +67,7 @@ def all_projections(settings: Settings) -> list[Projection]:
         OutboxProjection(),
         UsersProjection(),
         ActivityProjection(),
+        TemplatesProjection(),
+        MessagesProjection(),
+        ChannelOptOutsProjection(),
     ]

@@ -81,6 +81,20 @@ def _fold(rows: dict[tuple[UUID, UUID, str], list[Any]], envelope: Envelope) -> 
     rows[key] = row
 
 
+# A channel-wide opt-out (SMS STOP, "unsubscribe from everything") overrides every program on
+# that channel, except an opt-in given after it: what a sender may rely on, in one answer.
+_OUT = (
+    "o.event_position IS NOT NULL "
+    "AND NOT coalesce(s.status = 'opted_in' AND s.event_position > o.event_position, false)"
+)
+_OVERLAID = (
+    f"CASE WHEN {_OUT} THEN 'opted_out' ELSE coalesce(s.status, 'unknown') END AS status, "
+    f"CASE WHEN {_OUT} THEN o.since ELSE s.since END AS since, "
+    f"CASE WHEN {_OUT} THEN o.event_position ELSE s.event_position END AS event_position, "
+    f"CASE WHEN {_OUT} THEN 'channel.opted_out' ELSE s.event_topic END AS event_topic"
+)
+
+
 class ConsentRow(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     since: datetime | None = None
@@ -92,13 +106,15 @@ async def consent_of(
     conn: asyncpg.Pool | Connection, contact_id: UUID, optin_id: UUID, channel: str
 ) -> ConsentRow:
     row = await conn.fetchrow(
-        "SELECT status, since, event_position, event_topic FROM consent_state "
-        "WHERE contact_id = $1 AND optin_id = $2 AND channel = $3",
+        f"SELECT {_OVERLAID} FROM (SELECT $1::uuid AS contact_id, $2::uuid AS optin_id, "  # noqa: S608
+        "$3::text AS channel) q LEFT JOIN consent_state s USING (contact_id, optin_id, channel) "
+        "LEFT JOIN channel_optouts o USING (contact_id, channel)",
         contact_id,
         optin_id,
         channel,
     )
-    return ConsentRow(**dict(row)) if row else ConsentRow(status="unknown")
+    assert row is not None
+    return ConsentRow(**dict(row))
 
 
 async def consents_of(conn: asyncpg.Pool | Connection, contact_id: UUID) -> list[asyncpg.Record]:
@@ -117,13 +133,14 @@ async def check_many(
 ) -> list[asyncpg.Record]:
     """Statuses for many (contact or blind index, program, channel) rows, in order, one query."""
     return await conn.fetch(
-        "SELECT q.n, coalesce(q.contact_id, l.contact_id) AS contact_id, "
-        "coalesce(s.status, 'unknown') AS status, s.since, s.event_position "
+        f"SELECT q.n, coalesce(q.contact_id, l.contact_id) AS contact_id, {_OVERLAID} "  # noqa: S608
         "FROM unnest($1::uuid[], $2::bytea[], $3::uuid[], $4::text[]) WITH ORDINALITY "
         "AS q(contact_id, blind_index, optin_id, channel, n) "
         "LEFT JOIN contact_lookup l ON q.contact_id IS NULL AND l.blind_index = q.blind_index "
         "LEFT JOIN consent_state s ON s.contact_id = coalesce(q.contact_id, l.contact_id) "
-        "AND s.optin_id = q.optin_id AND s.channel = q.channel ORDER BY q.n",
+        "AND s.optin_id = q.optin_id AND s.channel = q.channel "
+        "LEFT JOIN channel_optouts o ON o.contact_id = coalesce(q.contact_id, l.contact_id) "
+        "AND o.channel = q.channel ORDER BY q.n",
         list(contact_ids),
         list(indexes),
         list(optin_ids),

@@ -16,6 +16,7 @@ import asyncpg
 import structlog
 
 from adapters.postgres.pool import Connection, quote_ident
+from adapters.resilience import forever, wait_or_timeout
 from ledger.codec import LedgerMapper
 from projections.projection import Envelope, Projection
 
@@ -50,16 +51,7 @@ class ProjectionRunner:
         Any failure (a lost connection, or an event a projection cannot apply) is logged with its
         cause and retried with backoff; nothing is skipped, so `/ready` shows the lag growing.
         """
-        backoff = 0.1
-        while True:
-            try:
-                await self._follow()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                log.error("projection runner failed; retrying", retry_in=backoff, exc_info=e)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+        await forever(self._follow, "projection runner")
 
     async def _follow(self) -> None:
         async with self.pool.acquire() as listener:
@@ -69,10 +61,10 @@ class ProjectionRunner:
                     self._wake.clear()
                     for projection in self.projections.values():
                         await self.catch_up(projection)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                    await wait_or_timeout(self._wake, self.poll_interval)
             finally:
-                await listener.remove_listener("ledger_events", self._notified)
+                with contextlib.suppress(Exception):  # the connection may be mid-cancellation
+                    await listener.remove_listener("ledger_events", self._notified)
 
     def _notified(self, *_: object) -> None:
         self._wake.set()

@@ -18,7 +18,8 @@ from adapters.postgres.pool import Connection
 from ledger.contact import Contact
 from projections.projection import Envelope
 
-_SKIP = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", "actor"})
+# `sealed`: a message's sealed body and variables (ciphertext, like the bytes fields skipped below).
+_SKIP = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "sealed"})
 
 
 def contact_of(event: Any) -> UUID | None:

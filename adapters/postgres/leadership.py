@@ -16,11 +16,12 @@ nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 import asyncpg
 import structlog
+
+from adapters.resilience import wait_or_timeout
 
 log = structlog.get_logger(__name__)
 
@@ -124,8 +125,7 @@ class AdvisoryLockLeadership:
     async def _watch(self, conn: asyncpg.Connection, closed: asyncio.Event) -> None:
         """Raise once the lock connection closes or stops answering (a half-open TCP connection)."""
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(closed.wait(), self.check_interval)
+            await wait_or_timeout(closed, self.check_interval)
             if closed.is_set() or conn.is_closed():
                 raise LeadershipLostError("lock connection closed")
             try:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from adapters.crypto.data_keys import PostgresDataKeys
 from adapters.crypto.sealer import NaclSealer
+from adapters.postgres.dev_outbox import dev_messages
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
 from api.app import wire_retention
 from api.commands.runtime import prepare
 from ledger.retention import RetentionReport
-from projections import outbox
 
 
 def retention(data_dir: Path | None, dry_run: bool) -> int:
@@ -57,15 +57,23 @@ def show_outbox(data_dir: Path | None, follow: bool) -> int:
         keys, seen = PostgresDataKeys(pool, kek), set()
         try:
             while True:
-                rows = list(reversed(await outbox.sealed_messages(pool, None, 50)))
+                rows = list(reversed(await dev_messages(pool, None, 50)))
                 for row in (r for r in rows if r["id"] not in seen):
                     seen.add(row["id"])
                     masked = await pool.fetchval(
                         "SELECT masked_address FROM contacts WHERE id = $1", row["contact_id"]
                     )
-                    body = sealer.open(await keys.get(row["contact_id"]), row["sealed_body"])
+                    key = await keys.get(row["contact_id"])
+                    body = sealer.open(key, row["sealed_body"])
+                    subject = sealer.open(key, row["sealed_subject"]) if row["sealed_subject"] else None
                     stamp = row["created_at"].isoformat(timespec="seconds")
-                    print(f"{stamp}  {row['channel']:5}  {masked or '(erased)'}  {row['kind']}: {body}")
+                    print(f"{stamp}  {row['channel']:5}  {masked or '(erased)'}  {row['kind']}")
+                    if subject:
+                        print(f"    Subject: {subject}")
+                    for line in (body or "(erased)").splitlines():
+                        print(f"    {line}")
+                    if row["unsubscribe"]:
+                        print(f"    List-Unsubscribe: <{row['unsubscribe']}>")
                 if not follow:
                     return
                 await asyncio.sleep(1)

@@ -21,13 +21,15 @@ from projections.runner import ProjectionRunner
 log = structlog.get_logger(__name__)
 
 
-def serve(host: str, port: int, data_dir: Path | None, run_projections: bool) -> int:
+def serve(
+    host: str, port: int, data_dir: Path | None, run_projections: bool, *, run_worker: bool = True
+) -> int:
     settings = prepare(data_dir)
     assert settings.database_url
     asyncio.run(migrate(settings.database_url))
     if settings.demo:
         _announce_demo_admin(asyncio.run(ensure_demo_admin(settings)))
-    app = create_app(settings, run_projections=run_projections)
+    app = create_app(settings, run_projections=run_projections, run_worker=run_worker)
     log.info("serving", url=f"http://{host}:{port}", schema=f"http://{host}:{port}/schema/swagger")
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
     # uvicorn re-raises the interrupt once it has shut down cleanly

@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from adapters.postgres.event_store import read_after
@@ -76,8 +76,8 @@ class AuditController(Controller):
         self,
         services: NamedDependency[Services],
         caught_up: NamedDependency[int | None],
-        after: Annotated[int, Parameter(ge=0, description="Return events after this position.")] = 0,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        after: Annotated[int, QueryParameter(ge=0, description="Return events after this position.")] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> AuditPage:
         found = await services.store.read_after(after, limit)
         next_after = found[-1].notification_id if len(found) == limit else None
@@ -91,7 +91,7 @@ class AuditController(Controller):
     async def export(
         self,
         services: NamedDependency[Services],
-        after: Annotated[int, Parameter(ge=0, description="Export events after this position.")] = 0,
+        after: Annotated[int, QueryParameter(ge=0, description="Export events after this position.")] = 0,
     ) -> Stream:
         lines, filename = await export_lines(services, after)
         return Stream(

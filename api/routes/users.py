@@ -11,7 +11,7 @@ import msgspec
 import structlog
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.auth.directory import UserView
 from api.auth.guards import allow, principal_of
@@ -77,7 +77,7 @@ class UsersController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        data: NewUser,
+        data: JSONBody[NewUser],
         services: NamedDependency[Services],
         auth: NamedDependency[AuthServices],
     ) -> Response[UserView]:
@@ -89,9 +89,9 @@ class UsersController(Controller):
         self,
         auth: NamedDependency[AuthServices],
         caught_up: NamedDependency[int | None],
-        role: Role | None = None,
-        after: Annotated[UUID | None, Parameter(description="The last id of the previous page.")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        role: FromQuery[Role | None] = None,
+        after: Annotated[UUID | None, QueryParameter(description="The last id of the previous page.")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> UserPage:
         users = await auth.directory.page(role=role, after=after, limit=limit)
         return UserPage(users=users, next_after=users[-1].id if len(users) == limit else None)
@@ -100,8 +100,8 @@ class UsersController(Controller):
     async def change(
         self,
         request: Request[Any, Any, Any],
-        user_id: UUID,
-        data: UserChange,
+        user_id: FromPath[UUID],
+        data: JSONBody[UserChange],
         services: NamedDependency[Services],
         auth: NamedDependency[AuthServices],
     ) -> Response[UserView]:
@@ -112,7 +112,7 @@ class UsersController(Controller):
     async def issue_key(
         self,
         request: Request[Any, Any, Any],
-        user_id: UUID,
+        user_id: FromPath[UUID],
         services: NamedDependency[Services],
         auth: NamedDependency[AuthServices],
     ) -> Response[IssuedKey]:
@@ -125,8 +125,8 @@ class UsersController(Controller):
     async def revoke_key(
         self,
         request: Request[Any, Any, Any],
-        user_id: UUID,
-        key_id: UUID,
+        user_id: FromPath[UUID],
+        key_id: FromPath[UUID],
         services: NamedDependency[Services],
         auth: NamedDependency[AuthServices],
     ) -> Response[None]:

@@ -65,6 +65,8 @@ DOCUMENTED: dict[tuple[str, str], Guard] = {
     ("GET", "/v1/templates"): allow("staff"),
     ("GET", "/v1/templates/{}"): allow("staff"),
     ("PATCH", "/v1/templates/{}"): allow("staff"),
+    # Not in API.md: the console's live preview of a template or draft (renders, sends nothing).
+    ("POST", "/v1/templates/preview"): allow("staff"),
     ("POST", "/v1/messages/send"): allow("staff", "service"),
     ("POST", "/v1/messages/send_with_consent"): allow("staff", "service"),
     ("GET", "/v1/messages"): allow("staff", "auditor"),

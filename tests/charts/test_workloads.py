@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 
 from api.cli import _parser
@@ -118,17 +116,26 @@ def test_api_pods_spread_over_zones_and_nodes(case: str) -> None:
         assert constraint["labelSelector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
 
 
-PENDING_COMMANDS = {"worker"}
-"""Commands the chart runs that the CLI does not have yet (the outbox worker arrives later)."""
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_every_command_the_chart_runs_is_one_the_cli_accepts(case: str) -> None:
     parser = _parser()
-    (subcommands,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for where, pod in pod_specs(rendered(case)).items():
         for container in pod["containers"]:
             args = container["args"]
-            if args[0] in PENDING_COMMANDS and args[0] not in subcommands.choices:
-                continue
             assert parser.parse_args(args).command == args[0], where  # SystemExit if refused
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_worker_sends_apart_and_the_api_only_queues(case: str) -> None:
+    manifests = rendered(case)
+    worker = named(manifests, "Deployment", "-worker")
+    (container,) = worker["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["worker"]
+    assert "--no-worker" in api_container(case)["args"]
+
+
+def test_without_the_worker_the_api_sends() -> None:
+    manifests = render({"worker": {"enabled": False}})
+    assert [m for m in of_kind(manifests, "Deployment") if m["metadata"]["name"].endswith("-worker")] == []
+    api = named(manifests, "Deployment", "-api")["spec"]["template"]["spec"]["containers"][0]
+    assert "--no-worker" not in api["args"]

@@ -1,0 +1,1 @@
+"""The SMS channel: a Twilio-compatible Messages API client and its webhook signatures."""

@@ -1,0 +1,177 @@
+"""Email against a real SMTP server: codes and messages arrive with RFC 8058 headers; the
+one-click POST opts out at once and the GET changes nothing; refusals are retried or dead-lettered."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from email.message import EmailMessage
+
+import msgspec
+import pytest
+
+from adapters.settings import Settings
+from tests import pii
+from tests.api.channels import Client, ask, confirm, contact, eventually, message, program, send
+from tests.api.conftest import AuthHeaders
+from tests.fakes.smtp import PASSWORD, USERNAME, Mailbox, smtp_server
+
+pytestmark = pytest.mark.integration
+PUBLIC = "https://optin.example.org"
+
+
+@pytest.fixture
+def mailbox_and_port() -> Iterator[tuple[Mailbox, int]]:
+    yield from smtp_server()
+
+
+@pytest.fixture
+def mailbox(mailbox_and_port: tuple[Mailbox, int]) -> Mailbox:
+    return mailbox_and_port[0]
+
+
+@pytest.fixture
+def settings(settings: Settings, mailbox_and_port: tuple[Mailbox, int]) -> Settings:
+    return msgspec.structs.replace(
+        settings,
+        smtp_host="127.0.0.1",
+        smtp_port=mailbox_and_port[1],
+        smtp_tls="none",
+        smtp_username=USERNAME,
+        smtp_password=PASSWORD,
+        email_from="Shop <news@shop.example.org>",
+        public_url=PUBLIC,
+        send_retry_seconds=0.05,
+        send_max_attempts=3,
+    )
+
+
+def text_of(mail: EmailMessage) -> str:
+    part = mail.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def html_of(mail: EmailMessage) -> str:
+    part = mail.get_body(("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+async def arrived(mailbox: Mailbox, address: str, count: int) -> list[EmailMessage]:
+    async def probe() -> list[EmailMessage] | None:
+        found = mailbox.to(address)
+        return found if len(found) >= count else None
+
+    return await eventually(probe)
+
+
+async def opted_in_by_email(client: Client, mailbox: Mailbox, staff: dict[str, str]) -> tuple[str, str, str]:
+    """A contact opted in with the code from the invite that reached the SMTP server."""
+    optin = await program(client, staff, ["email"])
+    address = pii.email()
+    person = await contact(client, staff, "email", address)
+    verification = await ask(client, staff, optin, person)
+    (invite,) = await arrived(mailbox, address, 1)
+    assert invite["Subject"] == "Please confirm: Weekly offers"
+    code = re.search(r"\b(\d{6})\b", text_of(invite))
+    assert code, text_of(invite)
+    await confirm(client, verification, code.group(1))
+    return optin, person, address
+
+
+async def consent_status(client: Client, h: dict[str, str], optin: str, person: str, position: str) -> str:
+    got = await client.get(
+        "/v1/consent",
+        params={"optin_id": optin, "channel": "email", "contact_id": person, "min_position": position},
+        headers=h,
+    )
+    assert got.status_code == 200, got.text
+    return str(got.json()["status"])
+
+
+async def test_a_marketing_email_arrives_with_one_click_headers_and_the_post_opts_out(
+    client: Client, mailbox: Mailbox, auth_headers: AuthHeaders
+) -> None:
+    staff = await auth_headers("staff")
+    optin, person, address = await opted_in_by_email(client, mailbox, staff)
+    queued = await send(
+        client, staff, contact_id=person, optin_id=optin, kind="promotional",
+        variables={"subject": "Friday deals", "message": "<script>x()</script> 20% off"},
+    )  # fmt: skip
+    assert queued.status_code == 202, queued.text
+    mail = (await arrived(mailbox, address, 2))[-1]
+    assert mailbox.logins  # the sender logged in with the configured account
+    assert mail["Subject"] == "Friday deals"
+    assert mail["From"] == "Shop <news@shop.example.org>"
+    assert mail["Message-ID"] == f"<{queued.json()['message_id']}@shop.example.org>"
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    links = re.findall(r"<([^>]+)>", mail["List-Unsubscribe"])
+    assert links[0].startswith(f"{PUBLIC}/u/")
+    assert links[1].startswith("mailto:unsubscribe@shop.example.org?subject=")
+    assert "&lt;script&gt;x()&lt;/script&gt; 20% off" in html_of(mail)
+    assert "<script>" not in html_of(mail)
+    assert links[0] in html_of(mail)  # the footer link is the same one-click link
+    sent = await message(client, staff, queued.json()["message_id"], "sent")
+    assert sent["message"]["basis"]["rule"] == "marketing_consent"
+
+    path = links[0].removeprefix(PUBLIC)
+    page = await client.get(path)
+    assert page.status_code == 200
+    assert "Unsubscribe from all email" in page.text and "Weekly offers" in page.text
+    head = str((await client.get("/ready")).json()["ledger_position"])
+    assert await consent_status(client, staff, optin, person, head) == "opted_in"  # the GET changed nothing
+
+    clicked = await client.post(path, content=b"List-Unsubscribe=One-Click",
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert clicked.status_code == 200, clicked.text
+    position = clicked.headers["ledger-position"]
+    assert await consent_status(client, staff, optin, person, position) == "opted_out"
+    again = await send(client, staff, contact_id=person, optin_id=optin, kind="promotional",
+                       variables={"subject": "More", "message": "deals"})  # fmt: skip
+    assert again.status_code == 409 and again.json()["reason"] == "opted_out"
+    assert len(mailbox.to(address)) == 2  # nothing more was handed to the server
+    assert (await client.post(path.replace("/u/", "/u/x"))).status_code == 404
+
+
+async def test_unsubscribe_from_everything_blocks_transactional_email_too(
+    client: Client, mailbox: Mailbox, auth_headers: AuthHeaders
+) -> None:
+    staff = await auth_headers("staff")
+    optin, person, address = await opted_in_by_email(client, mailbox, staff)
+    orders = await program(client, staff, ["email"], purpose="transactional", name="Orders")
+    queued = await send(client, staff, contact_id=person, optin_id=optin, kind="promotional",
+                        variables={"subject": "Deals", "message": "10% off"})  # fmt: skip
+    mail = (await arrived(mailbox, address, 2))[-1]
+    assert queued.status_code == 202
+    link = re.findall(r"<([^>]+)>", mail["List-Unsubscribe"])[0].removeprefix(PUBLIC)
+    everything = await client.post(link + "?scope=all")
+    assert everything.status_code == 200, everything.text
+    position = everything.headers["ledger-position"]
+    assert await consent_status(client, staff, optin, person, position) == "opted_out"
+    assert await consent_status(client, staff, orders, person, position) == "opted_out"  # channel-wide
+    receipt = await send(client, staff, contact_id=person, optin_id=orders, kind="transactional",
+                         variables={"subject": "Receipt", "message": "Thanks"})  # fmt: skip
+    assert receipt.status_code == 409 and receipt.json()["reason"] == "channel_opted_out"
+
+
+async def test_a_temporary_refusal_is_retried_and_a_permanent_one_dead_letters(
+    client: Client, mailbox: Mailbox, auth_headers: AuthHeaders
+) -> None:
+    staff = await auth_headers("staff")
+    orders = await program(client, staff, ["email"], purpose="transactional", name="Orders")
+    address = pii.email()
+    person = await contact(client, staff, "email", address)
+    mailbox.refuse_next = ["451 4.3.0 try again later"]
+    body = {"contact_id": person, "optin_id": orders, "kind": "transactional",
+            "variables": {"subject": "Receipt", "message": "Thanks"}}  # fmt: skip
+    first = await send(client, staff, **body)
+    assert first.status_code == 202, first.text
+    delivered = await message(client, staff, first.json()["message_id"], "sent")
+    assert [e["topic"] for e in delivered["events"]][-2:] == ["message.failed", "message.sent"]
+    assert len(mailbox.to(address)) == 1
+    mailbox.refuse_next = ["550 5.1.1 no such user"]
+    second = await send(client, staff, **body)
+    dead = await message(client, staff, second.json()["message_id"], "dead_lettered")
+    assert dead["message"]["attempts"] == 1 and "550" in dead["message"]["reason"]
+    assert len(mailbox.to(address)) == 1

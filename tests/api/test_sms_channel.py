@@ -1,0 +1,225 @@
+"""SMS against a real HTTP server speaking the Twilio Messages API, and signed webhooks.
+
+Sends carry the message id as idempotency key; a 500 is retried, N failures dead-letter, a lost
+answer never makes two messages; STOP opts the number out of everything and START gives it back;
+a bad signature is refused and changes nothing; a blocked send never reaches the provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import pytest
+
+from adapters.settings import Settings
+from adapters.sms.signature import twilio_signature
+from tests import pii
+from tests.api.channels import Client, contact, eventually, message, program, send
+from tests.api.conftest import AuthHeaders
+from tests.fakes.twilio import NUMBER, SID, TOKEN, Provider, twilio_server
+
+pytestmark = pytest.mark.integration
+PUBLIC = "https://optin.example.org"
+
+
+@pytest.fixture
+def provider_and_url() -> Iterator[tuple[Provider, str]]:
+    yield from twilio_server()
+
+
+@pytest.fixture
+def provider(provider_and_url: tuple[Provider, str]) -> Provider:
+    return provider_and_url[0]
+
+
+@pytest.fixture
+def settings(settings: Settings, provider_and_url: tuple[Provider, str]) -> Settings:
+    return msgspec.structs.replace(
+        settings,
+        sms_api_url=provider_and_url[1],
+        sms_account_sid=SID,
+        sms_auth_token=TOKEN,
+        sms_from=NUMBER,
+        public_url=PUBLIC,
+        send_retry_seconds=0.05,
+        send_max_attempts=3,
+    )
+
+
+async def webhook(client: Client, path: str, params: dict[str, str], *, token: str = TOKEN) -> Any:
+    signature = twilio_signature(token, PUBLIC + path, params)
+    return await client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+async def reply(client: Client, number: str, body: str, sid: str) -> Any:
+    params = {"AccountSid": SID, "MessageSid": sid, "From": number, "To": NUMBER, "Body": body}
+    answered = await webhook(client, "/v1/webhooks/sms/inbound", params)
+    assert answered.status_code == 200, answered.text
+    assert answered.headers["content-type"].startswith("text/xml")
+    return answered
+
+
+async def status(client: Client, h: dict[str, str], optin: str, person: str) -> str:
+    head = (await client.get("/ready")).json()["ledger_position"]
+    got = await client.get(
+        "/v1/consent",
+        params={"optin_id": optin, "channel": "sms", "contact_id": person, "min_position": head},
+        headers=h,
+    )
+    return str(got.json()["status"])
+
+
+async def texts(provider: Provider, number: str, count: int) -> list[dict[str, str]]:
+    async def probe() -> list[dict[str, str]] | None:
+        found = provider.to(number)
+        return found if len(found) >= count else None
+
+    return await eventually(probe)
+
+
+async def test_a_send_retries_after_a_500_with_the_message_id_as_idempotency_key(
+    client: Client, provider: Provider, auth_headers: AuthHeaders
+) -> None:
+    staff = await auth_headers("staff")
+    orders = await program(client, staff, ["sms"], purpose="transactional", name="Orders")
+    number = pii.phone()
+    person = await contact(client, staff, "sms", number)
+    provider.fail_next = 1
+    queued = await send(client, staff, contact_id=person, optin_id=orders, kind="transactional",
+                        variables={"message": "Your parcel ships today."})  # fmt: skip
+    assert queued.status_code == 202, queued.text
+    message_id = queued.json()["message_id"]
+    sent = await message(client, staff, message_id, "sent")
+    assert [e["topic"] for e in sent["events"]] == [
+        "message.requested", "message.queued", "message.failed", "message.sent",
+    ]  # fmt: skip
+    calls = provider.requests_for(message_id)
+    assert len(calls) == 2
+    form = calls[-1]["form"]
+    assert (form["To"], form["From"], form["Body"]) == (number, NUMBER, "Your parcel ships today.")
+    assert form["StatusCallback"] == f"{PUBLIC}/v1/webhooks/sms/status?message_id={message_id}"
+    (accepted,) = provider.to(number)
+    assert sent["message"]["provider_id"] == accepted["sid"]
+    assert sent["message"]["sms"] == {"encoding": "GSM-7", "characters": 24, "units": 24, "segments": 1}
+
+    receipt = {"AccountSid": SID, "MessageSid": accepted["sid"], "MessageStatus": "delivered"}
+    delivered = await webhook(client, f"/v1/webhooks/sms/status?message_id={message_id}", receipt)
+    assert delivered.status_code == 204, delivered.text
+    await message(client, staff, message_id, "delivered")
+
+
+async def test_failures_dead_letter_after_n_attempts_and_a_lost_answer_sends_once(
+    client: Client, provider: Provider, auth_headers: AuthHeaders
+) -> None:
+    staff = await auth_headers("staff")
+    orders = await program(client, staff, ["sms"], purpose="transactional", name="Orders")
+    number = pii.phone()
+    person = await contact(client, staff, "sms", number)
+    body = {"contact_id": person, "optin_id": orders, "kind": "transactional", "variables": {"message": "Hi"}}
+    provider.fail_next = 10
+    doomed = await send(client, staff, **body)
+    dead = await message(client, staff, doomed.json()["message_id"], "dead_lettered")
+    assert dead["message"]["attempts"] == 3
+    assert len(provider.requests_for(doomed.json()["message_id"])) == 3
+    assert provider.to(number) == []
+
+    provider.fail_next, provider.lose_answer_next = 0, 2
+    lucky = await send(client, staff, **body)
+    message_id = lucky.json()["message_id"]
+    sent = await message(client, staff, message_id, "sent")
+    assert len(provider.requests_for(message_id)) == 3  # two answers lost, so three attempts …
+    (only,) = provider.to(number)  # … and still one message at the provider
+    assert sent["message"]["provider_id"] == only["sid"]
+
+
+async def test_stop_opts_the_number_out_of_everything_and_start_gives_it_back(
+    client: Client, provider: Provider, auth_headers: AuthHeaders
+) -> None:
+    service, staff = await auth_headers("service"), await auth_headers("staff")
+    offers = await program(client, staff, ["sms"])
+    orders = await program(client, staff, ["sms"], purpose="transactional", name="Orders")
+    number = pii.phone()
+    person = await contact(client, service, "sms", number)
+    promo = {
+        "contact_id": person,
+        "optin_id": offers,
+        "kind": "promotional",
+        "variables": {"message": "Sale!"},
+    }
+    invited = await send(client, service, "/v1/messages/send_with_consent", **promo)
+    assert invited.json()["status"] == "diverted", invited.text
+    (invite,) = await texts(provider, number, 1)
+    assert "reply YES" in invite["Body"] and "STOP" in invite["Body"]
+    await reply(client, number, "Yes", "SMin1")
+    assert await status(client, staff, offers, person) == "opted_in"  # the reply proves the number
+    assert (await send(client, service, **promo)).status_code == 202
+    await texts(provider, number, 3)  # the sale, and the START family's confirmation
+
+    await reply(client, number, " stop ", "SMin2")
+    assert await status(client, staff, offers, person) == "opted_out"
+    assert await status(client, staff, orders, person) == "opted_out"
+    checked = await client.post(
+        "/v1/consent/check",
+        json={"items": [{"optin_id": p, "channel": "sms", "address": number} for p in (offers, orders)]},
+        headers=service,
+    )
+    assert [(r["status"], r["contact_id"]) for r in checked.json()] == [("opted_out", person)] * 2
+    confirmation = (await texts(provider, number, 4))[-1]
+    assert "unsubscribed" in confirmation["Body"]
+    await reply(client, number, "STOP", "SMin3")  # again: no second confirmation
+    before = len(provider.requests)
+    blocked = await send(client, service, contact_id=person, optin_id=orders, kind="transactional",
+                         variables={"message": "Your parcel ships."})  # fmt: skip
+    assert blocked.status_code == 409 and blocked.json()["reason"] == "channel_opted_out"
+    assert (await send(client, service, **promo)).json()["reason"] == "channel_opted_out"
+    await reply(client, number, "START", "SMin4")
+    assert await status(client, staff, offers, person) == "opted_in"  # given back what STOP took
+    assert await status(client, staff, orders, person) == "unknown"
+    resubscribed = (await texts(provider, number, 5))[-1]
+    assert "Weekly offers" in resubscribed["Body"]
+    assert all(r["form"].get("Body") != "Your parcel ships." for r in provider.requests[before:])
+
+
+async def test_a_bad_signature_is_refused_and_changes_nothing(
+    client: Client, provider: Provider, auth_headers: AuthHeaders
+) -> None:
+    staff = await auth_headers("staff")
+    offers = await program(client, staff, ["sms"])
+    number = pii.phone()
+    person = await contact(client, staff, "sms", number)
+    head = (await client.get("/ready")).json()["ledger_position"]
+    params = {"AccountSid": SID, "MessageSid": "SMbad", "From": number, "To": NUMBER, "Body": "STOP"}
+    forged = await webhook(client, "/v1/webhooks/sms/inbound", params, token="not-the-token")
+    assert forged.status_code == 403
+    unsigned = await client.post("/v1/webhooks/sms/inbound", data=params)
+    assert unsigned.status_code == 403
+    tampered = await client.post(
+        "/v1/webhooks/sms/inbound",
+        data={**params, "From": pii.phone()},
+        headers={"X-Twilio-Signature": twilio_signature(TOKEN, PUBLIC + "/v1/webhooks/sms/inbound", params)},
+    )
+    assert tampered.status_code == 403
+    assert (await client.get("/ready")).json()["ledger_position"] == head  # nothing recorded
+    assert await status(client, staff, offers, person) == "unknown"
+    helped = await reply(client, number, "help", "SMhelp")
+    assert helped.status_code == 200
+    (text,) = await texts(provider, number, 1)
+    assert "STOP" in text["Body"] and "START" in text["Body"]
+
+
+async def test_a_blocked_send_never_reaches_the_provider(
+    client: Client, provider: Provider, auth_headers: AuthHeaders
+) -> None:
+    service, staff = await auth_headers("service"), await auth_headers("staff")
+    offers = await program(client, staff, ["sms"])
+    number = pii.phone()
+    person = await contact(client, service, "sms", number)
+    blocked = await send(client, service, contact_id=person, optin_id=offers, kind="promotional",
+                         variables={"message": "Sale!"})  # fmt: skip
+    assert blocked.status_code == 409 and blocked.json()["reason"] == "no_consent"
+    record = await message(client, staff, blocked.json()["message_id"], "blocked")
+    assert [e["topic"] for e in record["events"]] == ["message.requested", "message.blocked"]
+    assert provider.requests_for(blocked.json()["message_id"]) == []
+    assert provider.requests == []

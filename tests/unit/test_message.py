@@ -1,0 +1,59 @@
+"""The message aggregate: given events, when a command, then events (or a refusal)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ledger.errors import InvalidCommandError
+from ledger.message import Basis, Message, Sealed, message_id_for, request_message
+from ledger.vocabulary import SYSTEM
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def requested() -> Message:
+    return request_message(
+        uuid.uuid4(), contact_id=uuid.uuid4(), channel="sms", kind="transactional", purpose="transactional",
+        optin_id=uuid.uuid4(), idempotency_key=None, actor=SYSTEM,
+    )  # fmt: skip
+
+
+def queued() -> Message:
+    message = requested()
+    message.queue(
+        Basis(rule="transactional"), None, Sealed(text=b"x", variables=b"y"), "preview", None, False
+    )
+    return message
+
+
+def test_a_message_is_queued_or_blocked_once_never_both() -> None:
+    message = queued()
+    with pytest.raises(InvalidCommandError):
+        message.block("opted_out", 3)
+    blocked = requested()
+    blocked.block("no_consent", None)
+    with pytest.raises(InvalidCommandError):
+        blocked.sent("twilio", "SM1", NOW)
+    assert [type(e).__name__ for e in blocked.collect_events()] == ["Created", "Blocked"]
+
+
+def test_failures_count_attempts_until_sent_and_receipts_follow_sending() -> None:
+    message = queued()
+    message.report("delivered", True, None, NOW)  # before it was sent: ignored
+    message.failed("SMS API answered 500", NOW + timedelta(seconds=30), NOW)
+    assert (message.status, message.attempts) == ("retrying", 1)
+    message.sent("twilio", "SM1", NOW)
+    assert (message.status, message.attempts, message.provider_id) == ("sent", 2, "SM1")
+    message.report("undelivered", False, "30003", NOW)
+    message.report("delivered", True, None, NOW)  # a late receipt changes nothing
+    assert (message.status, message.reason) == ("undelivered", "30003")
+    with pytest.raises(InvalidCommandError):
+        message.cancel("opted_out", NOW)
+
+
+def test_one_caller_and_key_name_one_message() -> None:
+    assert message_id_for("api_key:1", "k") == message_id_for("api_key:1", "k")
+    assert message_id_for("api_key:1", "k") != message_id_for("api_key:2", "k")
