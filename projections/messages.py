@@ -7,7 +7,7 @@ the sealed body or variables. A contact's messages go when the contact is erased
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -202,3 +202,14 @@ async def list_messages(
         limit,
     )
     return [_row(r) for r in rows]
+
+
+async def outcomes_per_day(conn: asyncpg.Pool | Connection, since: datetime) -> list[tuple[date, str, int]]:
+    """(UTC day, topic, count) of messages sent, delivered, blocked or finally failed since `since`."""
+    rows = await conn.fetch(
+        "SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, topic, count(*) AS n FROM message_events "
+        "WHERE occurred_at >= $1 AND topic IN ('message.sent', 'message.delivered', 'message.blocked', "
+        "'message.dead_lettered', 'message.undelivered') GROUP BY 1, 2 ORDER BY 1, 2",
+        since,
+    )
+    return [(r["day"], r["topic"], int(r["n"])) for r in rows]

@@ -18,7 +18,7 @@ from ledger.errors import ConflictError, DomainError, InvalidValueError
 from ledger.optin import OptIn
 from ledger.rendering import Rendered, placeholders, render
 from ledger.template import Template, TemplateKind, check_content, create_template
-from ledger.vocabulary import Channel, ProgramName
+from ledger.vocabulary import Actor, Channel, ProgramName
 from projections import templates as read
 
 Body = Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)]
@@ -114,25 +114,9 @@ class TemplatesController(Controller):
         data: JSONBody[NewTemplate],
         services: NamedDependency[Services],
     ) -> Response[TemplateOut]:
-        if data.optin_id is not None:
-            program = await services.repository.get(OptIn, data.optin_id)
-            if data.channel not in program.channels:
-                raise InvalidValueError(f"the program does not use the {data.channel} channel")
-        template = create_template(
-            name=data.name,
-            kind=data.kind,
-            channel=data.channel,
-            subject=data.subject,
-            body=data.body,
-            optin_id=data.optin_id,
-            actor=principal_of(request).actor(request_id(request)),
+        template, position = await create_from(
+            services, data, principal_of(request).actor(request_id(request))
         )
-        try:
-            position = await services.repository.save(template)
-        except ConflictError:
-            raise ConflictError(
-                f"the program already has a {data.kind} template for {data.channel}: change that one"
-            ) from None
         return written(_out(template), position, 201)
 
     @get("/", guards=[allow("staff")], summary="List templates")
@@ -171,41 +155,76 @@ class TemplatesController(Controller):
         services: NamedDependency[Services],
     ) -> Response[TemplateOut]:
         actor = principal_of(request).actor(request_id(request))
-        template = await services.repository.get(Template, template_id)
-        if data.name is not None:
-            template.rename(data.name, actor)
-        if data.subject is not None or data.body is not None:
-            subject = data.subject if data.subject is not None else template.subject
-            template.revise(subject, data.body if data.body is not None else template.body, actor)
-        if data.archived:
-            template.archive(actor)
-        position = await services.repository.save(template)
+        template, position = await change_template(services, template_id, data, actor)
         return written(_out(template), position, 200)
 
     @post("/preview", guards=[allow("staff")], status_code=200, summary="Render a template or a draft")
     async def preview(self, data: JSONBody[PreviewIn], services: NamedDependency[Services]) -> PreviewOut:
-        """What a message would look like (sample values for the ledger's own variables), its SMS
-        length and segments, and what would stop the draft from being saved."""
-        if data.template_id is not None:
-            saved = await services.repository.get(Template, data.template_id)
-            kind, channel, subject, body = saved.kind, saved.channel, saved.subject, saved.body
-        elif data.kind is None or data.channel is None or data.body is None:
-            raise InvalidValueError("give a template_id, or a draft's kind, channel and body")
-        else:
-            kind, channel, subject, body = data.kind, data.channel, data.subject, data.body
-        problems = []
-        try:
-            check_content(kind, channel, subject, body)
-        except DomainError as e:
-            problems.append(str(e))
-        program = await services.repository.find(OptIn, data.optin_id) if data.optin_id else None
-        values = {**_samples(services, program), **data.variables}
-        needed = placeholders((subject or "") + "\n" + body)
-        missing = [name for name in needed if name not in values]
-        if data.fill_missing:
-            values |= {name: f"[{name}]" for name in missing}
-        rendered = render(channel, subject, body, values)
-        return PreviewOut(rendered=rendered, missing=missing, problems=problems)
+        return await preview_template(services, data)
+
+
+async def create_from(services: Services, data: NewTemplate, actor: Actor) -> tuple[Template, int]:
+    """Create and save a template (shared by the API and the console)."""
+    if data.optin_id is not None:
+        program = await services.repository.get(OptIn, data.optin_id)
+        if data.channel not in program.channels:
+            raise InvalidValueError(f"the program does not use the {data.channel} channel")
+    template = create_template(
+        name=data.name,
+        kind=data.kind,
+        channel=data.channel,
+        subject=data.subject,
+        body=data.body,
+        optin_id=data.optin_id,
+        actor=actor,
+    )
+    try:
+        position = await services.repository.save(template)
+    except ConflictError:
+        raise ConflictError(
+            f"the program already has a {data.kind} template for {data.channel}: change that one"
+        ) from None
+    return template, position
+
+
+async def change_template(
+    services: Services, template_id: UUID, data: TemplateChange, actor: Actor
+) -> tuple[Template, int]:
+    """Rename, revise (a new version) or archive, then save."""
+    template = await services.repository.get(Template, template_id)
+    if data.name is not None:
+        template.rename(data.name, actor)
+    if data.subject is not None or data.body is not None:
+        subject = data.subject if data.subject is not None else template.subject
+        template.revise(subject, data.body if data.body is not None else template.body, actor)
+    if data.archived:
+        template.archive(actor)
+    return template, await services.repository.save(template)
+
+
+async def preview_template(services: Services, data: PreviewIn) -> PreviewOut:
+    """What a message would look like (sample values for the ledger's own variables), its SMS
+    length and segments, and what would stop the draft from being saved."""
+    if data.template_id is not None:
+        saved = await services.repository.get(Template, data.template_id)
+        kind, channel, subject, body = saved.kind, saved.channel, saved.subject, saved.body
+    elif data.kind is None or data.channel is None or data.body is None:
+        raise InvalidValueError("give a template_id, or a draft's kind, channel and body")
+    else:
+        kind, channel, subject, body = data.kind, data.channel, data.subject, data.body
+    problems = []
+    try:
+        check_content(kind, channel, subject, body)
+    except DomainError as e:
+        problems.append(str(e))
+    program = await services.repository.find(OptIn, data.optin_id) if data.optin_id else None
+    values = {**_samples(services, program), **data.variables}
+    needed = placeholders((subject or "") + "\n" + body)
+    missing = [name for name in needed if name not in values]
+    if data.fill_missing:
+        values |= {name: f"[{name}]" for name in missing}
+    rendered = render(channel, subject, body, values)
+    return PreviewOut(rendered=rendered, missing=missing, problems=problems)
 
 
 def _samples(services: Services, program: OptIn | None) -> dict[str, str]:

@@ -1,7 +1,11 @@
-"""The console in Chromium: an admin logs in, creates a program and finds a contact's timeline;
-a staff user has no users page; a form posted without its CSRF token is refused."""
+"""The console in Chromium: an admin logs in, creates a program and a template, and finds a
+contact's timeline; a staff user has no users page; a form posted without its CSRF token is
+refused."""
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 import asyncpg
 import httpx
@@ -24,7 +28,18 @@ async def log_in(tab: Page, staff: Staff) -> None:
     await expect(tab.get_by_role("heading", level=1)).to_have_text("Dashboard")
 
 
-async def test_admin_creates_a_program_and_reads_a_contacts_timeline(
+async def first_event(api: httpx.AsyncClient, staff: Staff, contact: str, topic: str) -> dict[str, Any]:
+    """The contact's first event of `topic`, once the timeline read model shows it (≤ 5 s)."""
+    for _ in range(100):
+        timeline = (await api.get(f"/v1/contacts/{contact}/timeline", headers=staff.headers)).json()
+        found = [e for e in timeline["items"] if e["topic"] == topic]
+        if found:
+            return dict(found[0])
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {topic} event in the contact's timeline")
+
+
+async def test_admin_creates_a_program_and_a_template_and_reads_a_contacts_timeline(
     tab: Page, api: httpx.AsyncClient, server: Server, server_pool: asyncpg.Pool, new_staff: NewStaff
 ) -> None:
     admin = await new_staff("admin")
@@ -47,6 +62,26 @@ async def test_admin_creates_a_program_and_reads_a_contacts_timeline(
     optin = next(p for p in programs if p["name"] == "Orchard open days")
     assert optin["disclosure"] == disclosure and optin["channels"] == ["email"]
 
+    # A template for the program: the live preview runs the opt-out wording check as one types.
+    await tab.get_by_role("link", name="Templates").click()
+    await tab.get_by_role("link", name="New template").click()
+    await tab.get_by_label("Name").fill("Open day invitation")
+    await tab.get_by_label("Kind").select_option("promotional")
+    await tab.get_by_role("radio", name="SMS").check()
+    await tab.get_by_label("Program").select_option(label="Orchard open days")
+    await tab.get_by_label("Body").fill("The orchard opens on Saturday.")
+    await expect(tab.locator("#template-problems")).to_contain_text("STOP")
+    await tab.get_by_role("radio", name="Email").check()
+    await tab.get_by_label("Subject (email)").fill("{{ program_name }}: open day")
+    await tab.get_by_label("Body").fill("The orchard opens on Saturday. Unsubscribe: {{ unsubscribe_url }}")
+    await expect(tab.locator("#template-checks")).to_be_visible()
+    await expect(tab.locator("#template-rendered")).to_contain_text("/u/example")
+    await tab.get_by_role("button", name="Create template").click()
+    await expect(tab.get_by_role("heading", level=1)).to_have_text("Open day invitation")
+    templates = (await api.get("/v1/templates", headers=admin.headers)).json()
+    made = next(t for t in templates if t["name"] == "Open day invitation")
+    assert made["optin_id"] == optin["id"] and made["channel"] == "email" and made["kind"] == "promotional"
+
     # Ask a contact from the console; the contact confirms the code they were sent.
     address = pii.email()
     await tab.get_by_role("link", name="Consent requests").click()
@@ -56,13 +91,27 @@ async def test_admin_creates_a_program_and_reads_a_contacts_timeline(
     await expect(tab.get_by_role("status")).to_contain_text("a code is on its way")
     found = (await api.get("/v1/contacts", params={"address": address}, headers=admin.headers)).json()
     contact = found["items"][0]["id"]
-    timeline = (await api.get(f"/v1/contacts/{contact}/timeline", headers=admin.headers)).json()
-    verification = next(e for e in timeline["items"] if e["topic"] == "consent.requested")
+    verification = await first_event(api, admin, contact, "consent.requested")
     confirmed = await api.post(
         f"/v1/verifications/{verification['details']['verification_id']}/confirm",
         json={"code": await code_for(server, server_pool, contact)},
     )
     assert confirmed.json()["status"] == "opted_in", confirmed.text
+
+    sent = await api.post(
+        "/v1/messages/send",
+        json={"contact_id": contact, "optin_id": optin["id"], "template_id": made["id"]},
+        headers=admin.headers,
+    )
+    assert sent.status_code == 202, sent.text
+    message = sent.json()["message_id"]
+    await api.get(
+        "/v1/messages", params={"min_position": sent.headers["ledger-position"]}, headers=admin.headers
+    )
+    await tab.get_by_role("link", name="Messages").click()
+    await tab.locator(f'a[href="/console/messages/{message}"]').click()
+    await expect(tab.locator("#basis")).to_contain_text("consent.granted")  # the consent it relied on
+    await expect(tab.locator("#delivery")).to_contain_text("message.queued")
 
     await tab.get_by_role("link", name="Contacts").click()
     await tab.get_by_label("Address").fill(address)

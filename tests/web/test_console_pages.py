@@ -23,6 +23,9 @@ PAGES = {
     "/console/consent-requests": ("staff",),
     "/console/programs": ("staff", "auditor"),
     "/console/programs/new": ("staff",),
+    "/console/templates": ("staff",),
+    "/console/templates/new": ("staff",),
+    "/console/messages": ("staff", "auditor"),
     "/console/users": (),
     "/console/audit": ("auditor",),
 }

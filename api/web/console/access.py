@@ -8,7 +8,7 @@ from api.auth.guards import Guard, allow
 from api.auth.principal import Principal
 
 VIEWERS = allow("staff", "auditor")  # read contacts, timelines, programs, the dashboard
-EDITORS = allow("staff")  # change programs, ask for consent
+EDITORS = allow("staff")  # change programs and templates, ask for consent
 ADMINS = allow()  # users and API keys
 AUDITORS = allow("auditor")  # the ledger and its export
 
@@ -25,6 +25,8 @@ _MENU: tuple[tuple[str, str, Guard], ...] = (
     ("Contacts", "/console/contacts", VIEWERS),
     ("Consent requests", "/console/consent-requests", EDITORS),
     ("Programs", "/console/programs", VIEWERS),
+    ("Templates", "/console/templates", EDITORS),
+    ("Messages", "/console/messages", VIEWERS),
     ("Users", "/console/users", ADMINS),
     ("Audit", "/console/audit", AUDITORS),
 )

@@ -44,13 +44,13 @@ def evidence(details: dict[str, Any]) -> list[tuple[str, str]]:
     """An event's details as label/value pairs, evidence flattened in; ciphertext left out."""
     flat: list[tuple[str, str]] = []
     for key, value in details.items():
-        if key.startswith("sealed_") or value is None:
+        if key.startswith("sealed") or value is None:
             continue
         if isinstance(value, dict):
             flat.extend(
                 (f"{key}.{k}", str(v))
                 for k, v in value.items()
-                if v is not None and not k.startswith("sealed_")
+                if v is not None and not k.startswith("sealed")
             )
         else:
             flat.append((key, str(value)))

@@ -16,8 +16,16 @@ from api.web.charts import Chart, day_range, stacked_bars
 from api.web.console.access import VIEWERS
 from api.web.rendering import is_htmx, page
 from projections.activity import DayRow, analytics, codes_per_day
+from projections.messages import outcomes_per_day
 
 PERIODS = (7, 30, 90)
+MESSAGE_SERIES = {
+    "message.sent": "sent",
+    "message.delivered": "delivered",
+    "message.blocked": "blocked by consent",
+    "message.dead_lettered": "failed",
+    "message.undelivered": "failed",
+}
 STALE_AFTER = timedelta(days=7)
 
 
@@ -40,6 +48,11 @@ async def dashboard(
     period = day_range(datetime.now(UTC).date(), days)
     figures = await analytics(services.pool, period[0], period[-1], datetime.now(UTC) - STALE_AFTER)
     codes = await codes_per_day(services.pool, period[0], period[-1])
+    messages: dict[str, dict[date, int]] = {name: {} for name in dict.fromkeys(MESSAGE_SERIES.values())}
+    since = datetime.combine(period[0], datetime.min.time(), tzinfo=UTC)
+    for day, topic, count in await outcomes_per_day(services.pool, since):
+        series = messages[MESSAGE_SERIES[topic]]
+        series[day] = series.get(day, 0) + count
     charts = [
         _consent_chart("chart-opt-ins", "Opt-ins per day", "granted", figures.days, period),
         _consent_chart("chart-opt-outs", "Opt-outs per day", "withdrawn", figures.days, period),
@@ -53,6 +66,7 @@ async def dashboard(
                 "expired": {c.day: c.expired for c in codes},
             },
         ),
+        stacked_bars("chart-messages", "Messages per day", period, messages),
     ]
     rate = figures.verification["success_rate"]
     return page(

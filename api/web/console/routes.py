@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
-from api.web.console import audit, contacts, dashboard, login, programs, requests, users
+from api.web.console import audit, contacts, dashboard, login, messages, programs, requests, templates, users
 
 CONSOLE_HANDLERS: list[ControllerRouterHandler] = [
     login.login_page,
@@ -22,6 +22,14 @@ CONSOLE_HANDLERS: list[ControllerRouterHandler] = [
     programs.program_page,
     programs.change,
     programs.preview,
+    templates.templates_page,
+    templates.new_template,
+    templates.create,
+    templates.template_page,
+    templates.change,
+    templates.preview,
+    messages.messages_page,
+    messages.message_page,
     users.users_page,
     users.create,
     users.change,

@@ -1,0 +1,77 @@
+"""Console messages (staff, auditors): newest first with masked previews, and one message's
+delivery timeline and the consent event it relied on."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Request, Response, get
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, QueryParameter
+
+from api.services import Services
+from api.web.console.access import VIEWERS
+from api.web.console.contacts import evidence
+from api.web.rendering import page
+from projections import contacts as contacts_read
+from projections import messages as read
+from projections.optins import list_programs
+
+PAGE_SIZE = 50
+STATUSES = (
+    *("queued", "sent", "delivered", "blocked", "diverted"),
+    *("retrying", "dead_lettered", "undelivered", "cancelled"),
+)
+
+
+@get("/messages", guards=[VIEWERS])
+async def messages_page(
+    request: Request[Any, Any, Any],
+    services: NamedDependency[Services],
+    status: Annotated[str | None, QueryParameter(max_length=32)] = None,
+    before: Annotated[int | None, QueryParameter(ge=1)] = None,
+) -> Response[Any]:
+    wanted = status if status in STATUSES else None
+    rows = await read.list_messages(
+        services.pool,
+        contact_id=None,
+        optin_id=None,
+        status=wanted,
+        channel=None,
+        before=before,
+        limit=PAGE_SIZE + 1,
+    )
+    names = {p.id: p.name for p in await list_programs(services.pool, include_archived=True)}
+    return page(
+        request,
+        "console/messages.html",
+        title="Messages",
+        messages=rows[:PAGE_SIZE],
+        programs=names,
+        statuses=STATUSES,
+        chosen=wanted or "",
+        next_before=rows[PAGE_SIZE - 1].seq if len(rows) > PAGE_SIZE else None,
+    )
+
+
+@get("/messages/{message_id:uuid}", guards=[VIEWERS])
+async def message_page(
+    request: Request[Any, Any, Any], message_id: FromPath[UUID], services: NamedDependency[Services]
+) -> Response[Any]:
+    message = await read.get_message(services.pool, message_id)
+    if message is None:
+        raise NotFoundException("no such message")
+    contact = await contacts_read.get_contact(services.pool, message.contact_id)
+    names = {p.id: p.name for p in await list_programs(services.pool, include_archived=True)}
+    events = await read.message_events(services.pool, message_id)
+    return page(
+        request,
+        "console/message.html",
+        title="Message",
+        message=message,
+        contact=contact,
+        program=names.get(message.optin_id, "—") if message.optin_id else "—",
+        events=[(e, evidence(e.details)) for e in events],
+    )

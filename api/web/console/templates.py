@@ -1,0 +1,187 @@
+"""Console templates (staff): list, create, edit (a new version) or archive, with a live preview
+that renders sample values, counts SMS segments and runs the opt-out wording check: the API's
+own steps (`api/routes/templates.py`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath
+
+from api.routes.templates import (
+    NewTemplate,
+    PreviewIn,
+    TemplateChange,
+    change_template,
+    create_from,
+    preview_template,
+)
+from api.services import Services
+from api.web.console.access import EDITORS
+from api.web.rendering import page, see_other, viewer
+from ledger.errors import DomainError
+from ledger.template import KINDS
+from ledger.vocabulary import Actor
+from projections import templates as read
+from projections.optins import list_programs
+from projections.runner import wait_for_position
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+class TemplateForm(msgspec.Struct, kw_only=True):
+    name: str = ""
+    kind: str = "promotional"
+    channel: str = "email"
+    optin_id: str = ""
+    subject: str = ""
+    body: str = ""
+    archived: str = ""
+
+
+def _text(value: str) -> str:
+    return value.replace("\r\n", "\n")  # browsers send CRLF; templates keep the text as typed
+
+
+def _subject(form: TemplateForm) -> str | None:
+    return form.subject.strip() or None if form.channel == "email" else None
+
+
+async def _form_page(
+    request: Request[Any, Any, Any],
+    services: Services,
+    form: TemplateForm,
+    template: read.TemplateRow | None,
+    *,
+    status: int = 200,
+    error: str | None = None,
+) -> Response[Any]:
+    return page(
+        request,
+        "console/template_form.html",
+        status=status,
+        title=template.name if template else "New template",
+        saved=template,
+        form=form,
+        kinds=KINDS,
+        programs=await list_programs(services.pool, include_archived=False),
+        error=error,
+    )
+
+
+@get("/templates", guards=[EDITORS])
+async def templates_page(
+    request: Request[Any, Any, Any], services: NamedDependency[Services]
+) -> Response[Any]:
+    names = {p.id: p.name for p in await list_programs(services.pool, include_archived=True)}
+    rows = await read.list_templates(services.pool, include_archived=True)
+    return page(request, "console/templates.html", title="Templates", templates=rows, programs=names)
+
+
+@get("/templates/new", guards=[EDITORS])
+async def new_template(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> Response[Any]:
+    return await _form_page(request, services, TemplateForm(), None)
+
+
+@post("/templates", guards=[EDITORS])
+async def create(
+    request: Request[Any, Any, Any], data: Annotated[TemplateForm, Form], services: NamedDependency[Services]
+) -> Response[Any]:
+    try:
+        body = msgspec.convert(
+            {
+                "name": data.name.strip(),
+                "kind": data.kind,
+                "channel": data.channel,
+                "subject": _subject(data),
+                "body": _text(data.body),
+                "optin_id": data.optin_id or None,
+            },
+            NewTemplate,
+        )
+        template, position = await create_from(services, body, _actor(request))
+    except (msgspec.ValidationError, DomainError) as e:
+        return await _form_page(request, services, data, None, status=422, error=str(e))
+    await wait_for_position(services.pool, position, ["templates"])
+    return see_other(request, f"/console/templates/{template.id}")
+
+
+@get("/templates/{template_id:uuid}", guards=[EDITORS])
+async def template_page(
+    request: Request[Any, Any, Any], template_id: FromPath[UUID], services: NamedDependency[Services]
+) -> Response[Any]:
+    template = await read.get_template(services.pool, template_id)
+    if template is None:
+        raise NotFoundException("no such template")
+    form = TemplateForm(
+        name=template.name,
+        kind=template.kind,
+        channel=template.channel,
+        optin_id=str(template.optin_id or ""),
+        subject=template.subject or "",
+        body=template.body,
+    )
+    return await _form_page(request, services, form, template)
+
+
+@post("/templates/{template_id:uuid}", guards=[EDITORS])
+async def change(
+    request: Request[Any, Any, Any],
+    template_id: FromPath[UUID],
+    data: Annotated[TemplateForm, Form],
+    services: NamedDependency[Services],
+) -> Response[Any]:
+    template = await read.get_template(services.pool, template_id)
+    if template is None:
+        raise NotFoundException("no such template")
+    data.kind, data.channel = template.kind, template.channel  # fixed once created
+    try:
+        body = msgspec.convert(
+            {
+                "name": data.name.strip(),
+                "subject": _subject(data),
+                "body": _text(data.body),
+                "archived": bool(data.archived),
+            },
+            TemplateChange,
+        )
+        _, position = await change_template(services, template_id, body, _actor(request))
+    except (msgspec.ValidationError, DomainError) as e:
+        return await _form_page(request, services, data, template, status=422, error=str(e))
+    await wait_for_position(services.pool, position, ["templates"])
+    return see_other(request, f"/console/templates/{template_id}")
+
+
+@post("/templates/preview", guards=[EDITORS])
+async def preview(
+    request: Request[Any, Any, Any], data: Annotated[TemplateForm, Form], services: NamedDependency[Services]
+) -> Response[Any]:
+    """The draft rendered with sample values, its SMS segments, and what the checks refuse."""
+    try:
+        draft = msgspec.convert(
+            {
+                "kind": data.kind,
+                "channel": data.channel,
+                "subject": _subject(data),
+                "body": _text(data.body) or " ",
+                "optin_id": data.optin_id or None,
+                "fill_missing": True,
+            },
+            PreviewIn,
+        )
+        shown = await preview_template(services, draft)
+    except (msgspec.ValidationError, DomainError) as e:
+        return page(request, "console/_template_preview.html", shown=None, error=str(e))
+    return page(request, "console/_template_preview.html", shown=shown)
+
+
+def _actor(request: Request[Any, Any, Any]) -> Actor:
+    user = viewer(request)
+    assert user is not None
+    return user.actor(request.scope.get("state", {}).get("request_id"))
