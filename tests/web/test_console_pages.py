@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -119,3 +121,18 @@ async def test_admin_issues_a_service_key_shown_once(
     assert key.startswith("olk_")
     assert (await client.get("/v1/optins", headers={"Authorization": f"Bearer {key}"})).status_code == 200
     assert key not in (await client.get("/console/users")).text
+
+
+async def test_a_console_session_is_renewed_while_used(
+    client: Client, auth_services: AuthServices, pool: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await log_in(client, auth_services, pool, "staff")
+    monkeypatch.setattr("api.web.sessions._RENEW_AFTER", timedelta(0))
+    used = await client.get("/console/programs")
+    renewed = used.headers["set-cookie"]
+    assert renewed.startswith("optin_console=") and "HttpOnly" in renewed and "Max-Age=1800" in renewed
+    client.cookies.clear()
+    client.cookies.set("optin_console", "not-a-token")
+    refused = await client.get("/console", follow_redirects=False)
+    assert refused.status_code == 303
+    assert "Max-Age=0" in refused.headers["set-cookie"]  # the bad cookie is cleared
