@@ -57,34 +57,20 @@ class Messaging:
 
     async def send(self, request: SendRequest, actor: Actor, caller: str) -> Outcome:
         """Queue the message if consent allows it now, else record it blocked."""
-        message_id, replay = await self._replay(request, caller)
-        if replay is not None:
-            return replay
-        message, draft = await self._prepare(message_id, request, actor)
-        now = await consent_now(
-            self.repository.store,
-            self.repository.mapper,
-            message.contact_id,
-            request.optin_id,
-            message.channel,
-        )
+        begun = await self._begin(request, actor, caller)
+        if isinstance(begun, Outcome):
+            return begun
+        message, draft, now = begun
         return await self._decide(message, draft, now, request, caller)
 
     async def send_with_consent(
         self, request: SendRequest, actor: Actor, caller: str, client: Client
     ) -> Outcome:
         """Send if opted in; with no consent yet, send the opt-in invite instead; else block."""
-        message_id, replay = await self._replay(request, caller)
-        if replay is not None:
-            return replay
-        message, draft = await self._prepare(message_id, request, actor)
-        now = await consent_now(
-            self.repository.store,
-            self.repository.mapper,
-            message.contact_id,
-            request.optin_id,
-            message.channel,
-        )
+        begun = await self._begin(request, actor, caller)
+        if isinstance(begun, Outcome):
+            return begun
+        message, draft, now = begun
         if now.consent.status != "unknown" or now.optout.in_force or draft.program.archived:
             return await self._decide(message, draft, now, request, caller)
         if self.guardrails is not None:
@@ -158,6 +144,23 @@ class Messaging:
             _, replay = await self._replay(request, caller)
             assert replay is not None
             return replay
+
+    async def _begin(
+        self, request: SendRequest, actor: Actor, caller: str
+    ) -> Outcome | tuple[Message, _Draft, ConsentNow]:
+        """The earlier answer to a retried request, or the message, its draft and consent now."""
+        message_id, replay = await self._replay(request, caller)
+        if replay is not None:
+            return replay
+        message, draft = await self._prepare(message_id, request, actor)
+        now = await consent_now(
+            self.repository.store,
+            self.repository.mapper,
+            message.contact_id,
+            request.optin_id,
+            message.channel,
+        )
+        return message, draft, now
 
     async def _replay(self, request: SendRequest, caller: str) -> tuple[UUID, Outcome | None]:
         if request.idempotency_key is None:

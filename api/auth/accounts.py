@@ -43,6 +43,7 @@ class Accounts:
         self.hasher = hasher
         self._index_key = index_key
         self._token_key = token_key
+        self.changed: Callable[[], None] = lambda: None  # told after every account change
 
     def email_index(self, email: str) -> bytes:
         """The keyed hash the login lookup stores instead of the email."""
@@ -124,7 +125,9 @@ class Accounts:
             user = await self.repository.get(User, user_id)
             command(user)
             try:
-                return user, await self.repository.save(user)
+                position = await self.repository.save(user)
+                self.changed()
+                return user, position
             except ConflictError:
                 if attempt == _RETRIES - 1:
                     raise

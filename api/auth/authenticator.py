@@ -24,6 +24,10 @@ from api.auth.tokens import (
 )
 
 _TOUCH_EVERY = 60.0  # seconds between last-used writes for one key, per process
+# An API key's answer is reused this long by one process: consent checks are the hot path and
+# would otherwise pay a second query each. Changes made through this process forget it at once;
+# a revocation made through another replica takes effect within this time.
+_KEY_TTL = 1.0
 
 
 class Authenticator:
@@ -41,6 +45,10 @@ class Authenticator:
         self._token_key = token_key
         self._clock = clock
         self._touched: dict[UUID, float] = {}
+        self._keys: dict[bytes, tuple[float, Principal]] = {}
+
+    def forget_keys(self) -> None:
+        self._keys.clear()
 
     async def principal_for(self, credential: str) -> Principal:
         if looks_like_api_key(credential):
@@ -83,7 +91,11 @@ class Authenticator:
     async def _api_key(self, secret: str) -> Principal:
         if not self._token_key:
             raise InvalidTokenError("invalid API key")
-        found = await self._directory.key_access(api_key_hash(self._token_key, secret))
+        key_hash = api_key_hash(self._token_key, secret)
+        cached = self._keys.get(key_hash)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        found = await self._directory.key_access(key_hash)
         if found is None:
             raise InvalidTokenError("invalid API key")
         key_id, access = found
@@ -92,7 +104,11 @@ class Authenticator:
         if access.disabled or access.role != "service":
             raise InvalidTokenError("this API key's account is disabled")
         await self._touch(key_id)
-        return Principal(kind="api_key", id=str(key_id), role="service")
+        principal = Principal(kind="api_key", id=str(key_id), role="service")
+        if len(self._keys) > 10_000:
+            self._keys.clear()
+        self._keys[key_hash] = (time.monotonic() + _KEY_TTL, principal)
+        return principal
 
     async def _touch(self, key_id: UUID) -> None:
         now = time.monotonic()

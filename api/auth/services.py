@@ -49,6 +49,7 @@ def create_auth_services(
         accounts, credentials, directory, PostgresThrottle(pool), token_key=settings.token_key, clock=utc_now
     )
     authenticator = Authenticator(directory, credentials, settings.token_key, utc_now)
+    accounts.changed = authenticator.forget_keys
     return AuthServices(accounts=accounts, directory=directory, login=login, authenticator=authenticator)
 
 

@@ -119,7 +119,8 @@ def _baseline(dsn: str) -> Litestar:
         )
         return {"status": row["status"] if row else "unknown"}
 
-    return Litestar([check], on_startup=[start], on_shutdown=[stop], openapi_config=None)
+    # logging_config=None: Litestar's default would reconfigure the process's logging.
+    return Litestar([check], on_startup=[start], on_shutdown=[stop], openapi_config=None, logging_config=None)
 
 
 @contextlib.asynccontextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -39,22 +38,9 @@ class ProgramChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     archived: bool | None = None
 
 
-class Program(msgspec.Struct, frozen=True, kw_only=True):
-    id: UUID
-    name: str
-    description: str
-    purpose: Purpose
-    channels: list[Channel]
-    disclosure: str
-    disclosure_version: int
-    disclosure_sha256: str
-    archived: bool
-    created_at: datetime
-    updated_at: datetime
-
-
-def _program(p: OptIn) -> Program:
-    return Program(
+def _program(p: OptIn) -> read.ProgramRow:
+    """The program as a write answers it (the read model may not have caught up yet)."""
+    return read.ProgramRow(
         id=p.id,
         name=p.name,
         description=p.description,
@@ -76,7 +62,7 @@ class OptInsController(Controller):
     @post("/", guards=[allow("staff")], summary="Create a program")
     async def create(
         self, request: Request[Any, Any, Any], data: JSONBody[NewProgram], services: NamedDependency[Services]
-    ) -> Response[Program]:
+    ) -> Response[read.ProgramRow]:
         actor = principal_of(request).actor(request.scope.get("state", {}).get("request_id"))
         program, position = await create_program(services, data, actor)
         return written(_program(program), position, 201)
@@ -109,7 +95,7 @@ class OptInsController(Controller):
         optin_id: FromPath[UUID],
         data: JSONBody[ProgramChange],
         services: NamedDependency[Services],
-    ) -> Response[Program]:
+    ) -> Response[read.ProgramRow]:
         actor = principal_of(request).actor(request.scope.get("state", {}).get("request_id"))
         program, position = await change_program(services, optin_id, data, actor)
         return written(_program(program), position, 200)
