@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Sequence
@@ -78,18 +77,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from api.bench import append, consent, replay
+    from api.bench import append, consent, replay, run_like_serve
     from api.commands.runtime import prepare
 
     settings = prepare(args.data_dir)
     assert settings.database_url
     dsn, role = settings.database_url, settings.db_role
     if args.name == "append":
-        result = asyncio.run(append.run(dsn, args.seconds, args.tasks, role))
+        result = run_like_serve(append.run(dsn, args.seconds, args.tasks, role))
     elif args.name == "consent":
-        result = asyncio.run(consent.run(settings, args.seconds, args.tasks, args.contacts))
+        result = run_like_serve(consent.run(settings, args.seconds, args.tasks, args.contacts))
     else:
-        result = asyncio.run(replay.run(dsn, args.events, role))
+        result = run_like_serve(replay.run(dsn, args.events, role))
     if args.json:
         print(json.dumps(result))
     else:

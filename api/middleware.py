@@ -1,4 +1,9 @@
-"""ASGI middleware: a correlation id per request and one access-log line, path masked."""
+"""ASGI middleware: a correlation id per request and one access-log line, path masked.
+
+Successful reads on the hot paths (consent checks, health probes) are not logged one by one:
+at thousands per second they would drown the log and cost more than the answer itself. They
+are logged when they fail (status >= 400) or are slow (>= `SLOW_MS`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from ledger.masking import scrub
 
 log = structlog.get_logger("api.access")
+
+QUIET_PATHS = frozenset({"/v1/consent", "/health", "/ready"})
+SLOW_MS = 250.0
 
 
 def correlation_and_access_log(app: ASGIApp) -> ASGIApp:
@@ -41,13 +49,10 @@ def correlation_and_access_log(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_with_id)
         finally:
-            log.info(
-                "request",
-                method=scope.get("method", ""),
-                path=scrub(scope["path"]),
-                status=status,
-                ms=round((time.perf_counter() - started) * 1000, 2),
-            )
+            ms = (time.perf_counter() - started) * 1000
+            method = scope.get("method", "")
+            if status >= 400 or ms >= SLOW_MS or method != "GET" or scope["path"] not in QUIET_PATHS:
+                log.info("request", method=method, path=scrub(scope["path"]), status=status, ms=round(ms, 2))
             structlog.contextvars.unbind_contextvars("request_id")
 
     return middleware

@@ -14,6 +14,8 @@ import json
 import sys
 import time
 
+from api.bench import run_like_serve
+
 
 async def _connection(
     host: str, port: int, requests: list[bytes], offset: int, deadline: float, latencies: list[float]
@@ -73,7 +75,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     args = parser.parse_args()
     spec = json.load(sys.stdin)  # {"paths": [...], "headers": {...}}
-    result = asyncio.run(run(args.url, spec["paths"], spec["headers"], args.connections, args.seconds))
+    result = run_like_serve(run(args.url, spec["paths"], spec["headers"], args.connections, args.seconds))
     print(json.dumps(result))
 
 

@@ -55,10 +55,11 @@ def csrf_middleware(settings: Settings) -> DefineMiddleware:
 PAGE_OPT = "web_page"  # set on the page routers; the hook below finds their responses by it
 
 
-def security_headers(message: Message, scope: Scope) -> None:
+async def security_headers(message: Message, scope: Scope) -> None:
     """App-wide `before_send` hook: the CSP and friends on every page response, errors included
     (a CSRF refusal is answered outside the router's middleware, so a middleware would miss it).
-    Pages are never stored by caches: they carry personal data and CSRF tokens."""
+    Pages are never stored by caches: they carry personal data and CSRF tokens. Async, because
+    Litestar runs a plain function hook in a worker thread, twice per response."""
     if message["type"] != "http.response.start":
         return
     handler = scope.get("route_handler")
