@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -13,9 +12,11 @@ from eventsourcing.persistence import StoredEvent
 __all__ = ["EventStore", "RecordedEvent", "StoredEvent"]
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedEvent:
-    """A stored event as the ledger recorded it: its global position, time and chain hash."""
+class RecordedEvent(NamedTuple):
+    """A stored event as the ledger recorded it: its global position, time and chain hash.
+
+    A named tuple rather than a dataclass: replays and followers build one per row, and a tuple
+    is built several times faster than a frozen dataclass."""
 
     notification_id: int
     originator_id: UUID

@@ -1,22 +1,29 @@
 """The ledger on PostgreSQL (asyncpg): atomic, optimistic per stream, gapless, hash-chained.
 
-Appends from concurrent tasks are grouped: while one batch is in the database the next ones
-gather, then go in a single `ledger_append` call: one round trip, one commit. The batch is chained
-here, from the head this process last wrote or saw; the function checks that head under the row
-lock and either writes everything or answers why not (another writer moved the head, or a stream
-version already exists), so the lock is held for microseconds, not round trips.
+Appends from concurrent tasks are grouped: the calls that arrive while earlier batches are in the
+database gather, then go in a single `ledger_append_onto` call: one round trip, one commit. Up
+to two batches are in flight at once (pipelined): the next is chained here onto the head the
+previous one will leave, so Python chains and encodes one batch while PostgreSQL commits the
+other. The function checks that head (position and hash) under the row lock and either writes
+everything or answers why not. A batch that finds another head (its predecessor has not
+committed yet, failed, or another process appended) waits for its predecessor and then chains
+again from the real head while holding the lock; so the lock is held for microseconds in the
+common case, and the chain can never fork.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeAlias
 from uuid import UUID
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from adapters.postgres.pool import Connection
 from ledger.chain import canonical_parts, epoch_micros
@@ -24,12 +31,16 @@ from ledger.errors import ConflictError
 from ledger.ports import RecordedEvent, StoredEvent
 
 _APPEND = (
-    "SELECT head_position, head_hash, conflicts FROM ledger_append("
-    "$1, $2::uuid[], $3::bigint[], $4::text[], $5::bytea[], $6::bytea[], $7::int[], $8)"
+    "SELECT head_position, head_hash, written FROM ledger_append_onto("
+    "$1, $2, $3::uuid[], $4::bigint[], $5::text[], $6::bytea[], $7::bytea[], $8)"
 )
 _LOCK_HEAD = "SELECT position, hash FROM ledger_head FOR UPDATE"
 _CONFLICTS = "SELECT ledger_conflicts($1::uuid[], $2::bigint[], $3::int[])"
-_CONFLICT_SQLSTATE = "OL409"  # raised by ledger_append: a stream version already exists
+_CONFLICT_SQLSTATE = "OL409"  # raised by ledger_append_onto: a stream version already exists
+
+Head = tuple[int, bytes]
+_Held: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"  # a pool connection the writer keeps
+_SPLIT_FROM = 8  # calls waiting, when none is in flight, from which they go as two batches
 
 
 @dataclass(slots=True)
@@ -48,15 +59,37 @@ class AppendStats:
     head_moved: int = 0
 
 
+@dataclass(slots=True)
+class _Batch:
+    """Calls chained onto `after`: the rows `ledger_append_onto` takes, and the head they leave."""
+
+    calls: list[_Call]
+    after: Head
+    head: Head
+    recorded_at: datetime
+    ids: list[UUID | str]
+    versions: list[int]
+    topics: list[str]
+    states: list[bytes]
+    hashes: list[bytes]
+
+    def arguments(self) -> tuple[object, ...]:
+        return (*self.after, self.ids, self.versions, self.topics, self.states, self.hashes, self.recorded_at)
+
+
 class PostgresEventStore:
     """`ledger.ports.EventStore` on an asyncpg pool."""
 
-    def __init__(self, pool: asyncpg.Pool, *, max_batch_events: int = 5000) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, max_batch_events: int = 5000, max_in_flight: int = 2) -> None:
         self._pool = pool
         self._max_batch_events = max_batch_events
-        self._pending: list[_Call] = []
+        self._max_in_flight = max_in_flight
+        self._pending: deque[_Call] = deque()
         self._flusher: asyncio.Task[None] | None = None
-        self._head: tuple[int, bytes] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._last: asyncio.Task[None] | None = None
+        self._idle: list[_Held] = []  # kept between batches while appends keep coming
+        self._head: Head | None = None  # where the last batch handed to the database leaves it
         self.stats = AppendStats()
 
     async def append(self, events: Sequence[StoredEvent]) -> int:
@@ -69,57 +102,102 @@ class PostgresEventStore:
         self._pending.append(call)
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_pending())
-        # The flush runs in its own task: a caller that gives up does not cancel the write.
+        # The write runs in its own task: a caller that gives up does not cancel it.
         return await call.future
 
     async def _flush_pending(self) -> None:
         try:
             while self._pending:
-                batch: list[_Call] = []
-                size = 0
-                while self._pending and (
-                    not batch or size + len(self._pending[0].events) <= self._max_batch_events
-                ):
-                    call = self._pending.pop(0)
-                    batch.append(call)
-                    size += len(call.events)
-                await self._flush(batch)
+                if len(self._in_flight) >= self._max_in_flight:
+                    await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                calls = _without_inner_conflicts(self._take_batch())
+                if calls:
+                    await self._launch(calls)
         finally:
             self._flusher = None
 
-    async def _flush(self, batch: list[_Call]) -> None:
+    def _take_batch(self) -> list[_Call]:
+        limit = self._max_batch_events
+        if not self._in_flight and self._max_in_flight > 1 and len(self._pending) >= _SPLIT_FROM:
+            # Nothing in the database: send half now and half right behind it, so the two halves
+            # take turns (one is chained and encoded here while the other commits).
+            waiting = sum(len(c.events) for c in self._pending)
+            limit = min(limit, -(-waiting // 2))
+        batch: list[_Call] = []
+        size = 0
+        while self._pending and (not batch or size + len(self._pending[0].events) <= limit):
+            call = self._pending.popleft()
+            batch.append(call)
+            size += len(call.events)
+        return batch
+
+    async def _launch(self, calls: list[_Call]) -> None:
+        """Chain `calls` onto the predicted head and start writing them."""
+        previous = self._last
+        if self._head is None:  # unknown (start, or after a failure): read it once the rest settled
+            if previous is not None:
+                await asyncio.wait([previous])
+            try:
+                self._head = _as_head(await self._pool.fetchrow("SELECT position, hash FROM ledger_head"))
+            except Exception as e:
+                for call in calls:
+                    _settle(call.future, error=e)
+                return
+        batch = _chain(self._head, calls)
+        self._head = batch.head
+        task = asyncio.create_task(self._write(batch, previous))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        self._last = task
+
+    async def _write(self, batch: _Batch, previous: asyncio.Task[None] | None) -> None:
+        conn: _Held | None = None
         try:
-            calls = _without_inner_conflicts(batch)
-            if calls:
-                async with self._pool.acquire() as conn:
-                    await self._write(conn, calls)
+            conn = self._idle.pop() if self._idle else await self._pool.acquire()
+            if not await _try_append(conn, batch):
+                # Not onto the head it was chained for. Usually it overtook the batch before
+                # it: once that one is in, the same rows fit. Otherwise chain again from the
+                # real head, holding the lock (and let later batches re-read the head).
+                self.stats.head_moved += 1
+                if previous is not None:
+                    await asyncio.wait([previous])
+                if previous is None or not await _try_append(conn, batch):
+                    if self._last is not asyncio.current_task():
+                        self._head = None
+                    batch = await _append_locked(conn, batch.calls)
+            self._answer(batch)
+            held, conn = conn, None
+            await self._done_with(held)
         except BaseException as e:
-            self._head = None  # the outcome is unknown: re-read the head next time
-            for call in batch:
+            if self._last is asyncio.current_task():
+                self._head = None  # the outcome is unknown: re-read the head next time
+            for call in batch.calls:
                 _settle(call.future, error=e)
+            if conn is not None:
+                await self._pool.release(conn)  # the pool resets it, or drops it if broken
             if not isinstance(e, Exception):
                 raise
 
-    async def _write(self, conn: Connection, calls: list[_Call]) -> None:
-        head = self._head or _as_head(await conn.fetchrow("SELECT position, hash FROM ledger_head"))
-        while calls:
-            outcome = await _try_append(conn, head, calls)
-            if outcome.moved:  # another process appended: chain again while holding the lock
-                self.stats.head_moved += 1
-                async with conn.transaction():
-                    head = _as_head(await conn.fetchrow(_LOCK_HEAD))
-                    outcome = await _try_append(conn, head, calls)
-            if outcome.conflicted:
-                calls = await _drop_conflicts(conn, calls)
-                continue
-            position = head[0]
-            for call in calls:
-                position += len(call.events)
-                _settle(call.future, position)
-            self.stats.batches += 1
-            self.stats.events += position - head[0]
-            self._head = outcome.head
+    async def _done_with(self, conn: _Held) -> None:
+        """Keep the connection for the next batch while appends keep coming (saves the pool's
+        acquire and release per batch); give it and any kept ones back once all is quiet."""
+        if self._pending or len(self._in_flight) > 1:
+            self._idle.append(conn)
             return
+        await self._pool.release(conn)
+        while self._idle:
+            await self._pool.release(self._idle.pop())
+
+    def _answer(self, batch: _Batch) -> None:
+        if self._last is asyncio.current_task():
+            self._head = batch.head  # differs from the prediction when the batch was chained again
+        position = batch.after[0]
+        for call in batch.calls:
+            position += len(call.events)
+            _settle(call.future, position)
+        self.stats.batches += 1
+        self.stats.events += batch.head[0] - batch.after[0]
 
     async def read_stream(self, originator_id: UUID, after_version: int = 0) -> list[StoredEvent]:
         rows = await self._pool.fetch(
@@ -147,8 +225,10 @@ class PostgresEventStore:
 
     async def close(self) -> None:
         """Wait until every append already handed to the store has been answered."""
-        while self._flusher is not None:
-            await asyncio.gather(self._flusher, return_exceptions=True)
+        while self._flusher is not None or self._in_flight:
+            await asyncio.gather(
+                *([self._flusher] if self._flusher else []), *self._in_flight, return_exceptions=True
+            )
 
 
 async def read_after(conn: asyncpg.Pool | Connection, position: int, limit: int) -> list[RecordedEvent]:
@@ -162,21 +242,18 @@ async def read_after(conn: asyncpg.Pool | Connection, position: int, limit: int)
     return [RecordedEvent(*r) for r in rows]
 
 
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    head: tuple[int, bytes]
-    moved: bool = False
-    conflicted: bool = False
-
-
-async def _try_append(conn: Connection, head: tuple[int, bytes], calls: list[_Call]) -> _Outcome:
-    """Chain `calls` onto `head` and ask the database to write them (see `ledger_append`)."""
+def _chain(after: Head, calls: list[_Call]) -> _Batch:
+    """Hash `calls` onto `after` (see ledger/chain.py), stamped with one recording time."""
     recorded_at = datetime.now(UTC)
     micros = epoch_micros(recorded_at)
     sha256 = hashlib.sha256
-    position, prev = head
-    ids, versions, topics, states, hashes, call_nos = [], [], [], [], [], []
-    for no, call in enumerate(calls):
+    position, prev = after
+    ids: list[UUID | str] = []
+    versions: list[int] = []
+    topics: list[str] = []
+    states: list[bytes] = []
+    hashes: list[bytes] = []
+    for call in calls:
         for e in call.events:
             position += 1
             prev = sha256(
@@ -190,38 +267,42 @@ async def _try_append(conn: Connection, head: tuple[int, bytes], calls: list[_Ca
             topics.append(e.topic)
             states.append(e.state)
             hashes.append(prev)
-            call_nos.append(no)
+    return _Batch(calls, after, (position, prev), recorded_at, ids, versions, topics, states, hashes)
+
+
+async def _try_append(conn: Connection, batch: _Batch) -> bool:
+    """Write `batch` if the head is the one it was chained onto; False if not, or on a conflict."""
     try:
-        row = await conn.fetchrow(
-            _APPEND, head[0], ids, versions, topics, states, hashes, call_nos, recorded_at
-        )
+        row = await conn.fetchrow(_APPEND, *batch.arguments())
     except asyncpg.PostgresError as e:
         if e.sqlstate != _CONFLICT_SQLSTATE:
             raise
-        return _Outcome(head, conflicted=True)
+        return False
     assert row is not None
-    new_head = (int(row["head_position"]), bytes(row["head_hash"]))
-    return _Outcome(new_head, moved=row["conflicts"] is None)
+    return bool(row["written"])
 
 
-async def _drop_conflicts(conn: Connection, calls: list[_Call]) -> list[_Call]:
-    """Fail the calls whose stream versions already exist; return the others."""
-    ids = [e.originator_id for c in calls for e in c.events]
-    versions = [e.originator_version for c in calls for e in c.events]
-    call_nos = [no for no, c in enumerate(calls) for _ in c.events]
-    conflicts = set(await conn.fetchval(_CONFLICTS, ids, versions, call_nos))
-    if not conflicts:
-        raise RuntimeError("ledger_append reported a conflict that ledger_conflicts cannot find")
-    for no in conflicts:
-        _settle(calls[no].future, error=_conflict(calls[no]))
-    return [c for no, c in enumerate(calls) if no not in conflicts]
+async def _append_locked(conn: Connection, calls: list[_Call]) -> _Batch:
+    """Under the head lock: fail the calls whose stream versions exist, chain and write the rest."""
+    async with conn.transaction():
+        head = _as_head(await conn.fetchrow(_LOCK_HEAD))
+        ids = [e.originator_id for c in calls for e in c.events]
+        versions = [e.originator_version for c in calls for e in c.events]
+        call_nos = [no for no, c in enumerate(calls) for _ in c.events]
+        conflicts = set(await conn.fetchval(_CONFLICTS, ids, versions, call_nos))
+        for no in conflicts:
+            _settle(calls[no].future, error=_conflict(calls[no]))
+        batch = _chain(head, [c for no, c in enumerate(calls) if no not in conflicts])
+        if batch.calls and not await _try_append(conn, batch):
+            raise RuntimeError("the ledger head moved while this writer held its lock")
+    return batch
 
 
 def _uuid(value: UUID | str) -> UUID:
     return value if isinstance(value, UUID) else UUID(value)
 
 
-def _as_head(row: asyncpg.Record | None) -> tuple[int, bytes]:
+def _as_head(row: asyncpg.Record | None) -> Head:
     assert row is not None
     return int(row["position"]), bytes(row["hash"])
 

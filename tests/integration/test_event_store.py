@@ -120,6 +120,38 @@ async def test_two_stores_on_one_database_keep_one_chain(pool: asyncpg.Pool) -> 
     assert a.stats.head_moved + b.stats.head_moved > 0
 
 
+async def test_pipelined_batches_with_conflicts_and_a_second_writer_never_fork_the_chain(
+    pool: asyncpg.Pool,
+) -> None:
+    """Batches are chained onto heads not yet committed; conflicts and another store's writes
+    make those predictions wrong. Every answer must still match the row at its position."""
+    a, b = PostgresEventStore(pool), PostgresEventStore(pool)
+    answers: list[tuple[int, uuid.UUID, int]] = []
+    refused = 0
+
+    async def writer(store: PostgresEventStore, n: int) -> None:
+        nonlocal refused
+        stream, version = uuid.uuid4(), 0
+        for step in range(30):
+            # every fifth call of some writers repeats the version just written: a conflict
+            repeat = n % 3 == 0 and step % 5 == 4
+            version = version if repeat else version + 1
+            try:
+                answers.append((await store.append([ev(stream, version)]), stream, version))
+            except ConflictError:
+                refused += 1
+                assert repeat
+
+    await asyncio.gather(*(writer(a if n % 4 else b, n) for n in range(24)))
+    rows = await a.read_after(0, 10_000)
+    assert [r.notification_id for r in rows] == list(range(1, len(answers) + 1))
+    assert verify(rows) is None
+    by_position = {r.notification_id: (r.originator_id, r.originator_version) for r in rows}
+    assert all(by_position[p] == (s, v) for p, s, v in answers)
+    assert refused == 8 * 6
+    assert a.stats.head_moved > 0  # predictions did go wrong, and were caught
+
+
 async def test_the_chain_recomputed_in_python_matches_the_stored_hashes(
     store: PostgresEventStore, pool: asyncpg.Pool
 ) -> None:
