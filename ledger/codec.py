@@ -94,7 +94,7 @@ class LedgerMapper(Mapper[UUID]):
                 fields["originator_version"] = originator_version
                 domain_event = object.__new__(cls)
                 object.__setattr__(domain_event, "__dict__", fields)
-                return cast(DomainEventProtocol[UUID], domain_event)
+                return cast("DomainEventProtocol[UUID]", domain_event)
             fields = self.transcoder.decode(state)
             from_version = fields.pop("class_version", 1)
             while from_version < class_version:
@@ -102,7 +102,7 @@ class LedgerMapper(Mapper[UUID]):
                 from_version += 1
             fields["originator_id"] = originator_id
             fields["originator_version"] = originator_version
-            return cast(DomainEventProtocol[UUID], msgspec.convert(fields, cls))
+            return cast("DomainEventProtocol[UUID]", msgspec.convert(fields, cls))
         except (msgspec.ValidationError, msgspec.DecodeError, AttributeError, KeyError) as e:
             raise MapperDeserialisationError(
                 f"cannot decode {topic} v{originator_version} of {originator_id}: {e}"

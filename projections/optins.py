@@ -54,8 +54,11 @@ class _Row:
     position: int
 
     def values(self) -> tuple[Any, ...]:
-        return tuple(
-            ",".join(self.channels) if name == "channels" else getattr(self, name) for name in self.__slots__
+        """The row in `_NAMES` order (spelled out: a rebuild calls this once per program per batch)."""
+        return (
+            *(self.id, self.name, self.description, self.purpose, ",".join(self.channels)),
+            *(self.disclosure, self.disclosure_version, self.disclosure_sha256, self.archived),
+            *(self.created_at, self.updated_at, self.version, self.position),
         )
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from adapters.postgres.pool import Connection
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """One event as projections see it: decoded, with its ledger position and time."""
+class Envelope(NamedTuple):
+    """One event as projections see it: decoded, with its ledger position and time (a named
+    tuple: a rebuild makes one per event)."""
 
     position: int
     recorded_at: datetime
