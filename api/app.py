@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -26,6 +25,7 @@ from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.pool import create_pool
 from adapters.postgres.rate_limits import PostgresRateLimiter
 from adapters.resilience import being_cancelled
+from adapters.runtime import settle_heap
 from adapters.settings import Settings
 from api.auth.middleware import authentication
 from api.auth.openapi import SECURITY, security_components
@@ -104,13 +104,6 @@ async def _retention_forever(settings: Settings, pool: asyncpg.Pool, every: time
         await asyncio.sleep(every.total_seconds())
 
 
-def _settle_heap() -> None:
-    """Move everything loaded at start-up out of the garbage collector's sight: otherwise each
-    full collection walks the whole framework's objects again and stalls requests ~100 ms."""
-    gc.collect()
-    gc.freeze()
-
-
 def create_app(settings: Settings, *, run_projections: bool = True, run_worker: bool = True) -> Litestar:
     """A ready-to-serve app; nothing connects until its lifespan starts.
 
@@ -172,7 +165,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
         )
         if run_worker:
             background.append(asyncio.create_task(wire_worker(settings, pool, registry, http).run_forever()))
-        _settle_heap()
+        settle_heap()
         try:
             yield
         finally:

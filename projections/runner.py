@@ -17,6 +17,7 @@ import structlog
 
 from adapters.postgres.pool import Connection, quote_ident
 from adapters.resilience import forever, wait_or_timeout
+from adapters.runtime import collector_paused
 from ledger.codec import LedgerMapper
 from projections.projection import Envelope, Projection
 
@@ -85,36 +86,52 @@ class ProjectionRunner:
         """Empty the read model and replay the ledger up to its current head, in one transaction.
 
         Readers keep seeing the old read model until the new one is complete. Events are read
-        ahead on a second connection, so fetching overlaps with applying.
+        ahead and decoded on a second connection, so that work overlaps with the database
+        applying the previous batch. The cyclic garbage
+        collector rests meanwhile: its full passes over the batches in memory cost a third of
+        the time, and nothing a rebuild allocates needs it.
         """
         head = int(await self.pool.fetchval("SELECT position FROM ledger_head"))
-        batches: asyncio.Queue[tuple[list[asyncpg.Record], int] | None] = asyncio.Queue(maxsize=3)
+        batches: asyncio.Queue[tuple[list[Envelope], int] | None] = asyncio.Queue(maxsize=3)
 
         async def read_ahead() -> None:
             async with self.pool.acquire() as reader:
                 position = 0
                 while position < head:
                     upto = min(position + self.batch_size, head)
-                    await batches.put((await self._fetch(reader, projection, position, upto), upto))
+                    rows = await self._fetch(reader, projection, position, upto)
+                    await batches.put((self._decode(rows), upto))
                     position = upto
             await batches.put(None)
 
-        applied = 0
         reading = asyncio.create_task(read_ahead())
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
-                await _lock(conn, projection.name)
-                for table in projection.tables:
-                    await conn.execute(f"TRUNCATE {quote_ident(table)}")
-                await _tracked_position(conn, projection.name)
-                while (item := await batches.get()) is not None:
-                    rows, upto = item
-                    applied += await self._apply(conn, projection, rows, upto)
-                    if progress:
-                        progress(upto, head)
+            with collector_paused():
+                applied = await self._rebuild_from(batches, projection, head, progress)
                 await reading
         finally:
             reading.cancel()
+        return applied
+
+    async def _rebuild_from(
+        self,
+        batches: asyncio.Queue[tuple[list[Envelope], int] | None],
+        projection: Projection,
+        head: int,
+        progress: Progress | None,
+    ) -> int:
+        """Apply the batches `read_ahead` queues, in one transaction; return events applied."""
+        applied = 0
+        async with self.pool.acquire() as conn, conn.transaction():
+            await _lock(conn, projection.name)
+            for table in projection.tables:
+                await conn.execute(f"TRUNCATE {quote_ident(table)}")
+            await _tracked_position(conn, projection.name)
+            while (item := await batches.get()) is not None:
+                rows, upto = item
+                applied += await self._apply(conn, projection, rows, upto)
+                if progress:
+                    progress(upto, head)
         return applied
 
     async def _advance(self, conn: Connection, projection: Projection, position: int) -> tuple[int, int, int]:
@@ -124,7 +141,7 @@ class ProjectionRunner:
         if upto <= position:
             return position, 0, head
         rows = await self._fetch(conn, projection, position, upto)
-        return upto, await self._apply(conn, projection, rows, upto), head
+        return upto, await self._apply(conn, projection, self._decode(rows), upto), head
 
     @staticmethod
     async def _fetch(
@@ -139,12 +156,13 @@ class ProjectionRunner:
             list(projection.topics),
         )
 
-    async def _apply(
-        self, conn: Connection, projection: Projection, rows: list[asyncpg.Record], upto: int
-    ) -> int:
-        """Decode and apply `rows`, and move the tracking position to `upto`, on `conn`."""
+    def _decode(self, rows: list[asyncpg.Record]) -> list[Envelope]:
         decode = self.mapper.decode
-        batch = [Envelope(r[0], r[5], r[3], decode(r[3], r[1], r[2], r[4])) for r in rows]
+        return [Envelope(r[0], r[5], r[3], decode(r[3], r[1], r[2], r[4])) for r in rows]
+
+    @staticmethod
+    async def _apply(conn: Connection, projection: Projection, batch: list[Envelope], upto: int) -> int:
+        """Apply `batch` and move the tracking position to `upto`, on `conn`."""
         if batch:
             await projection.apply(conn, batch)
         await conn.execute(

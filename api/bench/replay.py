@@ -8,6 +8,7 @@ from typing import Any
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
+from adapters.runtime import settle_heap
 from api.bench.scratch import scratch_schema
 from ledger.codec import LedgerMapper
 from ledger.optin import OptIn, create_optin
@@ -53,6 +54,7 @@ async def run(dsn: str, events: int, role: str | None) -> dict[str, Any]:
             appended = await store.head()
             projection = OptInsProjection()
             runner = ProjectionRunner(pool, [projection], batch_size=5000)
+            settle_heap()  # as `replay` and `serve` do once they have started
             started = time.perf_counter()
             applied = await runner.rebuild(projection)
             seconds = time.perf_counter() - started

@@ -17,6 +17,7 @@ from rich.progress import (
 
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
+from adapters.runtime import settle_heap
 from api.commands.runtime import prepare
 from projections.catalog import all_projections
 from projections.runner import ProjectionRunner
@@ -37,6 +38,7 @@ def replay(name: str | None, data_dir: Path | None) -> int:
         await migrate(dsn)
         pool = await create_pool(dsn, role=settings.db_role)
         runner = ProjectionRunner(pool, projections, batch_size=5000)
+        settle_heap()
         try:
             with Progress(
                 TextColumn("{task.description}"),
