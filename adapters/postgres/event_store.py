@@ -175,17 +175,24 @@ class PostgresEventStore:
             for call in batch.calls:
                 _settle(call.future, error=e)
             if conn is not None:
-                await self._pool.release(conn)  # the pool resets it, or drops it if broken
+                await self._done_with(conn, broken=True)
             if not isinstance(e, Exception):
                 raise
 
-    async def _done_with(self, conn: _Held) -> None:
+    async def _done_with(self, conn: _Held, *, broken: bool = False) -> None:
         """Keep the connection for the next batch while appends keep coming (saves the pool's
-        acquire and release per batch); give it and any kept ones back once all is quiet."""
-        if self._pending or len(self._in_flight) > 1:
+        acquire and release per batch); give it and any kept ones back once all is quiet. A
+        connection that saw an error goes back at once: the pool resets it, or drops it."""
+        me = asyncio.current_task()
+        busy = self._pending or any(t is not me and not t.done() for t in self._in_flight)
+        if busy and not broken:
             self._idle.append(conn)
             return
         await self._pool.release(conn)
+        if not busy:
+            await self._release_idle()
+
+    async def _release_idle(self) -> None:
         while self._idle:
             await self._pool.release(self._idle.pop())
 
@@ -229,6 +236,7 @@ class PostgresEventStore:
             await asyncio.gather(
                 *([self._flusher] if self._flusher else []), *self._in_flight, return_exceptions=True
             )
+        await self._release_idle()
 
 
 async def read_after(conn: asyncpg.Pool | Connection, position: int, limit: int) -> list[RecordedEvent]:

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from adapters.postgres.event_store import PostgresEventStore
+from adapters.postgres.pool import create_pool
 from ledger.chain import ChainRecord, first_break
 from ledger.errors import ConflictError
 from ledger.ports import RecordedEvent, StoredEvent
@@ -150,6 +151,32 @@ async def test_pipelined_batches_with_conflicts_and_a_second_writer_never_fork_t
     assert all(by_position[p] == (s, v) for p, s, v in answers)
     assert refused == 8 * 6
     assert a.stats.head_moved > 0  # predictions did go wrong, and were caught
+
+
+@pytest.mark.parametrize("in_flight", [1, 2, 3])
+async def test_the_writer_gives_its_connections_back_once_appends_stop(
+    database_url: str, in_flight: int
+) -> None:
+    """It keeps pool connections between batches, never after: a pool closed without closing
+    the store (as scripts do) must not wait for them."""
+    pool = await create_pool(database_url, role="optin_app", min_size=1, max_size=6)
+    try:
+        store = PostgresEventStore(pool, max_in_flight=in_flight)
+
+        async def writer() -> None:
+            stream = uuid.uuid4()
+            for version in range(1, 41):
+                await store.append([ev(stream, version)])
+
+        await asyncio.gather(*(writer() for _ in range(32)))
+        assert store.stats.events == 32 * 40
+        for _ in range(100):  # the last batch's task gives them back right after answering
+            if pool.get_idle_size() == pool.get_size():
+                break
+            await asyncio.sleep(0.01)
+        assert pool.get_idle_size() == pool.get_size()
+    finally:
+        await asyncio.wait_for(pool.close(), timeout=10)
 
 
 async def test_the_chain_recomputed_in_python_matches_the_stored_hashes(
