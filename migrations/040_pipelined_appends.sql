@@ -56,3 +56,6 @@ BEGIN
     END IF;
 END
 $$;
+
+-- The function it replaces: nothing calls it any more, and a second way in is one too many.
+DROP FUNCTION ledger_append(bigint, uuid[], bigint[], text[], bytea[], bytea[], int[], timestamptz);

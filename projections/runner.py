@@ -3,7 +3,7 @@
 Each batch is applied and its tracking position written in one transaction, under a per-projection
 advisory lock, so a crash between batches resumes exactly where it stopped (nothing skipped,
 nothing applied twice) and a rebuild never interleaves with the live runner. The runner wakes on
-LISTEN/NOTIFY from `ledger_append` and polls as a fallback.
+LISTEN/NOTIFY from `ledger_append_onto` and polls as a fallback.
 """
 
 from __future__ import annotations
