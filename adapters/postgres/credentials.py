@@ -7,7 +7,7 @@ for one email cannot both be created, whatever the timing. Password hashes are a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -69,4 +69,21 @@ class PostgresCredentials:
             "ON CONFLICT (key_id) DO UPDATE SET last_used_at = greatest(api_key_usage.last_used_at, $2)",
             key_id,
             when,
+        )
+
+    async def end_console_session(self, session_id: str, *, forget_after: timedelta) -> None:
+        """Record a logged-out console session; forget those no token can outlive any more."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO console_logouts (session_id) VALUES ($1) ON CONFLICT DO NOTHING", session_id
+            )
+            await conn.execute(
+                "DELETE FROM console_logouts WHERE ended_at < now() - $1::interval", forget_after
+            )
+
+    async def console_session_ended(self, session_id: str) -> bool:
+        return bool(
+            await self._pool.fetchval(
+                "SELECT EXISTS (SELECT FROM console_logouts WHERE session_id = $1)", session_id
+            )
         )

@@ -16,6 +16,8 @@ from api.auth.api_keys import api_key_hash, looks_like_api_key
 from api.auth.directory import UserDirectory
 from api.auth.principal import Principal
 from api.auth.tokens import (
+    CONSOLE_TOKEN_TTL,
+    ConsoleSession,
     InvalidTokenError,
     VerifiedToken,
     verify_console_token,
@@ -67,11 +69,21 @@ class Authenticator:
             verification_id=session.verification_id,
         )
 
-    async def console_principal(self, token: str) -> tuple[Principal, datetime]:
-        """The staff user behind a console session cookie (checked like a bearer token), and when
-        the session was issued (the console renews it as it is used)."""
-        verified = verify_console_token(self._token_key, token)
-        return await self._user(verified), verified.issued_at
+    async def console_principal(self, token: str) -> tuple[Principal, ConsoleSession]:
+        """The staff user behind a console session cookie (checked like a bearer token, and not
+        logged out), and the session (the console renews it as it is used)."""
+        session = verify_console_token(self._token_key, token)
+        if await self._credentials.console_session_ended(session.session_id):
+            raise InvalidTokenError("this session was logged out; log in again")
+        return await self._user(VerifiedToken(session.user_id, session.issued_at)), session
+
+    async def end_console_session(self, token: str) -> None:
+        """Log out: the session of this cookie is refused from now on, wherever it was copied."""
+        try:
+            session = verify_console_token(self._token_key, token)
+        except InvalidTokenError:
+            return  # nothing valid to end
+        await self._credentials.end_console_session(session.session_id, forget_after=CONSOLE_TOKEN_TTL)
 
     async def _staff(self, token: str) -> Principal:
         return await self._user(verify_staff_token(self._token_key, token))

@@ -138,11 +138,32 @@ def verify_contact_token(token_key: bytes | None, token: str) -> UUID:
     return _verify(token_key, CONTACT_AUDIENCE, token).subject
 
 
-def issue_console_token(token_key: bytes | None, user_id: UUID, *, ttl: timedelta = CONSOLE_TOKEN_TTL) -> str:
-    """The staff console's session cookie: its own audience, so it never passes as a bearer token."""
-    return _issue(token_key, CONSOLE_AUDIENCE, user_id, ttl)
+def issue_console_token(
+    token_key: bytes | None,
+    user_id: UUID,
+    *,
+    session_id: str | None = None,
+    ttl: timedelta = CONSOLE_TOKEN_TTL,
+) -> str:
+    """The staff console's session cookie: its own audience, so it never passes as a bearer token.
+
+    It carries the session's id (`sid`): new at login, the same in every renewal, so logging out
+    can end the session wherever a copy of the cookie is."""
+    sid = session_id or secrets.token_urlsafe(16)
+    return _issue(token_key, CONSOLE_AUDIENCE, user_id, ttl, {"sid": sid})
 
 
-def verify_console_token(token_key: bytes | None, token: str) -> VerifiedToken:
-    """The user id and issue time of a valid console session, else `InvalidTokenError`."""
-    return _verify(token_key, CONSOLE_AUDIENCE, token)
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    user_id: UUID
+    issued_at: datetime
+    session_id: str
+
+
+def verify_console_token(token_key: bytes | None, token: str) -> ConsoleSession:
+    """The user, issue time and session id of a valid console session, else `InvalidTokenError`."""
+    verified = _verify(token_key, CONSOLE_AUDIENCE, token)
+    sid = (verified.extras or {}).get("sid")
+    if not isinstance(sid, str) or not sid:
+        raise InvalidTokenError("invalid or expired token")
+    return ConsoleSession(verified.subject, verified.issued_at, sid)

@@ -4,7 +4,8 @@ Page routers do not read `Authorization` headers; these middlewares replace what
 middleware found with the principal of the router's own cookie (or none), so the ordinary guards
 (`allow`, `contact_only`) decide. A console session is the same check as a staff token (role and
 disabled flag read fresh each request, older than a password change is refused) and is renewed
-while it is used, so it expires after an idle half hour.
+while it is used, so it expires after an idle half hour. Logging out ends the session on the
+server too: a copy of the cookie taken before is refused.
 """
 
 from __future__ import annotations
@@ -87,10 +88,13 @@ class CookieSession:
             )
             return principal, None
         auth: AuthServices = scope["litestar_app"].state.auth
-        principal, issued_at = await auth.authenticator.console_principal(token)
-        if datetime.now(UTC) - issued_at < _RENEW_AFTER:
+        principal, console = await auth.authenticator.console_principal(token)
+        if datetime.now(UTC) - console.issued_at < _RENEW_AFTER:
             return principal, None
-        return principal, issue_console_token(self.settings.token_key, UUID(principal.id))
+        renewed = issue_console_token(
+            self.settings.token_key, UUID(principal.id), session_id=console.session_id
+        )
+        return principal, renewed
 
 
 def _sets_cookie(headers: Any, name: str) -> bool:

@@ -91,11 +91,16 @@ async def test_pages_carry_the_security_headers_and_logout_ends_the_session(
     assert 'id="verdict"' in verified.text and "Verified:" in verified.text
     bad = await client.post("/console/logout", data={})
     assert bad.status_code == 403 and "content-security-policy" in bad.headers
+    copied = client.cookies["optin_console"]
     out = await client.post(
         "/console/logout", data={"_csrf_token": csrf_of(verified.text)}, follow_redirects=False
     )
     assert out.status_code == 303
     assert (await client.get("/console/audit", follow_redirects=False)).status_code == 303
+    # a copy of the cookie taken before logging out is refused too: the session ended on the server
+    client.cookies.set("optin_console", copied)
+    replayed = await client.get("/console/audit", follow_redirects=False)
+    assert replayed.status_code == 303 and replayed.headers["location"].endswith("/console/login")
 
 
 async def test_admin_issues_a_service_key_shown_once(
@@ -128,9 +133,15 @@ async def test_a_console_session_is_renewed_while_used(
 ) -> None:
     await log_in(client, auth_services, pool, "staff")
     monkeypatch.setattr("api.web.sessions._RENEW_AFTER", timedelta(0))
+    first = client.cookies["optin_console"]
     used = await client.get("/console/programs")
     renewed = used.headers["set-cookie"]
     assert renewed.startswith("optin_console=") and "HttpOnly" in renewed and "Max-Age=1800" in renewed
+    assert client.cookies["optin_console"] != first
+    # the renewed cookie is the same session: logging out with it ends the first one as well
+    await client.post("/console/logout", data={"_csrf_token": csrf_of(used.text)}, follow_redirects=False)
+    client.cookies.set("optin_console", first)
+    assert (await client.get("/console/programs", follow_redirects=False)).status_code == 303
     client.cookies.clear()
     client.cookies.set("optin_console", "not-a-token")
     refused = await client.get("/console", follow_redirects=False)

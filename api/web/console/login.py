@@ -16,7 +16,7 @@ from api.auth.services import AuthServices, provide_auth
 from api.auth.tokens import CONSOLE_TOKEN_TTL, issue_console_token, verify_staff_token
 from api.routes.auth import correlation_id
 from api.services import Services
-from api.web.cookies import CONSOLE, clear_cookie, set_cookie
+from api.web.cookies import CONSOLE, clear_cookie, cookie_name, set_cookie
 from api.web.rendering import page, see_other, viewer
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -61,8 +61,13 @@ async def log_in(
     return response
 
 
-@post("/logout", guards=[anyone])
-async def log_out(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> Response[Any]:
+@post("/logout", guards=[anyone], dependencies=AUTH)
+async def log_out(
+    request: Request[Any, Any, Any], services: NamedDependency[Services], auth: NamedDependency[AuthServices]
+) -> Response[Any]:
+    token = request.cookies.get(cookie_name(services.settings, CONSOLE))
+    if token:
+        await auth.authenticator.end_console_session(token)
     response = see_other(request, "/console/login")
     response.cookies.append(clear_cookie(services.settings, CONSOLE))
     return response
