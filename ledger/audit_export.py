@@ -167,22 +167,51 @@ class _Verifier:
         self.closed = True
 
 
+class ExportVerifier:
+    """`verify_export` fed as lines arrive (from a stream, a file, the database), in constant
+    memory: feed every line, then ask for the verdict; feeding stops mattering after a break."""
+
+    def __init__(self) -> None:
+        self._verifier = _Verifier()
+        self._line = 0
+        self._broken: Verdict | None = None
+
+    def feed(self, raw: bytes) -> None:
+        if self._broken is not None:
+            return
+        self._line += 1
+        try:
+            self._verifier.feed(self._line, raw[:-1] if raw.endswith(b"\n") else raw)
+        except _BadLineError as e:
+            self._broken = Verdict(
+                False, self._verifier.count, line=e.line, position=e.position, reason=e.reason
+            )
+
+    @property
+    def broken(self) -> bool:
+        return self._broken is not None
+
+    def verdict(self) -> Verdict:
+        verifier = self._verifier
+        if self._broken is not None:
+            return self._broken
+        if verifier.prev_hash is None:
+            return Verdict(False, 0, line=1, reason="the file is empty")
+        if not verifier.closed:
+            return Verdict(
+                False, verifier.count, line=self._line + 1, reason="the closing line is missing (cut short?)"
+            )
+        return Verdict(True, verifier.count, head_hash=verifier.prev_hash.hex())
+
+
 def verify_export(lines: Iterable[bytes]) -> Verdict:
     """Recompute the chain of an export; name the first line (and record) that does not verify."""
-    verifier = _Verifier()
-    line = 0
-    try:
-        for line, raw in enumerate(lines, start=1):
-            verifier.feed(line, raw[:-1] if raw.endswith(b"\n") else raw)
-    except _BadLineError as e:
-        return Verdict(False, verifier.count, line=e.line, position=e.position, reason=e.reason)
-    if verifier.prev_hash is None:
-        return Verdict(False, 0, line=1, reason="the file is empty")
-    if not verifier.closed:
-        return Verdict(
-            False, verifier.count, line=line + 1, reason="the closing line is missing (cut short?)"
-        )
-    return Verdict(True, verifier.count, head_hash=verifier.prev_hash.hex())
+    verifier = ExportVerifier()
+    for raw in lines:
+        verifier.feed(raw)
+        if verifier.broken:
+            break  # the verdict names the first break; the rest need not be read
+    return verifier.verdict()
 
 
 def _chain_record(record: Record) -> ChainRecord:

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.audit_export import Verdict, header_line, record_line, trailer_line, verify_export
+from ledger.audit_export import (
+    ExportVerifier,
+    Verdict,
+    header_line,
+    record_line,
+    trailer_line,
+    verify_export,
+)
 from ledger.chain import GENESIS_HASH, ChainRecord, link
 from ledger.ports import RecordedEvent
 
@@ -111,3 +118,18 @@ def test_flipping_any_byte_of_a_record_fails_at_that_record(line_no: int, data: 
     assert verdict.line == line_no + 1
     # The position named is the one the line claims, which the flip may itself have changed.
     assert verdict.position is None or verdict.position == line_no or b'"position"' in LINES[line_no]
+
+
+def test_the_incremental_verifier_agrees_with_verify_export_and_stops_at_the_first_break() -> None:
+    lines = export(chained(5)).splitlines()  # without line ends, as a stream split into lines
+    fed = ExportVerifier()
+    for line in lines:
+        fed.feed(line)
+    assert fed.verdict() == verify_export(lines) and fed.verdict().ok
+    broken = [*lines[:2], lines[3], *lines[2:]]  # position 3 before 2
+    fed = ExportVerifier()
+    for line in broken:
+        fed.feed(line)
+    assert fed.broken
+    assert fed.verdict() == verify_export(broken)
+    assert (fed.verdict().line, fed.verdict().position) == (3, 3)
