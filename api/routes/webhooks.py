@@ -7,14 +7,19 @@ nothing. Without an SMS account configured there is nothing to receive: 404.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
+from litestar.exceptions import (
+    NotFoundException,
+    PermissionDeniedException,
+    ServiceUnavailableException,
+    ValidationException,
+)
 
 from adapters.sms.signature import valid_signature
 from api.auth.guards import anyone
@@ -26,6 +31,7 @@ from ledger.message import Message
 _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 _DELIVERED = frozenset({"delivered", "read"})
 _UNDELIVERED = frozenset({"undelivered", "failed"})
+_RECEIPT_WAIT = 3.0  # seconds a receipt may wait for the worker to record the send it reports
 
 
 async def _signed_form(request: Request[Any, Any, Any], services: Services) -> dict[str, str]:
@@ -80,11 +86,30 @@ class WebhooksController(Controller):
         state = params.get("MessageStatus", "")
         if state not in _DELIVERED | _UNDELIVERED:
             return  # queued, sending, sent: nothing new for us
-        for _ in range(3):  # the worker may be writing this message's stream right now
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _RECEIPT_WAIT
+        while True:  # the worker may be writing this message's stream right now
             message = await services.repository.find(Message, message_id)
-            if message is None or message.provider_id != params.get("MessageSid"):
+            if message is None:
+                return
+            if message.provider_id is None and message.status in ("queued", "retrying"):
+                # The receipt beat the worker: the provider took the message, the worker has
+                # not recorded its answer yet. Wait for it (briefly) rather than lose the receipt.
+                if loop.time() >= deadline:
+                    raise ServiceUnavailableException(
+                        "this message's send is still being recorded; try again",
+                        headers={"Retry-After": "1"},
+                    )
+                await asyncio.sleep(0.05)
+                continue
+            if message.provider_id != params.get("MessageSid"):
                 return
             message.report(state, state in _DELIVERED, params.get("ErrorCode") or None, datetime.now(UTC))
-            with contextlib.suppress(ConflictError):
+            try:
                 await services.repository.save(message)
                 return
+            except ConflictError:
+                if loop.time() >= deadline:
+                    raise ServiceUnavailableException(
+                        "this message is being changed; try again", headers={"Retry-After": "1"}
+                    ) from None

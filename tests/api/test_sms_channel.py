@@ -223,3 +223,22 @@ async def test_a_blocked_send_never_reaches_the_provider(
     assert [e["topic"] for e in record["events"]] == ["message.requested", "message.blocked"]
     assert provider.requests_for(blocked.json()["message_id"]) == []
     assert provider.requests == []
+
+
+async def test_a_receipt_that_beats_the_senders_answer_waits_for_it_and_counts(
+    client: Client, provider: Provider, auth_headers: AuthHeaders
+) -> None:
+    staff = await auth_headers("staff")
+    orders = await program(client, staff, ["sms"], purpose="transactional", name="Orders")
+    number = pii.phone()
+    person = await contact(client, staff, "sms", number)
+    provider.answer_delay = 0.8  # the provider takes the message, then is slow to say so
+    queued = await send(client, staff, contact_id=person, optin_id=orders, kind="transactional",
+                        variables={"message": "Your parcel ships today."})  # fmt: skip
+    message_id = queued.json()["message_id"]
+    (accepted,) = await texts(provider, number, 1)  # taken, not yet answered
+    receipt = {"AccountSid": SID, "MessageSid": accepted["sid"], "MessageStatus": "delivered"}
+    early = await webhook(client, f"/v1/webhooks/sms/status?message_id={message_id}", receipt)
+    assert early.status_code == 204, early.text
+    delivered = await message(client, staff, message_id, "delivered")
+    assert [e["topic"] for e in delivered["events"]][-2:] == ["message.sent", "message.delivered"]

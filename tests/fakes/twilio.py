@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ class Provider:
     """Answer 500 to this many requests, taking nothing."""
     lose_answer_next: int = 0
     """Take the message, but answer 500 (as if the answer were lost): the sender must retry."""
+    answer_delay: float = 0.0
+    """Seconds to hold each answer after taking the message (receipts can beat the answer)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def to(self, number: str) -> list[dict[str, str]]:
@@ -65,6 +68,7 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
                 status, body = 401, {"code": 20003, "message": "Authenticate", "status": 401}
             else:
                 status, body = provider.answer(self.path, headers, form)
+                time.sleep(provider.answer_delay)
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
