@@ -40,6 +40,7 @@ _CONFLICT_SQLSTATE = "OL409"  # raised by ledger_append_onto: a stream version a
 
 Head = tuple[int, bytes]
 _Held: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"  # a pool connection the writer keeps
+_QUIET = 0.05  # seconds without appends after which kept connections go back to the pool
 _SPLIT_FROM = 8  # calls waiting, when none is in flight, from which they go as two batches
 
 
@@ -86,11 +87,10 @@ class PostgresEventStore:
         self._max_in_flight = max_in_flight
         self._pending: deque[_Call] = deque()
         self._flusher: asyncio.Task[None] | None = None
-        self._in_flight: set[asyncio.Task[None]] = set()  # write tasks, until fully done
-        self._in_database = 0  # batches handed to the database and not answered yet
-        self._answered = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
         self._last: asyncio.Task[None] | None = None
         self._idle: list[_Held] = []  # kept between batches while appends keep coming
+        self._reaper: asyncio.Task[None] | None = None
         self._head: Head | None = None  # where the last batch handed to the database leaves it
         self.stats = AppendStats()
 
@@ -110,9 +110,8 @@ class PostgresEventStore:
     async def _flush_pending(self) -> None:
         try:
             while self._pending:
-                if self._in_database >= self._max_in_flight:
-                    self._answered.clear()
-                    await self._answered.wait()
+                if len(self._in_flight) >= self._max_in_flight:
+                    await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
                     continue
                 calls = _without_inner_conflicts(self._take_batch())
                 if calls:
@@ -122,7 +121,7 @@ class PostgresEventStore:
 
     def _take_batch(self) -> list[_Call]:
         limit = self._max_batch_events
-        if not self._in_database and self._max_in_flight > 1 and len(self._pending) >= _SPLIT_FROM:
+        if not self._in_flight and self._max_in_flight > 1 and len(self._pending) >= _SPLIT_FROM:
             # Nothing in the database: send half now and half right behind it, so the two halves
             # take turns (one is chained and encoded here while the other commits).
             waiting = sum(len(c.events) for c in self._pending)
@@ -149,7 +148,6 @@ class PostgresEventStore:
                 return
         batch = _chain(self._head, calls)
         self._head = batch.head
-        self._in_database += 1
         task = asyncio.create_task(self._write(batch, previous))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
@@ -157,7 +155,6 @@ class PostgresEventStore:
 
     async def _write(self, batch: _Batch, previous: asyncio.Task[None] | None) -> None:
         conn: _Held | None = None
-        answered = False
         try:
             conn = self._idle.pop() if self._idle else await self._pool.acquire()
             if not await _try_append(conn, batch):
@@ -172,37 +169,37 @@ class PostgresEventStore:
                         self._head = None
                     batch = await _append_locked(conn, batch.calls)
             self._answer(batch)
-            answered = True
-            self._out_of_database()
             held, conn = conn, None
             await self._done_with(held)
         except BaseException as e:
-            if not answered:
-                if self._last is asyncio.current_task():
-                    self._head = None  # the outcome is unknown: re-read the head next time
-                for call in batch.calls:
-                    _settle(call.future, error=e)
-                self._out_of_database()
+            if self._last is asyncio.current_task():
+                self._head = None  # the outcome is unknown: re-read the head next time
+            for call in batch.calls:
+                _settle(call.future, error=e)
             if conn is not None:
-                await self._done_with(conn, broken=True)
+                await self._pool.release(conn)  # the pool resets it, or drops it if broken
             if not isinstance(e, Exception):
                 raise
 
-    def _out_of_database(self) -> None:
-        self._in_database -= 1
-        self._answered.set()
-
-    async def _done_with(self, conn: _Held, *, broken: bool = False) -> None:
+    async def _done_with(self, conn: _Held) -> None:
         """Keep the connection for the next batch while appends keep coming (saves the pool's
-        acquire and release per batch); give it and any kept ones back once all is quiet. A
-        connection that saw an error goes back at once: the pool resets it, or drops it."""
-        busy = self._pending or self._in_database
-        if busy and not broken:
+        acquire and release per batch); give it and any kept ones back once all is quiet."""
+        if self._pending or len(self._in_flight) > 1:
             self._idle.append(conn)
+            if self._reaper is None:  # two writes ending together may both keep theirs
+                self._reaper = asyncio.create_task(self._release_when_quiet())
             return
         await self._pool.release(conn)
-        if not busy:
-            await self._release_idle()
+        await self._release_idle()
+
+    async def _release_when_quiet(self) -> None:
+        try:
+            while self._idle:
+                await asyncio.sleep(_QUIET)
+                if not self._pending and not self._in_flight:
+                    await self._release_idle()
+        finally:
+            self._reaper = None
 
     async def _release_idle(self) -> None:
         while self._idle:
