@@ -240,11 +240,14 @@ class PostgresEventStore:
         return int(value)
 
     async def close(self) -> None:
-        """Wait until every append already handed to the store has been answered."""
+        """Wait until every append already handed to the store has been answered; give back the
+        connections kept for the next batch."""
         while self._flusher is not None or self._in_flight:
             await asyncio.gather(
                 *([self._flusher] if self._flusher else []), *self._in_flight, return_exceptions=True
             )
+        if self._reaper is not None:
+            self._reaper.cancel()
         await self._release_idle()
 
 
