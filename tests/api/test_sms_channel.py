@@ -71,6 +71,14 @@ async def status(client: Client, h: dict[str, str], optin: str, person: str) -> 
     return str(got.json()["status"])
 
 
+async def orders_by_sms(client: Client, auth_headers: AuthHeaders) -> tuple[dict[str, str], str, str, str]:
+    """A staff caller, a transactional SMS program, and a new contact's number and id."""
+    staff = await auth_headers("staff")
+    orders = await program(client, staff, ["sms"], purpose="transactional", name="Orders")
+    number = pii.phone()
+    return staff, orders, number, await contact(client, staff, "sms", number)
+
+
 async def texts(provider: Provider, number: str, count: int) -> list[dict[str, str]]:
     async def probe() -> list[dict[str, str]] | None:
         found = provider.to(number)
@@ -82,10 +90,7 @@ async def texts(provider: Provider, number: str, count: int) -> list[dict[str, s
 async def test_a_send_retries_after_a_500_with_the_message_id_as_idempotency_key(
     client: Client, provider: Provider, auth_headers: AuthHeaders
 ) -> None:
-    staff = await auth_headers("staff")
-    orders = await program(client, staff, ["sms"], purpose="transactional", name="Orders")
-    number = pii.phone()
-    person = await contact(client, staff, "sms", number)
+    staff, orders, number, person = await orders_by_sms(client, auth_headers)
     provider.fail_next = 1
     queued = await send(client, staff, contact_id=person, optin_id=orders, kind="transactional",
                         variables={"message": "Your parcel ships today."})  # fmt: skip
@@ -113,10 +118,7 @@ async def test_a_send_retries_after_a_500_with_the_message_id_as_idempotency_key
 async def test_failures_dead_letter_after_n_attempts_and_a_lost_answer_sends_once(
     client: Client, provider: Provider, auth_headers: AuthHeaders
 ) -> None:
-    staff = await auth_headers("staff")
-    orders = await program(client, staff, ["sms"], purpose="transactional", name="Orders")
-    number = pii.phone()
-    person = await contact(client, staff, "sms", number)
+    staff, orders, number, person = await orders_by_sms(client, auth_headers)
     body = {"contact_id": person, "optin_id": orders, "kind": "transactional", "variables": {"message": "Hi"}}
     provider.fail_next = 10
     doomed = await send(client, staff, **body)
@@ -228,10 +230,7 @@ async def test_a_blocked_send_never_reaches_the_provider(
 async def test_a_receipt_that_beats_the_senders_answer_waits_for_it_and_counts(
     client: Client, provider: Provider, auth_headers: AuthHeaders
 ) -> None:
-    staff = await auth_headers("staff")
-    orders = await program(client, staff, ["sms"], purpose="transactional", name="Orders")
-    number = pii.phone()
-    person = await contact(client, staff, "sms", number)
+    staff, orders, number, person = await orders_by_sms(client, auth_headers)
     provider.answer_delay = 0.8  # the provider takes the message, then is slow to say so
     queued = await send(client, staff, contact_id=person, optin_id=orders, kind="transactional",
                         variables={"message": "Your parcel ships today."})  # fmt: skip
