@@ -3,6 +3,7 @@ a migrated template database, and a fresh database cloned from it for each test 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import uuid
@@ -73,10 +74,10 @@ async def template_database(admin_dsn: str) -> AsyncIterator[str]:
         await conn.close()
 
 
-@pytest.fixture
-async def database_url(admin_dsn: str, template_database: str) -> AsyncIterator[str]:
-    """A fresh, migrated database for one test, dropped afterwards."""
-    name = f"optin_test_{uuid.uuid4().hex[:12]}"
+@contextlib.asynccontextmanager
+async def migrated_database(admin_dsn: str, template_database: str, prefix: str) -> AsyncIterator[str]:
+    """A fresh copy of the migrated template database, dropped afterwards; yields its DSN."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(admin_dsn)
     try:
         await conn.execute(f"CREATE DATABASE {quote_ident(name)} TEMPLATE {quote_ident(template_database)}")
@@ -84,6 +85,13 @@ async def database_url(admin_dsn: str, template_database: str) -> AsyncIterator[
         await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def database_url(admin_dsn: str, template_database: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test, dropped afterwards."""
+    async with migrated_database(admin_dsn, template_database, "optin_test") as dsn:
+        yield dsn
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
-from litestar.types import Scope
 
 from api.auth.services import AuthServices
 from api.auth.tokens import InvalidTokenError
+from api.middleware import header as raw_header
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        header = _authorization(connection.scope)
+        header = raw_header(connection.scope, b"authorization")
         if not header:
             return AuthenticationResult(user=None, auth=None)
         scheme, _, credential = header.partition(" ")
@@ -45,12 +45,3 @@ class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
 
 
 authentication = DefineMiddleware(BearerAuthenticationMiddleware)
-
-
-def _authorization(scope: Scope) -> str | None:
-    """The Authorization header, read from the raw ASGI headers (building Litestar's `Headers`
-    for every request costs more than the rest of a cached API-key check)."""
-    for name, value in scope["headers"]:
-        if len(name) == 13 and name.lower() == b"authorization":
-            return value.decode("latin-1")
-    return None

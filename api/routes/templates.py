@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -46,20 +45,10 @@ class TemplateChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     archived: bool | None = None
 
 
-class TemplateOut(msgspec.Struct, frozen=True, kw_only=True):
-    id: UUID
-    name: str
-    kind: str
-    channel: str
-    optin_id: UUID | None
-    subject: str | None
-    body: str
-    version: int
-    is_default: bool
-    archived: bool
+class TemplateOut(read.TemplateRow, frozen=True, kw_only=True):
+    """The read model's row, with the variables its body uses."""
+
     variables: list[str]
-    created_at: datetime
-    updated_at: datetime
 
 
 class PreviewIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request, Response
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -20,6 +21,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.params import Body
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
@@ -31,6 +33,8 @@ from ledger.errors import DomainError, NotFoundError, RateLimitedError
 from ledger.masking import scrub
 from projections.runner import ProjectionLagError
 
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+"""How every page form arrives: `data: Annotated[SomeForm, Form]`."""
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 log = structlog.get_logger(__name__)

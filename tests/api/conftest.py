@@ -26,15 +26,21 @@ from ledger.vocabulary import SYSTEM
 from projections.runner import wait_for_position
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def app_settings(database_url: str, data_dir: Path, *, cookie_secure: bool = True) -> Settings:
+    """Settings for an app under test: this database, fresh random keys."""
     return Settings(
         database_url=database_url,
-        data_dir=tmp_path,
+        data_dir=data_dir,
         kek=secrets.token_bytes(32),
         index_key=secrets.token_bytes(32),
         token_key=secrets.token_bytes(32),
+        cookie_secure=cookie_secure,
     )
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return app_settings(database_url, tmp_path)
 
 
 @pytest.fixture

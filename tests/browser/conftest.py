@@ -24,9 +24,8 @@ import pytest
 from nacl.pwhash.argon2id import MEMLIMIT_MIN, OPSLIMIT_MIN
 from playwright.async_api import Browser, Page, async_playwright
 
-from adapters.postgres.dsn import with_database
 from adapters.postgres.event_store import PostgresEventStore
-from adapters.postgres.pool import create_pool, quote_ident
+from adapters.postgres.pool import create_pool
 from adapters.settings import Settings
 from api.auth.passwords import PasswordHasher
 from api.auth.principal import Role
@@ -37,7 +36,7 @@ from ledger.vocabulary import SYSTEM
 from projections.runner import wait_for_position
 from tests import pii
 from tests.api.test_serve import free_port, stop, wait_healthy
-from tests.conftest import LOG_OUTPUT
+from tests.conftest import LOG_OUTPUT, migrated_database
 
 CHROMIUM = os.environ.get("OPTIN_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
@@ -73,14 +72,8 @@ class Server:
 
 @pytest.fixture(scope="session")
 async def server_database(admin_dsn: str, template_database: str) -> AsyncIterator[str]:
-    name = f"optin_browser_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f"CREATE DATABASE {quote_ident(name)} TEMPLATE {quote_ident(template_database)}")
-        yield with_database(admin_dsn, name)
-        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
-    finally:
-        await conn.close()
+    async with migrated_database(admin_dsn, template_database, "optin_browser") as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="session")

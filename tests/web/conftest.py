@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from pathlib import Path
 
 import pytest
@@ -11,21 +10,14 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from adapters.settings import Settings
-from tests.api.conftest import app, as_admin, auth_headers, auth_services, client  # noqa: F401
+from tests.api.conftest import app, app_settings, as_admin, auth_headers, auth_services, client  # noqa: F401
 
 _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        kek=secrets.token_bytes(32),
-        index_key=secrets.token_bytes(32),
-        token_key=secrets.token_bytes(32),
-        cookie_secure=False,
-    )
+    return app_settings(database_url, tmp_path, cookie_secure=False)
 
 
 def csrf_of(html: str) -> str:

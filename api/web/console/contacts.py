@@ -15,13 +15,12 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import FromPath, QueryParameter
 
 from api.services import Services
 from api.web.console.access import EDITORS, VIEWERS, may
-from api.web.rendering import is_htmx, page, viewer
+from api.web.rendering import Form, is_htmx, page, viewer
 from ledger.address import normalise
 from ledger.errors import InvalidValueError
 from ledger.vocabulary import Channel
@@ -30,7 +29,6 @@ from projections import contacts as read
 from projections.optins import list_programs
 from projections.timeline import timeline
 
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 PAGE_SIZE = 50
 TIMELINE_LIMIT = 1000
 

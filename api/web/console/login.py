@@ -7,8 +7,6 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 
 from api.auth.guards import anyone
 from api.auth.login import LoginRefusedError, LoginThrottledError
@@ -17,9 +15,8 @@ from api.auth.tokens import CONSOLE_TOKEN_TTL, issue_console_token, verify_staff
 from api.routes.auth import correlation_id
 from api.services import Services
 from api.web.cookies import CONSOLE, clear_cookie, cookie_name, set_cookie
-from api.web.rendering import page, see_other, viewer
+from api.web.rendering import Form, page, see_other, viewer
 
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 AUTH = {"auth": Provide(provide_auth, sync_to_thread=False)}
 
 

@@ -9,21 +9,18 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 
 from api.routes.optins import NewProgram, ProgramChange, change_program, create_program
 from api.services import Services
 from api.web.console.access import EDITORS, VIEWERS, may
-from api.web.rendering import page, see_other, viewer
+from api.web.rendering import Form, page, see_other, viewer
 from ledger.errors import DomainError
 from ledger.optin import disclosure_sha256
 from ledger.vocabulary import Actor
 from projections.optins import get_program, list_programs
 from projections.runner import wait_for_position
-
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 class ProgramForm(msgspec.Struct, kw_only=True):

@@ -9,19 +9,16 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import PermissionDeniedException, ValidationException
-from litestar.params import Body, QueryParameter
+from litestar.params import QueryParameter
 
 from api.routes.consent import ConsentRequest, submit_request
 from api.services import Services
 from api.web.console.access import EDITORS
-from api.web.rendering import page
+from api.web.rendering import Form, page
 from ledger.errors import DomainError
 from projections import consent_state
 from projections.optins import list_programs
-
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 class RequestForm(msgspec.Struct, kw_only=True):

@@ -10,9 +10,8 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 
 from api.routes.templates import (
     NewTemplate,
@@ -24,15 +23,13 @@ from api.routes.templates import (
 )
 from api.services import Services
 from api.web.console.access import EDITORS
-from api.web.rendering import page, see_other, viewer
+from api.web.rendering import Form, page, see_other, viewer
 from ledger.errors import DomainError
 from ledger.template import KINDS
 from ledger.vocabulary import Actor
 from projections import templates as read
 from projections.optins import list_programs
 from projections.runner import wait_for_position
-
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 class TemplateForm(msgspec.Struct, kw_only=True):

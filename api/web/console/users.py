@@ -9,17 +9,15 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 
 from api.auth.services import AuthServices, provide_auth
 from api.routes.users import NewUser, UserChange, change_user, create_user, issue_api_key, revoke_api_key
 from api.services import Services
 from api.web.console.access import ADMINS
-from api.web.rendering import page, see_other
+from api.web.rendering import Form, page, see_other
 from ledger.errors import DomainError
 
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 AUTH = {"auth": Provide(provide_auth, sync_to_thread=False)}
 
 

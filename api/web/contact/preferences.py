@@ -9,8 +9,6 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 
 from api.auth.guards import anyone, contact_only
 from api.self_service import own_consents, set_own
@@ -27,10 +25,8 @@ from api.web.contact.steps import (
     start,
 )
 from api.web.cookies import CONTACT, clear_cookie
-from api.web.rendering import is_htmx, page, see_other
+from api.web.rendering import Form, is_htmx, page, see_other
 from ledger.errors import DisclosureChangedError, InvalidValueError, RateLimitedError, VerificationError
-
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 class ToggleForm(msgspec.Struct, kw_only=True):

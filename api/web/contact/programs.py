@@ -13,9 +13,8 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 
 from api.auth.guards import anyone, contact_only
 from api.self_service import set_own
@@ -31,12 +30,10 @@ from api.web.contact.steps import (
     signed_in,
     start,
 )
-from api.web.rendering import page
+from api.web.rendering import Form, page
 from ledger.errors import DisclosureChangedError, InvalidValueError, RateLimitedError, VerificationError
 from projections import consent_state
 from projections.optins import ProgramRow, disclosure_text, get_program
-
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 def _action(value: str) -> str:
@@ -113,6 +110,30 @@ async def apply(
     )
 
 
+def _code_page(
+    request: Request[Any, Any, Any],
+    optin_id: UUID,
+    masked: str,
+    action: str,
+    disclosure_version: str,
+    *,
+    error: str | None = None,
+) -> Response[Any]:
+    """The code step; with `error` (a refused code) it answers 422."""
+    return page(
+        request,
+        "contact/code.html",
+        status=422 if error else 200,
+        title="Enter your code",
+        masked=masked,
+        form_action=f"/programs/{optin_id}/confirm",
+        restart=f"/programs/{optin_id}/{'opt-in' if action == 'opt_in' else 'opt-out'}",
+        action=action,
+        disclosure_version=disclosure_version,
+        error=error,
+    )
+
+
 class ProgramPages(Controller):
     path = "/programs/{optin_id:uuid}"
     include_in_schema = False
@@ -144,16 +165,7 @@ class ProgramPages(Controller):
         except (InvalidValueError, RateLimitedError) as e:
             status = 429 if isinstance(e, RateLimitedError) else 422
             return await program_page(request, services, program, action, status=status, error=str(e))
-        response = page(
-            request,
-            "contact/code.html",
-            title="Enter your code",
-            masked=address.masked,
-            form_action=f"/programs/{optin_id}/confirm",
-            restart=f"/programs/{optin_id}/{'opt-in' if action == 'opt_in' else 'opt-out'}",
-            action=action,
-            disclosure_version=data.disclosure_version,
-        )
+        response = _code_page(request, optin_id, address.masked, action, data.disclosure_version)
         response.cookies.append(cookie)
         return response
 
@@ -173,17 +185,8 @@ class ProgramPages(Controller):
         try:
             contact_id, proof, cookies = await finish(services, address, data.code)
         except (VerificationError, InvalidValueError) as e:
-            return page(
-                request,
-                "contact/code.html",
-                status=422,
-                title="Enter your code",
-                masked=address.masked,
-                form_action=f"/programs/{optin_id}/confirm",
-                restart=f"/programs/{optin_id}/{'opt-in' if action == 'opt_in' else 'opt-out'}",
-                action=action,
-                disclosure_version=data.disclosure_version,
-                error=_refusal(e),
+            return _code_page(
+                request, optin_id, address.masked, action, data.disclosure_version, error=_refusal(e)
             )
         response = await apply(
             request, services, program, contact_id, action, shown_version(data.disclosure_version), proof
