@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import structlog
@@ -44,6 +44,7 @@ class Services:
         return self.messaging
 
 
+T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 
@@ -70,6 +71,11 @@ async def provide_min_position(
     if min_position:
         await wait_for_position(services.pool, min_position, list(services.runner.projections))
     return min_position
+
+
+def one_page(rows: list[T], limit: int) -> tuple[list[T], bool]:
+    """Rows fetched with `limit + 1`: the page itself, and whether another follows."""
+    return rows[:limit], len(rows) > limit
 
 
 def written(content: Any, position: int, status_code: int = 201) -> Response[Any]:

@@ -8,6 +8,8 @@ it certain even if that process died half way).
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
@@ -105,6 +107,20 @@ async def get_contact(conn: asyncpg.Pool | Connection, contact_id: UUID) -> Cont
         contact_id,
     )
     return ContactRow(**dict(row)) if row else None
+
+
+def page_cursor(row: ContactRow) -> str:
+    """The opaque cursor naming `row` as the last of a page (its `list_contacts` keyset)."""
+    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode()
+
+
+def cursor_key(cursor: str) -> tuple[datetime, UUID] | None:
+    """The keyset a `page_cursor` names; None for text that is not one."""
+    try:
+        created, _, contact_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(created), UUID(contact_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
 
 
 async def list_contacts(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -15,7 +13,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.auth.guards import allow, principal_of
-from api.services import Services, written
+from api.services import Services, one_page, written
 from ledger.address import normalise
 from ledger.vocabulary import Channel
 from projections import contacts as read
@@ -97,9 +95,8 @@ class ContactsController(Controller):
             after=_decode_cursor(cursor) if cursor else None,
             limit=limit + 1,
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return ContactPage(items=rows, next_cursor=_encode_cursor(rows[-1]) if more else None)
+        rows, more = one_page(rows, limit)
+        return ContactPage(items=rows, next_cursor=read.page_cursor(rows[-1]) if more else None)
 
     @get("/{contact_id:uuid}", guards=[allow("staff", "auditor")], summary="One contact (masked)")
     async def get_one(
@@ -140,13 +137,8 @@ class ContactsController(Controller):
         return written({"id": str(contact_id), "erased": True}, position, 200)
 
 
-def _encode_cursor(row: read.ContactRow) -> str:
-    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode()
-
-
 def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        created, _, contact_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(created), UUID(contact_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as e:
-        raise ValidationException("the cursor is not one this API gave out") from e
+    key = read.cursor_key(cursor)
+    if key is None:
+        raise ValidationException("the cursor is not one this API gave out")
+    return key

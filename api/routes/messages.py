@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from api.auth.guards import allow, principal_of
 from api.problems import problem
 from api.routes.templates import Variables
-from api.services import Services, client_of, request_id, written
+from api.services import Services, client_of, one_page, request_id, written
 from ledger.message import Basis
 from ledger.messaging import Outcome, SendRequest
 from ledger.template import TemplateKind
@@ -111,8 +111,7 @@ class MessagesController(Controller):
             before=before,
             limit=limit + 1,
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
+        rows, more = one_page(rows, limit)
         return MessagePage(items=rows, next_before=rows[-1].seq if more else None)
 
     @get(

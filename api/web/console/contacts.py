@@ -6,9 +6,6 @@ Search is a POST so that an address never lands in a URL, the browser history or
 
 from __future__ import annotations
 
-import base64
-import binascii
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -18,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 
-from api.services import Services
+from api.services import Services, one_page
 from api.web.console.access import EDITORS, VIEWERS, may
 from api.web.rendering import Form, is_htmx, page, viewer
 from ledger.address import normalise
@@ -61,7 +58,7 @@ async def contacts_page(
     services: NamedDependency[Services],
     cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
 ) -> Response[Any]:
-    after = _decode(cursor) if cursor else None
+    after = read.cursor_key(cursor) if cursor else None
     rows = await read.list_contacts(
         services.pool,
         channel=None,
@@ -71,14 +68,13 @@ async def contacts_page(
         after=after,
         limit=PAGE_SIZE + 1,
     )
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    rows, more = one_page(rows, PAGE_SIZE)
     return page(
         request,
         "console/contacts.html",
         title="Contacts",
         rows=rows,
-        next_cursor=_encode(rows[-1]) if more else None,
+        next_cursor=read.page_cursor(rows[-1]) if more else None,
         searched=False,
     )
 
@@ -120,15 +116,3 @@ async def contact_page(
         truncated=len(events) == TIMELINE_LIMIT,
         may_request=may(viewer(request), EDITORS),
     )
-
-
-def _encode(row: read.ContactRow) -> str:
-    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode()
-
-
-def _decode(cursor: str) -> tuple[datetime, UUID] | None:
-    try:
-        created, _, contact_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(created), UUID(contact_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 
-from api.services import Services
+from api.services import Services, one_page
 from api.web.console.access import VIEWERS
 from api.web.console.contacts import evidence
 from api.web.rendering import page
@@ -43,16 +43,17 @@ async def messages_page(
         before=before,
         limit=PAGE_SIZE + 1,
     )
+    rows, more = one_page(rows, PAGE_SIZE)
     names = {p.id: p.name for p in await list_programs(services.pool, include_archived=True)}
     return page(
         request,
         "console/messages.html",
         title="Messages",
-        messages=rows[:PAGE_SIZE],
+        messages=rows,
         programs=names,
         statuses=STATUSES,
         chosen=wanted or "",
-        next_before=rows[PAGE_SIZE - 1].seq if len(rows) > PAGE_SIZE else None,
+        next_before=rows[-1].seq if more else None,
     )
 
 
