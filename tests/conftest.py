@@ -3,6 +3,7 @@ a migrated template database, and a fresh database cloned from it for each test 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import os
@@ -65,11 +66,11 @@ async def template_database(admin_dsn: str) -> AsyncIterator[str]:
     name = f"optin_template_{os.getpid()}"
     conn = await asyncpg.connect(admin_dsn)
     try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+        await drop_database(conn, name)
         await conn.execute(f"CREATE DATABASE {quote_ident(name)}")
         await migrate(with_database(admin_dsn, name))
         yield name
-        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+        await drop_database(conn, name)
     finally:
         await conn.close()
 
@@ -82,9 +83,22 @@ async def migrated_database(admin_dsn: str, template_database: str, prefix: str)
     try:
         await conn.execute(f"CREATE DATABASE {quote_ident(name)} TEMPLATE {quote_ident(template_database)}")
         yield with_database(admin_dsn, name)
-        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+        await drop_database(conn, name)
     finally:
         await conn.close()
+
+
+async def drop_database(conn: asyncpg.Connection, name: str) -> None:
+    """DROP … WITH (FORCE), retried briefly: a backend whose client has just closed may still be
+    exiting, and a non-superuser cannot terminate it then ("must be a member of the role")."""
+    for attempt in range(50):
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+            return
+        except (asyncpg.InsufficientPrivilegeError, asyncpg.ObjectInUseError):
+            if attempt == 49:
+                raise
+            await asyncio.sleep(0.1)
 
 
 @pytest.fixture

@@ -17,9 +17,7 @@ from adapters.crypto.sealer import NaclSealer
 from adapters.erasure_log import FileErasureLog
 from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.backup import BackupError, write_backup
-from adapters.postgres.dsn import with_database
 from adapters.postgres.event_store import PostgresEventStore
-from adapters.postgres.pool import quote_ident
 from adapters.settings import Settings
 from api.commands.backup import restore_into
 from ledger.address import normalise
@@ -29,7 +27,7 @@ from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from ledger.vocabulary import Actor
 from tests import pii
-from tests.conftest import INDEX_KEY, KEK
+from tests.conftest import INDEX_KEY, KEK, migrated_database
 from tests.integration.test_contacts import catch_up, runner
 from tests.property.test_consent_machine import Clock, RememberingCodes
 
@@ -40,14 +38,8 @@ STAFF = Actor(kind="user", id="u-1")
 @pytest.fixture
 async def empty_database(admin_dsn: str, template_database: str) -> AsyncIterator[str]:
     """A second, freshly migrated database: the "wiped" server a restore goes to."""
-    name = f"optin_restore_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(admin_dsn)
-    await conn.execute(f"CREATE DATABASE {quote_ident(name)} TEMPLATE {quote_ident(template_database)}")
-    try:
-        yield with_database(admin_dsn, name)
-    finally:
-        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
-        await conn.close()
+    async with migrated_database(admin_dsn, template_database, "optin_restore") as dsn:
+        yield dsn
 
 
 async def consents(pool: asyncpg.Pool) -> set[tuple[uuid.UUID, str]]:
