@@ -20,7 +20,7 @@ from ledger.consent_flows import Client
 from ledger.errors import VerificationError
 from ledger.vocabulary import Actor, Channel, ConsentStatus
 from projections import consent_state, verifications
-from projections.optins import list_programs
+from projections.programs import list_programs
 from projections.runner import ProjectionLagError, wait_for_position
 
 

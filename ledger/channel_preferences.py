@@ -14,7 +14,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger.channel_optout import ChannelOptOut, channel_optout_id, open_channel_optout
 from ledger.consent import Consent, Evidence, consent_id
-from ledger.optin import OptIn
+from ledger.program import Program
 from ledger.repository import Repository
 from ledger.vocabulary import Channel
 
@@ -65,7 +65,7 @@ class ChannelPreferences:
         regranted = []
         for optin_id in optout.withdrawn:
             consent = await self.repository.get(Consent, consent_id(contact_id, optin_id, channel))
-            program = await self.repository.find(OptIn, optin_id)
+            program = await self.repository.find(Program, optin_id)
             if consent.status == "opted_out" and program is not None and not program.archived:
                 consent.grant(evidence)
                 changed.append(consent)

@@ -18,8 +18,8 @@ import msgspec
 from ledger.default_templates import default_template
 from ledger.errors import ConflictError, InvalidCommandError, InvalidValueError
 from ledger.message import Sealed
-from ledger.optin import OptIn
 from ledger.ports import Sealer
+from ledger.program import Program
 from ledger.rendering import Rendered, render
 from ledger.repository import Repository
 from ledger.template import (
@@ -89,7 +89,7 @@ class Composer:
             found = await self.repository.get(Template, default_template_id(kind, channel))
         return found
 
-    def system_variables(self, contact_id: UUID, channel: Channel, program: OptIn | None) -> dict[str, str]:
+    def system_variables(self, contact_id: UUID, channel: Channel, program: Program | None) -> dict[str, str]:
         if program is None:
             return {}
         found = {"program_name": program.name, "disclosure": program.disclosure}

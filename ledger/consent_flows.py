@@ -22,11 +22,11 @@ from ledger.errors import (
     NotFoundError,
     VerificationError,
 )
-from ledger.optin import OptIn
 from ledger.ports import Clock, Codes
+from ledger.program import Program
 from ledger.registry import ContactRegistry
 from ledger.repository import Repository
-from ledger.verification import Outcome, Verification, issue_verification
+from ledger.verification import Attempt, Verification, issue_verification
 from ledger.vocabulary import Action, Actor, ConsentStatus, Source
 
 
@@ -47,10 +47,10 @@ class Result:
 
 
 _MESSAGES = {
-    Outcome.WRONG: "the code is wrong",
-    Outcome.LOCKED: "too many wrong codes: this code is locked, ask for a new one",
-    Outcome.EXPIRED: "the code has expired, ask for a new one",
-    Outcome.USED: "the code was already used",
+    Attempt.WRONG: "the code is wrong",
+    Attempt.LOCKED: "too many wrong codes: this code is locked, ask for a new one",
+    Attempt.EXPIRED: "the code has expired, ask for a new one",
+    Attempt.USED: "the code was already used",
 }
 
 
@@ -85,21 +85,21 @@ class ConsentFlows:
         changed: list[Verification | Consent] = [verification]
         consent = None
         if verification.optin_id is not None and outcome in (
-            Outcome.CONFIRMED,
-            Outcome.LOCKED,
-            Outcome.EXPIRED,
+            Attempt.CONFIRMED,
+            Attempt.LOCKED,
+            Attempt.EXPIRED,
         ):
             consent = await self.repository.get(
                 Consent, consent_id(verification.contact_id, verification.optin_id, verification.channel)
             )
-            if outcome is Outcome.CONFIRMED:
+            if outcome is Attempt.CONFIRMED:
                 await self._decide(consent, verification, client)
             else:  # the code can never be used now: the request it carried ends undecided
                 consent.lapse(verification_id)
             changed.append(consent)
         position = await self.repository.save(*changed)
-        if outcome is not Outcome.CONFIRMED:
-            left = max(0, 5 - verification.failures) if outcome is Outcome.WRONG else None
+        if outcome is not Attempt.CONFIRMED:
+            left = max(0, 5 - verification.failures) if outcome is Attempt.WRONG else None
             raise VerificationError(_MESSAGES[outcome], outcome.value, left, position)
         status = consent.status if consent else None
         return Result(position, status, verification_id, verification.contact_id)
@@ -116,7 +116,7 @@ class ConsentFlows:
     async def confirm_self_service(self, contact_id: UUID, verification_id: UUID, code: str) -> Result:
         verification = await self.repository.get(Verification, verification_id)
         if verification.contact_id != contact_id or verification.optin_id is not None:
-            raise VerificationError(_MESSAGES[Outcome.WRONG], Outcome.WRONG.value)
+            raise VerificationError(_MESSAGES[Attempt.WRONG], Attempt.WRONG.value)
         return await self.confirm(verification_id, code, Client())
 
     async def set_own(
@@ -186,8 +186,8 @@ class ConsentFlows:
 
     async def _program_and_contact(
         self, optin_id: UUID, contact_id: UUID, *, allow_archived: bool = False
-    ) -> tuple[OptIn, Contact]:
-        program = await self.repository.get(OptIn, optin_id)
+    ) -> tuple[Program, Contact]:
+        program = await self.repository.get(Program, optin_id)
         if program.archived and not allow_archived:
             raise InvalidCommandError("the program is archived")
         contact = await self.repository.get(Contact, contact_id)
@@ -235,7 +235,7 @@ class ConsentFlows:
         key: bytes,
         client: Client,
         verification_id: UUID | None,
-        shown: OptIn | None,
+        shown: Program | None,
     ) -> Evidence:
         sealed_client = None
         if client.ip or client.user_agent:

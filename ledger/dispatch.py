@@ -23,8 +23,8 @@ import msgspec
 from ledger.composer import Composer
 from ledger.errors import ConflictError, InvalidValueError, NotFoundError
 from ledger.message import Basis, Message, code_message_id, request_message
-from ledger.optin import OptIn
 from ledger.ports import Clock
+from ledger.program import Program
 from ledger.registry import ContactRegistry
 from ledger.send_policy import Refusal, consent_now, still_allowed
 from ledger.template import TemplateKind
@@ -190,7 +190,9 @@ class Dispatcher:
             return None
         invite = verification.optin_id is not None and verification.action == "opt_in"
         kind: TemplateKind = "optin_invite" if invite else "verification_code"
-        program = await self.repository.find(OptIn, verification.optin_id) if verification.optin_id else None
+        program = (
+            await self.repository.find(Program, verification.optin_id) if verification.optin_id else None
+        )
         system = self.composer.system_variables(verification.contact_id, verification.channel, program)
         system |= {"code": code, "expires_minutes": str(int(CODE_TTL.total_seconds() // 60))}
         template = await self.composer.select(kind, verification.channel, verification.optin_id)

@@ -15,9 +15,9 @@ from uuid import UUID
 import phonenumbers
 
 from ledger.address import Address
+from ledger.code_refusal import CodeRefusal
 from ledger.errors import InvalidValueError, RateLimitedError
 from ledger.ports import RateLimiter
-from ledger.refusal import Refusal
 from ledger.repository import Repository
 
 HOUR = timedelta(hours=1)
@@ -82,5 +82,5 @@ class Guardrails:
 
     async def _refuse(self, reason: str, address: Address, country: str | None, prefix: str | None) -> None:
         await self.repository.save(
-            Refusal(reason=reason, channel=address.channel, country=country, prefix=prefix)
+            CodeRefusal(reason=reason, channel=address.channel, country=country, prefix=prefix)
         )

@@ -20,7 +20,7 @@ from ledger.composer import Composer
 from ledger.consent import Evidence
 from ledger.keywords import Family, Keywords
 from ledger.message import Basis, Message, Sealed, reply_message_id, request_message
-from ledger.optin import OptIn
+from ledger.program import Program
 from ledger.registry import ContactRegistry
 from ledger.template import TemplateKind
 from ledger.vocabulary import SYSTEM, Actor
@@ -46,7 +46,7 @@ class InboundSms:
         keywords: Keywords,
         *,
         help_text: str = DEFAULT_HELP,
-        sender_name: str = "OptIn Ledger",
+        sender_name: str = "Program Ledger",
     ) -> None:
         self.registry = registry
         self.repository = registry.repository
@@ -102,7 +102,7 @@ class InboundSms:
                 regranted.append(consent.optin_id)
         names = []
         for optin_id in regranted:
-            program = await self.repository.find(OptIn, optin_id)
+            program = await self.repository.find(Program, optin_id)
             if program is not None:
                 names.append(program.name)
         return changed, names

@@ -42,7 +42,7 @@ class ThrottleState:
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class ThrottleVerdict:
     """`allowed`, or refused for `retry_after` whole seconds; `state` is what to store.
 
     `blocks` says this attempt reached the block threshold: if it fails, the block begins.
@@ -54,16 +54,16 @@ class Decision:
     blocks: bool = False
 
 
-def attempt(policy: ThrottlePolicy, state: ThrottleState | None, now: datetime) -> Decision:
+def attempt(policy: ThrottlePolicy, state: ThrottleState | None, now: datetime) -> ThrottleVerdict:
     """Count one attempt at `now`, or refuse it while an earlier delay is still running."""
     if state is not None and state.next_attempt_at > now:
         wait = (state.next_attempt_at - now).total_seconds()
-        return Decision(False, state, retry_after=max(1, math.ceil(wait)))
+        return ThrottleVerdict(False, state, retry_after=max(1, math.ceil(wait)))
     if state is None or state.window_start + policy.window <= now:
         state = ThrottleState(0, now, now)
     attempts = state.attempts + 1
     new = ThrottleState(attempts, state.window_start, now + policy.delay(attempts))
-    return Decision(True, new, blocks=attempts == policy.block_after)
+    return ThrottleVerdict(True, new, blocks=attempts == policy.block_after)
 
 
 def forgive(state: ThrottleState, now: datetime, *, reset: bool) -> ThrottleState:

@@ -18,7 +18,7 @@ from ledger.contact import Contact
 from ledger.errors import ConflictError, InvalidValueError, NotFoundError
 from ledger.guardrails import Guardrails
 from ledger.message import Basis, BlockReason, Message, message_id_for, request_message
-from ledger.optin import OptIn
+from ledger.program import Program
 from ledger.send_policy import ConsentNow, Refusal, consent_now, decide, purpose_of
 from ledger.template import Template, TemplateKind
 from ledger.vocabulary import Actor
@@ -37,7 +37,7 @@ class SendRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class SendOutcome:
     message_id: UUID
     status: str
     position: int
@@ -55,20 +55,20 @@ class Messaging:
         self.registry = flows.registry
         self.guardrails = guardrails
 
-    async def send(self, request: SendRequest, actor: Actor, caller: str) -> Outcome:
+    async def send(self, request: SendRequest, actor: Actor, caller: str) -> SendOutcome:
         """Queue the message if consent allows it now, else record it blocked."""
         begun = await self._begin(request, actor, caller)
-        if isinstance(begun, Outcome):
+        if isinstance(begun, SendOutcome):
             return begun
         message, draft, now = begun
         return await self._decide(message, draft, now, request, caller)
 
     async def send_with_consent(
         self, request: SendRequest, actor: Actor, caller: str, client: Client
-    ) -> Outcome:
+    ) -> SendOutcome:
         """Send if opted in; with no consent yet, send the opt-in invite instead; else block."""
         begun = await self._begin(request, actor, caller)
-        if isinstance(begun, Outcome):
+        if isinstance(begun, SendOutcome):
             return begun
         message, draft, now = begun
         if now.consent.status != "unknown" or now.optout.in_force or draft.program.archived:
@@ -81,7 +81,7 @@ class Messaging:
         return await self._save(message, request, caller)
 
     async def _prepare(self, message_id: UUID, request: SendRequest, actor: Actor) -> tuple[Message, _Draft]:
-        program = await self.repository.get(OptIn, request.optin_id)
+        program = await self.repository.get(Program, request.optin_id)
         contact = await self.repository.get(Contact, request.contact_id)
         contact.require_live()
         if contact.channel not in program.channels:
@@ -119,7 +119,7 @@ class Messaging:
 
     async def _decide(
         self, message: Message, draft: _Draft, now: ConsentNow, request: SendRequest, caller: str
-    ) -> Outcome:
+    ) -> SendOutcome:
         decision: Basis | Refusal = decide(message.purpose, now)
         if draft.program.archived:
             decision = Refusal(reason="program_archived")
@@ -137,7 +137,7 @@ class Messaging:
             )
         return await self._save(message, request, caller)
 
-    async def _save(self, message: Message, request: SendRequest, caller: str) -> Outcome:
+    async def _save(self, message: Message, request: SendRequest, caller: str) -> SendOutcome:
         try:
             return _outcome(message, await self.repository.save(message))
         except ConflictError:  # a concurrent retry with the same key won: answer as it did
@@ -147,7 +147,7 @@ class Messaging:
 
     async def _begin(
         self, request: SendRequest, actor: Actor, caller: str
-    ) -> Outcome | tuple[Message, _Draft, ConsentNow]:
+    ) -> SendOutcome | tuple[Message, _Draft, ConsentNow]:
         """The earlier answer to a retried request, or the message, its draft and consent now."""
         message_id, replay = await self._replay(request, caller)
         if replay is not None:
@@ -162,7 +162,7 @@ class Messaging:
         )
         return message, draft, now
 
-    async def _replay(self, request: SendRequest, caller: str) -> tuple[UUID, Outcome | None]:
+    async def _replay(self, request: SendRequest, caller: str) -> tuple[UUID, SendOutcome | None]:
         if request.idempotency_key is None:
             return uuid.uuid4(), None
         message_id = message_id_for(caller, request.idempotency_key)
@@ -177,14 +177,14 @@ class Messaging:
 
 @dataclass(frozen=True, slots=True)
 class _Draft:
-    program: OptIn
+    program: Program
     template: Template
     composition: Composition
 
 
-def _outcome(message: Message, position: int, *, replayed: bool = False) -> Outcome:
+def _outcome(message: Message, position: int, *, replayed: bool = False) -> SendOutcome:
     status = message.status if message.status in ("blocked", "diverted") else "queued"
-    return Outcome(
+    return SendOutcome(
         message_id=message.id,
         status=status,
         position=position,

@@ -21,7 +21,7 @@ CODE_TTL = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
 
 
-class Outcome(Enum):
+class Attempt(Enum):
     CONFIRMED = "confirmed"
     WRONG = "wrong"
     LOCKED = "locked"
@@ -96,23 +96,23 @@ class Verification(Aggregate):
     def open(self) -> bool:
         return not (self.confirmed or self.locked or self.expired)
 
-    def attempt(self, code_hash: bytes, now: datetime) -> Outcome:
+    def attempt(self, code_hash: bytes, now: datetime) -> Attempt:
         """Check one attempt (constant time); record what happened; say it."""
         if self.confirmed:
-            return Outcome.USED
+            return Attempt.USED
         if self.locked:
-            return Outcome.LOCKED
+            return Attempt.LOCKED
         if self.expired or now >= self.expires_at:
             self.expire(now)
-            return Outcome.EXPIRED
+            return Attempt.EXPIRED
         if hmac.compare_digest(code_hash, self.code_hash):
             self._confirmed(contact_id=self.contact_id, at=now)
-            return Outcome.CONFIRMED
+            return Attempt.CONFIRMED
         self._failed(contact_id=self.contact_id, attempt=self.failures + 1, at=now)
         if self.failures >= MAX_ATTEMPTS:
             self._locked(contact_id=self.contact_id, at=now)
-            return Outcome.LOCKED
-        return Outcome.WRONG
+            return Attempt.LOCKED
+        return Attempt.WRONG
 
     def expire(self, now: datetime) -> None:
         if self.open and now >= self.expires_at:

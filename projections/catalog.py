@@ -15,8 +15,8 @@ from projections.channel_optouts import ChannelOptOutsProjection
 from projections.consent_state import ConsentStateProjection
 from projections.contacts import ContactsProjection
 from projections.messages import MessagesProjection
-from projections.optins import OptInsProjection
 from projections.outbox import OutboxProjection
+from projections.programs import ProgramsProjection
 from projections.projection import Projection
 from projections.templates import TemplatesProjection
 from projections.timeline import TimelineProjection
@@ -55,7 +55,7 @@ def all_projections(settings: Settings) -> list[Projection]:
     if settings.kek is None or settings.index_key is None:
         raise ValueError("projections need OPTIN_KEK and OPTIN_INDEX_KEY")
     return [
-        OptInsProjection(),
+        ProgramsProjection(),
         ContactsProjection(
             KeyWrapper(settings.kek),
             NaclSealer(settings.index_key),

@@ -7,7 +7,7 @@ from datetime import datetime
 import asyncpg
 
 from adapters.postgres.pool import Connection
-from ledger.login_throttle import Decision, ThrottlePolicy, ThrottleState, attempt, forgive
+from ledger.login_throttle import ThrottlePolicy, ThrottleState, ThrottleVerdict, attempt, forgive
 
 _LOCKED_ROW = "SELECT failures, window_start, next_attempt_at FROM login_throttle WHERE key = $1 FOR UPDATE"
 
@@ -18,7 +18,7 @@ class PostgresThrottle:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def attempt(self, key: bytes, policy: ThrottlePolicy, now: datetime) -> Decision:
+    async def attempt(self, key: bytes, policy: ThrottlePolicy, now: datetime) -> ThrottleVerdict:
         async with self._pool.acquire() as conn, conn.transaction():
             # A fresh row first, so that concurrent first attempts queue on its lock and all count.
             await conn.execute(

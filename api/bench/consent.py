@@ -38,7 +38,7 @@ from api.auth.services import create_auth_services
 from api.bench.scratch import scratch_schema
 from ledger.address import normalise
 from ledger.consent_flows import Client, ConsentFlows
-from ledger.optin import create_optin
+from ledger.program import new_program
 from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from ledger.vocabulary import SYSTEM
@@ -66,7 +66,7 @@ async def _populate(settings: Settings, dsn: str, contacts: int) -> tuple[uuid.U
             NaclSealer(settings.index_key),
         )
         flows = ConsentFlows(repo, registry, HmacCodes(settings.token_key), SystemClock())
-        program = create_optin(
+        program = new_program(
             name="Bench",
             description="",
             purpose="marketing",

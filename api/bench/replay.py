@@ -11,16 +11,16 @@ from adapters.postgres.pool import create_pool
 from adapters.runtime import settle_heap
 from api.bench.scratch import scratch_schema
 from ledger.codec import LedgerMapper
-from ledger.optin import OptIn, create_optin
+from ledger.program import Program, new_program
 from ledger.vocabulary import SYSTEM
-from projections.optins import OptInsProjection
+from projections.programs import ProgramsProjection
 from projections.runner import ProjectionRunner
 
 _EVENTS_PER_PROGRAM = 5
 
 
 def _program_events(mapper: LedgerMapper, i: int) -> list[Any]:
-    program: OptIn = create_optin(
+    program: Program = new_program(
         name=f"Program {i}",
         description="Benchmark program",
         purpose="marketing",
@@ -52,7 +52,7 @@ async def run(dsn: str, events: int, role: str | None) -> dict[str, Any]:
             if chunk:
                 await store.append(chunk)
             appended = await store.head()
-            projection = OptInsProjection()
+            projection = ProgramsProjection()
             runner = ProjectionRunner(pool, [projection], batch_size=5000)
             settle_heap()  # as `replay` and `serve` do once they have started
             started = time.perf_counter()

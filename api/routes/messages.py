@@ -16,7 +16,7 @@ from api.problems import problem
 from api.routes.templates import Variables
 from api.services import Services, client_of, one_page, request_id, written
 from ledger.message import Basis
-from ledger.messaging import Outcome, SendRequest
+from ledger.messaging import SendOutcome, SendRequest
 from ledger.template import TemplateKind
 from ledger.vocabulary import Channel
 from projections import messages as read
@@ -142,7 +142,7 @@ def _request(data: SendIn) -> SendRequest:
     )
 
 
-def _answer(outcome: Outcome) -> Response[Any]:
+def _answer(outcome: SendOutcome) -> Response[Any]:
     headers = {"Ledger-Position": str(outcome.position)}
     if outcome.status == "blocked":
         return problem(

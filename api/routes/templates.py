@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from api.auth.guards import allow, principal_of
 from api.services import Services, request_id, written
 from ledger.errors import ConflictError, DomainError, InvalidValueError
-from ledger.optin import OptIn
+from ledger.program import Program
 from ledger.rendering import Rendered, placeholders, render
 from ledger.template import Template, TemplateKind, check_content, create_template
 from ledger.vocabulary import Actor, Channel, ProgramName
@@ -155,7 +155,7 @@ class TemplatesController(Controller):
 async def create_from(services: Services, data: NewTemplate, actor: Actor) -> tuple[Template, int]:
     """Create and save a template (shared by the API and the console)."""
     if data.optin_id is not None:
-        program = await services.repository.get(OptIn, data.optin_id)
+        program = await services.repository.get(Program, data.optin_id)
         if data.channel not in program.channels:
             raise InvalidValueError(f"the program does not use the {data.channel} channel")
     template = create_template(
@@ -206,7 +206,7 @@ async def preview_template(services: Services, data: PreviewIn) -> PreviewOut:
         check_content(kind, channel, subject, body)
     except DomainError as e:
         problems.append(str(e))
-    program = await services.repository.find(OptIn, data.optin_id) if data.optin_id else None
+    program = await services.repository.find(Program, data.optin_id) if data.optin_id else None
     values = {**_samples(services, program), **data.variables}
     needed = placeholders((subject or "") + "\n" + body)
     missing = [name for name in needed if name not in values]
@@ -216,7 +216,7 @@ async def preview_template(services: Services, data: PreviewIn) -> PreviewOut:
     return PreviewOut(rendered=rendered, missing=missing, problems=problems)
 
 
-def _samples(services: Services, program: OptIn | None) -> dict[str, str]:
+def _samples(services: Services, program: Program | None) -> dict[str, str]:
     """Stand-ins for the variables the ledger fills in when it sends."""
     return {
         "program_name": program.name if program else "Example program",

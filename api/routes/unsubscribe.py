@@ -20,7 +20,7 @@ from api.auth.guards import anyone
 from api.auth.tokens import InvalidTokenError
 from api.services import Services, client_of
 from ledger.errors import NotFoundError
-from ledger.optin import OptIn
+from ledger.program import Program
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -87,12 +87,12 @@ class UnsubscribeController(Controller):
         return response
 
 
-async def _resolve(services: Services, token: str) -> tuple[UUID, OptIn] | None:
+async def _resolve(services: Services, token: str) -> tuple[UUID, Program] | None:
     try:
         contact_id, optin_id = services.channels.tokens.verify(token)
     except InvalidTokenError:
         return None
-    program = await services.repository.find(OptIn, optin_id)
+    program = await services.repository.find(Program, optin_id)
     if program is None or await services.contacts.keys.get(contact_id) is None:
         return None  # an erased contact: nothing left to opt out
     return contact_id, program

@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from adapters.postgres.event_store import PostgresEventStore
 from api.cli import main
-from ledger.optin import create_optin
+from ledger.program import new_program
 from ledger.repository import Repository
 from ledger.vocabulary import SYSTEM
 from tests.api.conftest import AuthHeaders
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 async def some_history(store: PostgresEventStore) -> None:
     repo = Repository(store)
     for n in range(3):
-        program = create_optin(
+        program = new_program(
             name=f"Offers {n} (ask jane.doe@example.com)",
             description="",
             purpose="marketing",

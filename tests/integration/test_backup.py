@@ -22,7 +22,7 @@ from adapters.settings import Settings
 from api.commands.backup import restore_into
 from ledger.address import normalise
 from ledger.consent_flows import Client, ConsentFlows
-from ledger.optin import create_optin
+from ledger.program import new_program
 from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from ledger.vocabulary import Actor
@@ -56,7 +56,7 @@ async def test_backup_erase_restore_keeps_the_erasure_and_everything_else(
     )
     codes = RememberingCodes(bytes(32))
     flows = ConsentFlows(registry.repository, registry, codes, Clock())
-    program = create_optin(
+    program = new_program(
         name="P", description="", purpose="marketing", channels=("email",), disclosure="d", actor=STAFF
     )
     await registry.repository.save(program)

@@ -21,7 +21,7 @@ from ledger.consent_flows import Client, ConsentFlows
 from ledger.dispatch import Dispatcher, Outgoing, RetryPolicy
 from ledger.message import Message
 from ledger.messaging import Messaging, SendRequest
-from ledger.optin import create_optin
+from ledger.program import new_program
 from ledger.registry import ContactRegistry
 from ledger.vocabulary import Actor
 from projections.outbox import OutboxProjection
@@ -62,7 +62,7 @@ class World:
         self.runner = ProjectionRunner(pool, [OutboxProjection()])
 
     async def queued(self) -> tuple[UUID, UUID, UUID]:
-        program = create_optin(
+        program = new_program(
             name="Orders",
             description="",
             purpose="transactional",

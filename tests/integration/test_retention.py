@@ -11,7 +11,7 @@ import pytest
 from adapters.postgres.event_store import PostgresEventStore
 from ledger.address import normalise
 from ledger.consent_flows import Client, ConsentFlows
-from ledger.optin import create_optin
+from ledger.program import new_program
 from ledger.registry import ContactRegistry
 from ledger.retention import Retention
 from ledger.vocabulary import Actor
@@ -30,7 +30,7 @@ async def test_retention_erases_only_idle_contacts_without_consent_and_closes_st
     clock = Clock()
     codes = RememberingCodes(bytes(32))
     flows = ConsentFlows(registry.repository, registry, codes, clock)
-    program = create_optin(
+    program = new_program(
         name="P", description="", purpose="marketing", channels=("email",), disclosure="d", actor=STAFF
     )
     await registry.repository.save(program)

@@ -36,7 +36,7 @@ from ledger.address import normalise
 from ledger.consent import Consent, consent_id, decision_at
 from ledger.consent_flows import Client, ConsentFlows
 from ledger.errors import DomainError
-from ledger.optin import create_optin
+from ledger.program import new_program
 from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from ledger.verification import CODE_TTL, MAX_ATTEMPTS, Verification
@@ -101,7 +101,7 @@ class ConsentMachine(RuleBasedStateMachine):
             self.repo, PostgresDataKeys(self.pool, KEK), PostgresAddressBook(self.pool), NaclSealer(INDEX_KEY)
         )
         self.flows = ConsentFlows(self.repo, registry, self.codes, self.clock)
-        program = create_optin(
+        program = new_program(
             name="P", description="", purpose="marketing", channels=("email",), disclosure="d", actor=STAFF
         )
         await self.repo.save(program)

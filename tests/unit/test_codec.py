@@ -8,13 +8,13 @@ import pytest
 from eventsourcing.domain import Aggregate, event
 
 from ledger.codec import LedgerMapper, TopicError
-from ledger.optin import OptIn, create_optin
+from ledger.program import Program, new_program
 from ledger.vocabulary import Actor
 
 
 def test_round_trip_preserves_every_field_and_type() -> None:
     mapper = LedgerMapper()
-    p = create_optin(
+    p = new_program(
         name="N",
         description="D",
         purpose="transactional",
@@ -28,7 +28,7 @@ def test_round_trip_preserves_every_field_and_type() -> None:
     assert [s.topic for s in stored] == ["optin.created", "optin.renamed"]
     decoded = [mapper.to_domain_event(s) for s in stored]
     assert decoded == originals
-    assert isinstance(decoded[0], OptIn.Created)
+    assert isinstance(decoded[0], Program.Created)
     assert decoded[0].actor == Actor(kind="api_key", id="k1", correlation_id="c1")
 
 

@@ -23,7 +23,7 @@ from ledger.errors import InvalidValueError
 from ledger.vocabulary import Channel
 from projections import consent_state
 from projections import contacts as read
-from projections.optins import list_programs
+from projections.programs import list_programs
 from projections.timeline import timeline
 
 PAGE_SIZE = 50

@@ -17,7 +17,7 @@ from api.web.console.contacts import evidence
 from api.web.rendering import page
 from projections import contacts as contacts_read
 from projections import messages as read
-from projections.optins import list_programs
+from projections.programs import list_programs
 
 PAGE_SIZE = 50
 STATUSES = (

@@ -12,14 +12,14 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
-from api.routes.optins import NewProgram, ProgramChange, change_program, create_program
+from api.routes.programs import NewProgram, ProgramChange, change_program, create_program
 from api.services import Services
 from api.web.console.access import EDITORS, VIEWERS, may
 from api.web.rendering import Form, page, see_other, viewer
 from ledger.errors import DomainError
-from ledger.optin import disclosure_sha256
+from ledger.program import disclosure_sha256
 from ledger.vocabulary import Actor
-from projections.optins import get_program, list_programs
+from projections.programs import get_program, list_programs
 from projections.runner import wait_for_position
 
 

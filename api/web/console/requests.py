@@ -18,7 +18,7 @@ from api.web.console.access import EDITORS
 from api.web.rendering import Form, page
 from ledger.errors import DomainError
 from projections import consent_state
-from projections.optins import list_programs
+from projections.programs import list_programs
 
 
 class RequestForm(msgspec.Struct, kw_only=True):

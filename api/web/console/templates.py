@@ -28,7 +28,7 @@ from ledger.errors import DomainError
 from ledger.template import KINDS
 from ledger.vocabulary import Actor
 from projections import templates as read
-from projections.optins import list_programs
+from projections.programs import list_programs
 from projections.runner import wait_for_position
 
 

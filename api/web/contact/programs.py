@@ -33,7 +33,7 @@ from api.web.contact.steps import (
 from api.web.rendering import Form, page
 from ledger.errors import DisclosureChangedError, InvalidValueError, RateLimitedError, VerificationError
 from projections import consent_state
-from projections.optins import ProgramRow, disclosure_text, get_program
+from projections.programs import ProgramRow, disclosure_text, get_program
 
 
 def _action(value: str) -> str:

@@ -13,9 +13,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth.guards import allow, principal_of
 from api.services import Services, written
-from ledger.optin import OptIn, create_optin
+from ledger.program import Program, new_program
 from ledger.vocabulary import Actor, Channel, Description, DisclosureText, ProgramName, Purpose
-from projections import optins as read
+from projections import programs as read
 
 Channels = Annotated[list[Channel], msgspec.Meta(min_length=1, max_length=2)]
 
@@ -38,7 +38,7 @@ class ProgramChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     archived: bool | None = None
 
 
-def _program(p: OptIn) -> read.ProgramRow:
+def _program(p: Program) -> read.ProgramRow:
     """The program as a write answers it (the read model may not have caught up yet)."""
     return read.ProgramRow(
         id=p.id,
@@ -55,7 +55,7 @@ def _program(p: OptIn) -> read.ProgramRow:
     )
 
 
-class OptInsController(Controller):
+class ProgramsController(Controller):
     path = "/v1/optins"
     tags = ["programs"]  # noqa: RUF012 (Litestar reads it as a class attribute)
 
@@ -101,9 +101,9 @@ class OptInsController(Controller):
         return written(_program(program), position, 200)
 
 
-async def create_program(services: Services, data: NewProgram, actor: Actor) -> tuple[OptIn, int]:
+async def create_program(services: Services, data: NewProgram, actor: Actor) -> tuple[Program, int]:
     """Create and save a program (shared by the API and the console)."""
-    program = create_optin(
+    program = new_program(
         name=data.name,
         description=data.description,
         purpose=data.purpose,
@@ -116,9 +116,9 @@ async def create_program(services: Services, data: NewProgram, actor: Actor) -> 
 
 async def change_program(
     services: Services, optin_id: UUID, data: ProgramChange, actor: Actor
-) -> tuple[OptIn, int]:
+) -> tuple[Program, int]:
     """Apply the fields given (a new disclosure text is a new version), then save."""
-    program = await services.repository.get(OptIn, optin_id)
+    program = await services.repository.get(Program, optin_id)
     if data.name is not None:
         program.rename(data.name, actor)
     if data.description is not None:

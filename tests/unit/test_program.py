@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from ledger.errors import InvalidCommandError, InvalidValueError
-from ledger.optin import OptIn, create_optin, disclosure_sha256
+from ledger.program import Program, disclosure_sha256, new_program
 from ledger.vocabulary import SYSTEM, Actor
 
 STAFF = Actor(kind="user", id="u-1")
 
 
-def program() -> OptIn:
-    p = create_optin(
+def program() -> Program:
+    p = new_program(
         name="Weekly offers",
         description="Deals every Friday",
         purpose="marketing",
@@ -35,7 +35,7 @@ def test_changing_the_disclosure_makes_a_new_version() -> None:
     p = program()
     p.change_disclosure("New words. Reply STOP to stop.", STAFF)
     [event] = p.collect_events()
-    assert isinstance(event, OptIn.DisclosureChanged)
+    assert isinstance(event, Program.DisclosureChanged)
     assert event.version == 2
     assert event.actor == STAFF
     assert p.disclosure_version == 2
@@ -57,7 +57,7 @@ def test_archived_program_refuses_changes() -> None:
 
 def test_a_program_needs_a_channel() -> None:
     with pytest.raises(InvalidCommandError):
-        create_optin(name="x", description="", purpose="marketing", channels=(), disclosure="d", actor=STAFF)
+        new_program(name="x", description="", purpose="marketing", channels=(), disclosure="d", actor=STAFF)
     with pytest.raises(InvalidCommandError):
         program().set_channels((), STAFF)
 

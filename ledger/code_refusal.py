@@ -7,7 +7,7 @@ from eventsourcing.domain import Aggregate, event
 from ledger.vocabulary import Channel
 
 
-class Refusal(Aggregate):
+class CodeRefusal(Aggregate):
     """One refusal; `prefix` is the destination's country code and first digits, never a number."""
 
     TOPIC = "refusal"

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from adapters.postgres.event_store import PostgresEventStore
 from ledger.errors import DomainError
-from ledger.optin import OptIn, create_optin
+from ledger.program import Program, new_program
 from ledger.repository import Repository
 from ledger.vocabulary import Actor
-from projections.optins import OptInsProjection
+from projections.programs import ProgramsProjection
 from projections.runner import ProjectionRunner
 
 pytestmark = pytest.mark.integration
@@ -48,7 +48,7 @@ async def test_live_rebuilt_and_folded_read_models_agree(
     repo = Repository(store)
     ids: list[uuid.UUID] = []
     for n in range(3):
-        program = create_optin(
+        program = new_program(
             name=f"P{n}",
             description="",
             purpose="marketing",
@@ -59,14 +59,14 @@ async def test_live_rebuilt_and_folded_read_models_agree(
         await repo.save(program)
         ids.append(program.id)
     for target, (name, arg) in script:
-        program = await repo.get(OptIn, ids[target])
+        program = await repo.get(Program, ids[target])
         try:
             getattr(program, name)(*(() if arg is None else (arg,)), ACTOR)
         except DomainError:
             continue
         await repo.save(program)
 
-    projection = OptInsProjection()
+    projection = ProgramsProjection()
     runner = ProjectionRunner(pool, [projection], batch_size=7)
     await runner.catch_up(projection)
     live = await read_model(pool)
@@ -74,7 +74,7 @@ async def test_live_rebuilt_and_folded_read_models_agree(
     assert await read_model(pool) == live
 
     for program_id in ids:
-        folded = await repo.get(OptIn, program_id)
+        folded = await repo.get(Program, program_id)
         row = await pool.fetchrow("SELECT * FROM optins WHERE id = $1", program_id)
         assert row is not None
         assert (row["name"], row["description"], tuple(row["channels"])) == (

@@ -15,7 +15,7 @@ def disclosure_sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class OptIn(Aggregate):
+class Program(Aggregate):
     """A program a contact can opt into, such as "Weekly offers" by email or SMS."""
 
     TOPIC = "optin"
@@ -135,7 +135,7 @@ class OptIn(Aggregate):
         self.archived = True
 
 
-def create_optin(
+def new_program(
     *,
     name: str,
     description: str,
@@ -143,7 +143,7 @@ def create_optin(
     channels: tuple[Channel, ...],
     disclosure: str,
     actor: Actor,
-) -> OptIn:
+) -> Program:
     """A new program; refuses an empty channel list (a program nobody can join)."""
     if not channels:
         raise InvalidCommandError("a program needs at least one channel")
@@ -151,7 +151,7 @@ def create_optin(
     if description:
         checked_text(description, "description", max_length=2000, multiline=True)
     checked_text(disclosure, "disclosure", max_length=5000, multiline=True)
-    return OptIn(
+    return Program(
         name=name,
         description=description,
         purpose=purpose,

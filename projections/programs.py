@@ -12,7 +12,7 @@ import asyncpg
 import msgspec
 
 from adapters.postgres.pool import Connection
-from ledger.optin import OptIn, disclosure_sha256
+from ledger.program import Program, disclosure_sha256
 from projections.projection import Envelope
 
 _NAMES = [
@@ -62,7 +62,7 @@ class _Row:
         )
 
 
-class OptInsProjection:
+class ProgramsProjection:
     """Folds `optin.*` events into one row per program."""
 
     name = "optins"
@@ -70,12 +70,12 @@ class OptInsProjection:
     topics: frozenset[str] = frozenset(
         c.TOPIC
         for c in (
-            OptIn.Created,
-            OptIn.Renamed,
-            OptIn.Described,
-            OptIn.ChannelsSet,
-            OptIn.DisclosureChanged,
-            OptIn.Archived,
+            Program.Created,
+            Program.Renamed,
+            Program.Described,
+            Program.ChannelsSet,
+            Program.DisclosureChanged,
+            Program.Archived,
         )
     )
 
@@ -85,7 +85,7 @@ class OptInsProjection:
         disclosures: list[tuple[UUID, int, str, str, datetime]] = []
         for envelope in batch:
             row = _fold(rows, envelope)
-            if isinstance(envelope.event, OptIn.Created | OptIn.DisclosureChanged):
+            if isinstance(envelope.event, Program.Created | Program.DisclosureChanged):
                 disclosures.append(
                     (
                         row.id,
@@ -112,7 +112,7 @@ def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
 
 def _fold(rows: dict[UUID, _Row], envelope: Envelope) -> _Row:
     event = envelope.event
-    if isinstance(event, OptIn.Created):
+    if isinstance(event, Program.Created):
         row = _Row(
             id=event.originator_id,
             name=event.name,
@@ -132,17 +132,17 @@ def _fold(rows: dict[UUID, _Row], envelope: Envelope) -> _Row:
         return row
     row = rows[event.originator_id]
     match event:
-        case OptIn.Renamed():
+        case Program.Renamed():
             row.name = event.name
-        case OptIn.Described():
+        case Program.Described():
             row.description = event.description
-        case OptIn.ChannelsSet():
+        case Program.ChannelsSet():
             row.channels = list(event.channels)
-        case OptIn.DisclosureChanged():
+        case Program.DisclosureChanged():
             row.disclosure = event.disclosure
             row.disclosure_version = event.version
             row.disclosure_sha256 = disclosure_sha256(event.disclosure)
-        case OptIn.Archived():
+        case Program.Archived():
             row.archived = True
     row.updated_at = event.timestamp
     row.version = event.originator_version
