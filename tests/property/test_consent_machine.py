@@ -33,8 +33,9 @@ from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.pool import create_pool
 from ledger.address import normalise
-from ledger.consent import Consent, consent_id, decision_at
+from ledger.consent import Consent, consent_id
 from ledger.consent_flows import Client, ConsentFlows
+from ledger.decision import decide_at
 from ledger.errors import DomainError
 from ledger.program import new_program
 from ledger.registry import ContactRegistry
@@ -206,12 +207,12 @@ class ConsentMachine(RuleBasedStateMachine):
                 (r.notification_id, r.recorded_at, self.repo.mapper.to_domain_event(r.stored()))
                 for r in recorded
             ]
-            now = decision_at(history, datetime.now(UTC))  # type: ignore[arg-type]
+            now = decide_at(history, datetime.now(UTC))
             assert now.status == self.status[who]
             if row:
                 assert row["event_position"] == now.position
             for at, statuses in self.history:
-                assert decision_at(history, at).status == statuses[who]  # type: ignore[arg-type]
+                assert decide_at(history, at).status == statuses[who]
 
     @invariant()
     def every_opt_in_rests_on_a_confirmed_code_of_that_contact(self) -> None:
