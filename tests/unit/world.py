@@ -26,7 +26,7 @@ from ledger.consent_flows import Client, ConsentFlows
 from ledger.program import Program, new_program
 from ledger.registry import ContactRegistry
 from ledger.repository import Repository
-from ledger.vocabulary import Actor, Channel
+from ledger.vocabulary import Actor, Channel, Purpose
 from tests import pii
 
 STAFF = Actor(kind="user", id="staff-1")
@@ -75,9 +75,11 @@ class World:
         self.registry = ContactRegistry(self.repository, self.keys, self.book, self.sealer, self.erasures)
         self.flows = ConsentFlows(self.repository, self.registry, self.codes, self.clock)
 
-    async def program(self, channels: tuple[Channel, ...] = ("email", "sms")) -> Program:
+    async def program(
+        self, channels: tuple[Channel, ...] = ("email", "sms"), purpose: Purpose = "marketing"
+    ) -> Program:
         program = new_program(
-            name="Weekly offers", description="", purpose="marketing", channels=channels,
+            name="Weekly offers", description="", purpose=purpose, channels=channels,
             disclosure="You agree to weekly offers.", actor=STAFF,
         )  # fmt: skip
         await self.repository.save(program)
