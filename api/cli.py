@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from adapters.postgres.backup import BackupError
+from adapters.postgres.embedded import stop_embedded
 from adapters.settings import SettingsError
 from api.auth.principal import ROLES
 
@@ -99,6 +102,8 @@ def _bench(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # SIGTERM ends a command as Ctrl-C does (drain, stop, leave the embedded server), not at once.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         match args.command:
             case "serve":
@@ -160,7 +165,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, BackupError) as e:
         print(f"optin-ledger: {e}", file=sys.stderr)
         return 2
+    finally:
+        stop_embedded()
+        signal.signal(signal.SIGTERM, previous)
     return 2
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

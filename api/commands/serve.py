@@ -31,7 +31,15 @@ def serve(
         _announce_demo_admin(asyncio.run(ensure_demo_admin(settings)))
     app = create_app(settings, run_projections=run_projections, run_worker=run_worker)
     log.info("serving", url=f"http://{host}:{port}", schema=f"http://{host}:{port}/schema/swagger")
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=20,  # requests still running then are cut off; stopping must end
+    )
     # uvicorn re-raises the interrupt once it has shut down cleanly
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run()
