@@ -9,6 +9,7 @@ from pathlib import Path
 import structlog
 import uvicorn
 
+from adapters.metrics import serve_metrics
 from adapters.postgres.leadership import AdvisoryLockLeadership
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
@@ -30,6 +31,7 @@ def serve(
     if settings.demo:
         _announce_demo_admin(asyncio.run(ensure_demo_admin(settings)))
     app = create_app(settings, run_projections=run_projections, run_worker=run_worker)
+    serve_metrics(settings.metrics_host, settings.metrics_port)
     log.info("serving", url=f"http://{host}:{port}", schema=f"http://{host}:{port}/schema/swagger")
     config = uvicorn.Config(
         app,
@@ -75,6 +77,7 @@ def project(data_dir: Path | None) -> int:
     settings = prepare(data_dir)
     assert settings.database_url
     dsn = settings.database_url
+    serve_metrics(settings.metrics_host, settings.metrics_port)
 
     async def run() -> None:
         await migrate(dsn)

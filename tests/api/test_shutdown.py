@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from api.commands.users import DEMO_ADMIN_EMAIL
 from tests.api.test_serve import free_port, wait_healthy
@@ -59,6 +60,14 @@ def admin_token(url: str, log: Path) -> str:
     return str(httpx.post(url + "/v1/auth/token", data=form).json()["access_token"])
 
 
+def metric_names(log: Path) -> set[str]:
+    """Scrape the `/metrics` endpoint `serve` says it bound (an ephemeral port here)."""
+    match = re.search(r'"url": "(http://127\.0\.0\.1:\d+/metrics)"', log.read_text())
+    assert match, log.read_text()
+    text = httpx.get(match.group(1)).text
+    return {family.name for family in text_string_to_metric_families(text)}
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_drains_requests_then_stops_the_embedded_server(tmp_path: Path, signum: int) -> None:
     data_dir, port, log = tmp_path / "data", free_port(), tmp_path / "serve.log"
@@ -68,6 +77,8 @@ def test_a_signal_drains_requests_then_stops_the_embedded_server(tmp_path: Path,
         wait_healthy(url, proc)
         assert postgres_of(data_dir)
         headers = {"Authorization": f"Bearer {admin_token(url, log)}"}
+        scraped = metric_names(log)
+        assert {"optin_ledger_head_position", "optin_append_seconds"} <= scraped, scraped
         answers: list[httpx.Response] = []
         # A read waiting (2 s) for a position the ledger never reaches: in flight when the signal comes.
         slow = threading.Thread(
