@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("file", type=Path)
 
     bench = with_data_dir(sub.add_parser("bench", help="benchmarks, as same-run ratios"))
-    bench.add_argument("name", choices=["append", "replay", "consent"])
+    bench.add_argument("name", choices=["append", "replay", "consent", "command"])
     bench.add_argument("--seconds", type=float, default=5.0, help="duration of each timed part")
     bench.add_argument("--events", type=int, default=100_000, help="events for `replay`")
     bench.add_argument("--tasks", type=int, default=32, help="concurrent writers or connections")
@@ -90,6 +90,10 @@ def _bench(args: argparse.Namespace) -> int:
         result = run_like_serve(append.run(dsn, args.seconds, args.tasks, role))
     elif args.name == "consent":
         result = run_like_serve(consent.run(settings, args.seconds, args.tasks, args.contacts))
+    elif args.name == "command":
+        from api.bench import command
+
+        result = run_like_serve(command.run(settings, args.seconds, args.tasks))
     else:
         result = run_like_serve(replay.run(dsn, args.events, role))
     if args.json:
