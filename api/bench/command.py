@@ -136,4 +136,5 @@ async def run(settings: Settings, seconds: float, connections: int) -> dict[str,
         "ratio": round(service["per_s"] / baseline["per_s"], 3),
         "p99_ratio": round(service["p99_ms"] / baseline["p99_ms"], 2),
         "errors": service["errors"] + baseline["errors"],
+        "failed": {**baseline["failed"], **service["failed"]},
     }

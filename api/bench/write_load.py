@@ -30,6 +30,7 @@ class _Http:
         self.reader, self.writer, self.head = reader, writer, head
         self.latencies: list[float] = []
         self.errors = 0
+        self.failed: dict[str, int] = {}  # "<path> <status>": count, to say what failed
 
     async def post(self, path: str, body: dict[str, Any], expect: int) -> Any:
         payload = msgspec.json.encode(body)
@@ -47,7 +48,9 @@ class _Http:
         self.latencies.append(time.perf_counter() - started)
         if int(status_line[9:12]) != expect:
             self.errors += 1
-            raise _Failed(status_line.decode().strip())
+            what = f"{path.split('/')[2] if path.count('/') > 1 else path} {status_line[9:12].decode()}"
+            self.failed[what] = self.failed.get(what, 0) + 1
+            raise _Failed(answer.decode(errors="replace")[:200])
         return _decode(answer) if answer else None
 
 
@@ -74,7 +77,7 @@ async def _insert(http: _Http, spec: dict[str, Any], n: int) -> None:
 
 async def _connection(
     host: str, port: int, head: bytes, script: str, spec: dict[str, Any], offset: int, deadline: float
-) -> tuple[list[float], int, int]:
+) -> tuple[list[float], int, dict[str, int]]:
     reader, writer = await asyncio.open_connection(host, port)
     http, flows, step = _Http(reader, writer, head), 0, _flow if script == "flow" else _insert
     try:
@@ -86,12 +89,12 @@ async def _connection(
                 await asyncio.sleep(0.01)
     finally:
         writer.close()
-    return http.latencies, flows, http.errors
+    return http.latencies, flows, http.failed
 
 
 async def run(
     url: str, script: str, spec: dict[str, Any], connections: int, seconds: float
-) -> dict[str, float]:
+) -> dict[str, Any]:
     host_port = url.split("://", 1)[1].rstrip("/")
     host, _, port = host_port.partition(":")
     head = f"Host: {host_port}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in spec.get("headers", {}).items())
@@ -106,10 +109,15 @@ async def run(
     elapsed = time.perf_counter() - started
     latencies = sorted(t for r in results for t in r[0])
     count = len(latencies)
+    failed: dict[str, int] = {}
+    for _, _, by_kind in results:
+        for what, n in by_kind.items():
+            failed[what] = failed.get(what, 0) + n
     return {
         "requests": count,
         "flows": sum(r[1] for r in results),
-        "errors": sum(r[2] for r in results),
+        "errors": sum(failed.values()),
+        "failed": failed,
         "seconds": round(elapsed, 3),
         "per_s": round(count / elapsed, 1),
         "flows_per_s": round(sum(r[1] for r in results) / elapsed, 1),
