@@ -30,7 +30,9 @@ def consent_id(contact_id: UUID, optin_id: UUID, channel: Channel) -> UUID:
 
 class Evidence(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Why a consent event happened, and what proves it. Personal parts are sealed with the
-    contact's key (`sealed_client`: IP and user agent; `sealed_reason`: staff's note)."""
+    contact's key (`sealed_client`: IP and user agent; `sealed_reason`: staff's note).
+    `relay`: the application (API key) or staff member who passed on the contact's code; absent
+    in events recorded before it existed, which decode with None."""
 
     actor: Actor
     source: Source
@@ -40,6 +42,7 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     keyword: str | None = None
     sealed_client: bytes | None = None
     sealed_reason: bytes | None = None
+    relay: Actor | None = None
 
 
 class Consent(Aggregate):
