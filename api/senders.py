@@ -1,100 +1,33 @@
-"""Wiring of the messaging side: senders chosen from settings, the services, and the outbox worker.
+"""The senders each channel goes out through, chosen from settings, and the outbox worker on them.
 
 With no SMTP host (or no SMS account) that channel's messages go to the dev outbox instead of a
-provider, so the embedded demo works end to end without any. Used by `create_app` and by the
-`worker` command, so both send the same way.
+provider, so the embedded demo works end to end without any. Used by `serve` and by the `worker`
+command alike, so both send the same way.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from email.utils import parseaddr
-from uuid import UUID
 
-import asyncpg
 import httpx
 import structlog
 
-from adapters.clock import SystemClock
-from adapters.crypto.data_keys import PostgresDataKeys
-from adapters.crypto.sealer import NaclSealer
 from adapters.email.smtp import SmtpSender
-from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.dev_outbox import DevOutboxSender
-from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.outbox_queue import OutboxWorker, PostgresOutboxQueue
 from adapters.settings import Settings
 from adapters.sms.twilio import TwilioSender
-from api.auth.unsubscribe_tokens import UnsubscribeTokens
-from ledger.channel_preferences import ChannelPreferences
-from ledger.composer import Composer
-from ledger.consent_flows import ConsentFlows
-from ledger.dispatch import Dispatcher, RetryPolicy, Sender
-from ledger.guardrails import Guardrails
-from ledger.inbound_sms import InboundSms
-from ledger.keywords import Keywords
-from ledger.messaging import Messaging
-from ledger.registry import ContactRegistry
-from ledger.repository import Repository
-from ledger.unsubscribe import Unsubscribe
+from api.composition import Components
+from ledger.application.dispatch import Dispatcher, RetryPolicy
+from ledger.ports import Sender
 from ledger.vocabulary import Channel
 
 log = structlog.get_logger(__name__)
 
 
-@dataclass(slots=True)
-class MessagingServices:
-    tokens: UnsubscribeTokens
-    composer: Composer
-    messaging: Messaging
-    inbound: InboundSms
-    unsubscribe: Unsubscribe
-
-
-def unsubscribe_tokens(settings: Settings) -> UnsubscribeTokens:
-    assert settings.token_key
-    domain = parseaddr(settings.email_from)[1].rpartition("@")[2]
-    mailto = settings.unsubscribe_mailto or (f"unsubscribe@{domain}" if domain else None)
-    return UnsubscribeTokens(settings.token_key, settings.public_url, mailto)
-
-
-def wire_messaging(
-    settings: Settings, pool: asyncpg.Pool, flows: ConsentFlows, guardrails: Guardrails
-) -> MessagingServices:
-    tokens = unsubscribe_tokens(settings)
-    registry = flows.registry
-    composer = Composer(flows.repository, registry.sealer, tokens)
-
-    async def programs() -> list[UUID]:
-        return [r["id"] for r in await pool.fetch("SELECT id FROM optins")]
-
-    preferences = ChannelPreferences(flows.repository, programs)
-    keywords = Keywords(
-        stop=frozenset(settings.sms_stop_keywords),
-        start=frozenset(settings.sms_start_keywords),
-        help=frozenset(settings.sms_help_keywords),
-    )
-    return MessagingServices(
-        tokens=tokens,
-        composer=composer,
-        messaging=Messaging(composer, flows, guardrails),
-        inbound=InboundSms(
-            registry,
-            preferences,
-            composer,
-            keywords,
-            help_text=settings.sms_help_text,
-            sender_name=settings.sender_name,
-        ),
-        unsubscribe=Unsubscribe(registry, preferences),
-    )
-
-
-def senders(
-    settings: Settings, pool: asyncpg.Pool, registry: ContactRegistry, http: httpx.AsyncClient
-) -> dict[Channel, Sender]:
-    dev = DevOutboxSender(pool, registry.keys, registry.sealer)
+def senders(parts: Components, http: httpx.AsyncClient) -> dict[Channel, Sender]:
+    settings = parts.settings
+    dev = DevOutboxSender(parts.pool, parts.contacts.keys, parts.contacts.sealer)
     email: Sender = dev
     if settings.smtp_host:
         email = SmtpSender(
@@ -127,26 +60,20 @@ def sms_http_client(settings: Settings) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=settings.sms_api_url, timeout=httpx.Timeout(15.0, connect=5.0))
 
 
-def wire_registry(settings: Settings, pool: asyncpg.Pool, store: PostgresEventStore) -> ContactRegistry:
-    assert settings.kek and settings.index_key
-    return ContactRegistry(
-        Repository(store),
-        PostgresDataKeys(pool, settings.kek),
-        PostgresAddressBook(pool),
-        NaclSealer(settings.index_key),
-    )
-
-
-def wire_worker(
-    settings: Settings, pool: asyncpg.Pool, registry: ContactRegistry, http: httpx.AsyncClient
-) -> OutboxWorker:
-    """The outbox worker: a dispatcher with the senders the settings choose, on `pool`."""
-    repository = registry.repository
-    clock = SystemClock()
-    queue = PostgresOutboxQueue(pool, clock)
-    composer = Composer(repository, registry.sealer, unsubscribe_tokens(settings))
+def outbox_worker(parts: Components, http: httpx.AsyncClient) -> OutboxWorker:
+    """The outbox worker: a dispatcher with the senders the settings choose."""
+    settings = parts.settings
+    queue = PostgresOutboxQueue(parts.pool, parts.clock)
     policy = RetryPolicy(
         max_attempts=settings.send_max_attempts, base=timedelta(seconds=settings.send_retry_seconds)
     )
-    dispatcher = Dispatcher(registry, composer, senders(settings, pool, registry, http), queue, clock, policy)
-    return OutboxWorker(pool, dispatcher, queue)
+    dispatcher = Dispatcher(
+        parts.contacts,
+        parts.composer,
+        senders(parts, http),
+        queue,
+        parts.clock,
+        policy,
+        preferences=parts.preferences,
+    )
+    return OutboxWorker(parts.pool, dispatcher, queue)

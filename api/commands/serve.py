@@ -15,8 +15,7 @@ from adapters.postgres.pool import create_pool
 from api.app import create_app
 from api.commands.runtime import prepare
 from api.commands.users import DEMO_ADMIN_EMAIL, ensure_demo_admin
-from projections.catalog import all_projections
-from projections.runner import ProjectionRunner
+from api.composition import compose
 
 log = structlog.get_logger(__name__)
 
@@ -71,10 +70,11 @@ def project(data_dir: Path | None) -> int:
     async def run() -> None:
         await migrate(dsn)
         pool = await create_pool(dsn, role=settings.db_role)
+        parts = compose(settings, pool)
         try:
-            runner = ProjectionRunner(pool, all_projections(settings))
-            await AdvisoryLockLeadership(dsn, name="optin-ledger projector").run(runner.run_forever)
+            await AdvisoryLockLeadership(dsn, name="optin-ledger projector").run(parts.runner.run_forever)
         finally:
+            await parts.close()
             await pool.close()
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -8,8 +8,10 @@ import msgspec
 from litestar import Response, get
 from litestar.di import NamedDependency
 
+from adapters.postgres.event_store import PostgresEventStore
 from api.auth.guards import anyone
-from api.services import Services
+from api.dependencies import component
+from projections.runner import ProjectionRunner
 
 
 class Health(msgspec.Struct):
@@ -28,12 +30,20 @@ def health() -> Health:
     return Health(status="ok")
 
 
-@get("/ready", tags=["operations"], summary="Readiness: database reachable, projection lag", guards=[anyone])
-async def ready(services: NamedDependency[Services]) -> Response[Readiness]:
+@get(
+    "/ready",
+    tags=["operations"],
+    summary="Readiness: database reachable, projection lag",
+    guards=[anyone],
+    dependencies={"store": component("store"), "runner": component("runner")},
+)
+async def ready(
+    store: NamedDependency[PostgresEventStore], runner: NamedDependency[ProjectionRunner]
+) -> Response[Readiness]:
     try:
         async with asyncio.timeout(2):
-            head = await services.store.head()
-            positions = await services.runner.positions()
+            head = await store.head()
+            positions = await runner.positions()
     except Exception:  # whatever stops us reaching the database means "not ready"
         return Response(Readiness(status="unavailable", database="unreachable"), status_code=503)
     lag = {name: head - position for name, position in positions.items()}

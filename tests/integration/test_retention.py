@@ -10,10 +10,10 @@ import pytest
 
 from adapters.postgres.event_store import PostgresEventStore
 from ledger.address import normalise
-from ledger.consent_flows import Client, ConsentFlows
+from ledger.application.consent import Client, ConsentFlows
+from ledger.application.contacts import ContactRegistry
+from ledger.application.retention import Retention
 from ledger.program import new_program
-from ledger.registry import ContactRegistry
-from ledger.retention import Retention
 from ledger.vocabulary import Actor
 from projections import contacts, verifications
 from tests import pii

@@ -33,11 +33,11 @@ from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.pool import create_pool
 from ledger.address import normalise
+from ledger.application.consent import Client, ConsentFlows
+from ledger.application.contacts import ContactRegistry
 from ledger.consent import Consent, consent_id, decision_at
-from ledger.consent_flows import Client, ConsentFlows
 from ledger.errors import DomainError
 from ledger.program import new_program
-from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from ledger.verification import CODE_TTL, MAX_ATTEMPTS, Verification
 from ledger.vocabulary import Actor

@@ -9,7 +9,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.auth.principal import Role
-from api.auth.services import AuthServices
+from api.composition import Components
 from ledger.vocabulary import SYSTEM
 from projections.runner import wait_for_position
 from tests.api.conftest import AuthHeaders
@@ -33,7 +33,7 @@ PAGES = {
 }
 
 
-async def log_in(client: Client, auth: AuthServices, pool: object, role: Role) -> None:
+async def log_in(client: Client, auth: Components, pool: object, role: Role) -> None:
     email = f"{role}-console@staff.example.org"
     _, position = await auth.accounts.create(email=email, role=role, password=PASSWORD, actor=SYSTEM)
     await wait_for_position(pool, position, ["users"])  # type: ignore[arg-type]
@@ -50,7 +50,7 @@ async def log_in(client: Client, auth: AuthServices, pool: object, role: Role) -
 
 @pytest.mark.parametrize("role", ["admin", "staff", "auditor"])
 async def test_each_role_sees_exactly_its_pages(
-    client: Client, auth_services: AuthServices, pool: object, role: Role
+    client: Client, auth_services: Components, pool: object, role: Role
 ) -> None:
     anonymous = await client.get("/console", follow_redirects=False)
     assert anonymous.status_code == 303
@@ -66,7 +66,7 @@ async def test_each_role_sees_exactly_its_pages(
 
 
 async def test_the_console_takes_only_its_cookie_and_the_cookie_is_no_bearer_token(
-    client: Client, auth_services: AuthServices, pool: object, auth_headers: AuthHeaders
+    client: Client, auth_services: Components, pool: object, auth_headers: AuthHeaders
 ) -> None:
     bearer = await auth_headers("admin")
     refused = await client.get("/console", headers=bearer, follow_redirects=False)
@@ -79,7 +79,7 @@ async def test_the_console_takes_only_its_cookie_and_the_cookie_is_no_bearer_tok
 
 
 async def test_pages_carry_the_security_headers_and_logout_ends_the_session(
-    client: Client, auth_services: AuthServices, pool: object
+    client: Client, auth_services: Components, pool: object
 ) -> None:
     await log_in(client, auth_services, pool, "auditor")
     audit = await client.get("/console/audit")
@@ -104,7 +104,7 @@ async def test_pages_carry_the_security_headers_and_logout_ends_the_session(
 
 
 async def test_admin_issues_a_service_key_shown_once(
-    client: Client, auth_services: AuthServices, pool: object
+    client: Client, auth_services: Components, pool: object
 ) -> None:
     await log_in(client, auth_services, pool, "admin")
     users = await client.get("/console/users")
@@ -129,7 +129,7 @@ async def test_admin_issues_a_service_key_shown_once(
 
 
 async def test_a_console_session_is_renewed_while_used(
-    client: Client, auth_services: AuthServices, pool: object, monkeypatch: pytest.MonkeyPatch
+    client: Client, auth_services: Components, pool: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await log_in(client, auth_services, pool, "staff")
     monkeypatch.setattr("api.web.sessions._RENEW_AFTER", timedelta(0))
