@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from adapters.postgres.backup import Header, load_backup, write_backup
+from adapters.postgres.backup import BackupHeader, load_backup, write_backup
 from adapters.postgres.event_store import read_after
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
@@ -31,7 +31,7 @@ RESTORE = Actor(kind="system", id="restore")
 
 @dataclass(frozen=True, slots=True)
 class Restored:
-    header: Header
+    header: BackupHeader
     erased_again: int
     events_after: int
 
@@ -87,7 +87,7 @@ def backup(target: Path, data_dir: Path | None) -> int:
     assert settings.database_url
     dsn = settings.database_url
 
-    async def run() -> Header:
+    async def run() -> BackupHeader:
         await migrate(dsn)
         pool = await create_pool(dsn, role=settings.db_role, min_size=1, max_size=2)
         try:

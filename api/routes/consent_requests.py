@@ -49,7 +49,7 @@ class CodeIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     code: Code
 
 
-class Confirmed(msgspec.Struct, frozen=True, kw_only=True):
+class CodeAnswer(msgspec.Struct, frozen=True, kw_only=True):
     verification_id: UUID
     status: ConsentStatus | None
 
@@ -89,6 +89,7 @@ class ConsentRequestsController(Controller):
         flows: NamedDependency[ConsentFlows],
         client: NamedDependency[Client],
         relay: NamedDependency[Actor | None],
-    ) -> Response[Confirmed]:
+    ) -> Response[CodeAnswer]:
         result = await flows.confirm(verification_id, data.code.strip(), client, relay)
-        return written(Confirmed(verification_id=verification_id, status=result.status), result.position, 200)
+        body = CodeAnswer(verification_id=verification_id, status=result.status)
+        return written(body, result.position, 200)
