@@ -9,6 +9,7 @@ here: the caller owns the pool and the tasks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from email.utils import parseaddr
 from uuid import UUID
 
@@ -57,6 +58,7 @@ from projections import verifications as verifications_read
 from projections.catalog import all_projections
 from projections.read_models import CatchingUpReadModels, FollowingReadModels
 from projections.runner import ProjectionRunner
+from projections.verifications import PostgresVerificationLookup
 
 
 @dataclass(slots=True)
@@ -111,37 +113,16 @@ def compose(
     repository = Repository(store)
     runner = ProjectionRunner(pool, all_projections(settings))
     reads: ReadModels = FollowingReadModels(pool) if follow else CatchingUpReadModels(runner)
-    sealer = NaclSealer(settings.index_key)
-    contacts = ContactRegistry(
-        repository,
-        PostgresDataKeys(pool, settings.kek),
-        PostgresAddressBook(pool),
-        sealer,
-        erasure_log(settings.erasure_log_location),
-        default_region=settings.default_region,
-    )
+    contacts = _contacts(settings, pool, repository)
     limiter = PostgresRateLimiter(pool)
-    guardrails = Guardrails(limiter, repository, _limits(settings))
+    limits = _limits(settings)
+    guardrails = Guardrails(limiter, repository, limits)
     flows = ConsentFlows(repository, contacts, HmacCodes(settings.token_key), clock)
     background = AsyncioBackground()
     tokens = unsubscribe_tokens(settings)
-    composer = Composer(repository, sealer, tokens)
+    composer = Composer(repository, contacts.sealer, tokens)
     preferences = ChannelPreferences(repository, _program_ids(pool))
-    directory = UserDirectory(pool)
-    credentials = PostgresCredentials(pool)
-    hasher = hasher or PasswordHasher()
-    accounts = Accounts(
-        repository,
-        credentials,
-        hasher,
-        HmacApiKeys(settings.token_key),
-        admins=directory,
-        locks=PostgresLocks(pool),
-        reads=reads,
-        index_key=settings.index_key,
-    )
-    authenticator = Authenticator(directory, credentials, settings.token_key, clock.now)
-    accounts.changed = authenticator.forget_keys
+    accounts, directory, authenticator, login = _staff(settings, pool, repository, reads, hasher)
     return Components(
         settings=settings,
         pool=pool,
@@ -157,50 +138,105 @@ def compose(
         flows=flows,
         consent_requests=ConsentRequests(flows, contacts, guardrails),
         self_service=SelfService(
-            contacts,
-            flows,
-            guardrails,
-            verifications_read.PostgresVerificationLookup(pool),
-            reads,
-            background,
+            contacts, flows, guardrails, PostgresVerificationLookup(pool), reads, background
         ),
         programs=Programs(repository),
         templates=Templates(repository, settings.public_url),
         accounts=accounts,
         directory=directory,
-        login=LoginService(
-            accounts,
-            credentials,
-            directory,
-            PostgresThrottle(pool),
-            hasher,
-            token_key=settings.token_key,
-            clock=clock.now,
-        ),
+        login=login,
         authenticator=authenticator,
         tokens=tokens,
         composer=composer,
         preferences=preferences,
         messaging=Messaging(composer, flows, guardrails),
-        inbound=InboundSms(
-            contacts,
-            preferences,
-            composer,
-            _keywords(settings),
-            help_text=settings.sms_help_text,
-            sender_name=settings.sender_name,
-        ),
+        inbound=_inbound(settings, contacts, preferences, composer),
         unsubscribe=Unsubscribe(contacts, preferences),
         receipts=DeliveryReceipts(repository, clock),
-        retention=Retention(
-            repository,
-            contacts,
-            clock,
-            idle_contacts=lambda before, limit: contacts_read.idle_without_consent(pool, before, limit),
-            stale_codes=lambda now, limit: verifications_read.stale(pool, now, limit),
-            forget_old_hits=lambda: limiter.prune(2 * guardrails.limits.window),
-        ),
+        retention=_retention(pool, repository, contacts, limiter, limits.window),
         audit=PostgresAuditExport(pool),
+    )
+
+
+def _contacts(settings: Settings, pool: asyncpg.Pool, repository: Repository) -> ContactRegistry:
+    """The one contact registry: every process that can erase also writes the erasure log."""
+    assert settings.kek and settings.index_key
+    return ContactRegistry(
+        repository,
+        PostgresDataKeys(pool, settings.kek),
+        PostgresAddressBook(pool),
+        NaclSealer(settings.index_key),
+        erasure_log(settings.erasure_log_location),
+        default_region=settings.default_region,
+    )
+
+
+def _staff(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    repository: Repository,
+    reads: ReadModels,
+    hasher: PasswordHasher | None,
+) -> tuple[Accounts, UserDirectory, Authenticator, LoginService]:
+    """Account commands, the users read model, authentication and login."""
+    clock, directory, credentials = SystemClock(), UserDirectory(pool), PostgresCredentials(pool)
+    hasher = hasher or PasswordHasher()
+    accounts = Accounts(
+        repository,
+        credentials,
+        hasher,
+        HmacApiKeys(settings.token_key),
+        admins=directory,
+        locks=PostgresLocks(pool),
+        reads=reads,
+        index_key=settings.index_key,
+    )
+    authenticator = Authenticator(directory, credentials, settings.token_key, clock.now)
+    accounts.changed = authenticator.forget_keys  # a changed account's cached key answers go
+    login = LoginService(
+        accounts,
+        credentials,
+        directory,
+        PostgresThrottle(pool),
+        hasher,
+        token_key=settings.token_key,
+        clock=clock.now,
+    )
+    return accounts, directory, authenticator, login
+
+
+def _inbound(
+    settings: Settings, contacts: ContactRegistry, preferences: ChannelPreferences, composer: Composer
+) -> InboundSms:
+    keywords = Keywords(
+        stop=frozenset(settings.sms_stop_keywords),
+        start=frozenset(settings.sms_start_keywords),
+        help=frozenset(settings.sms_help_keywords),
+    )
+    return InboundSms(
+        contacts,
+        preferences,
+        composer,
+        keywords,
+        help_text=settings.sms_help_text,
+        sender_name=settings.sender_name,
+    )
+
+
+def _retention(
+    pool: asyncpg.Pool,
+    repository: Repository,
+    contacts: ContactRegistry,
+    limiter: PostgresRateLimiter,
+    window: timedelta,
+) -> Retention:
+    return Retention(
+        repository,
+        contacts,
+        SystemClock(),
+        idle_contacts=lambda before, limit: contacts_read.idle_without_consent(pool, before, limit),
+        stale_codes=lambda now, limit: verifications_read.stale(pool, now, limit),
+        forget_old_hits=lambda: limiter.prune(2 * window),  # a hit older than any window counts nowhere
     )
 
 
@@ -216,14 +252,6 @@ def _limits(settings: Settings) -> Limits:
         sms_countries=settings.sms_allowed_countries,
         sms_per_prefix=settings.sms_prefix_hourly_cap,
         sms_total=settings.sms_hourly_cap,
-    )
-
-
-def _keywords(settings: Settings) -> Keywords:
-    return Keywords(
-        stop=frozenset(settings.sms_stop_keywords),
-        start=frozenset(settings.sms_start_keywords),
-        help=frozenset(settings.sms_help_keywords),
     )
 
 
