@@ -12,6 +12,7 @@ from api.auth.principal import Role
 from api.composition import Components
 from ledger.vocabulary import SYSTEM
 from projections.runner import wait_for_position
+from tests import pii
 from tests.api.conftest import AuthHeaders
 from tests.web.conftest import csrf_of
 
@@ -147,3 +148,35 @@ async def test_a_console_session_is_renewed_while_used(
     refused = await client.get("/console", follow_redirects=False)
     assert refused.status_code == 303
     assert "Max-Age=0" in refused.headers["set-cookie"]  # the bad cookie is cleared
+
+
+async def test_staff_record_an_opt_out_at_once_and_ask_for_an_opt_in_from_the_console(
+    client: Client, auth_services: Components, pool: object, auth_headers: AuthHeaders
+) -> None:
+    admin = await auth_headers("admin")
+    made = await client.post(
+        "/v1/optins",
+        json={
+            "name": "Letters",
+            "purpose": "marketing",
+            "channels": ["email"],
+            "disclosure": "Monthly letters.",
+        },
+        headers=admin,
+    )
+    optin = made.json()["id"]
+    await log_in(client, auth_services, pool, "staff")
+    page = await client.get("/console/consent-requests")
+    assert "at once, no code" in page.text
+    form = {"_csrf_token": csrf_of(page.text), "optin_id": optin, "channel": "email"}
+    out = await client.post(
+        "/console/consent-requests",
+        data={**form, "action": "opt_out", "address": pii.email(), "reason": "asked at the counter"},
+    )
+    assert out.status_code == 200, out.text[-500:]
+    assert "Recorded the opt-out." in out.text
+    asked = await client.post(
+        "/console/consent-requests", data={**form, "action": "opt_in", "address": pii.email()}
+    )
+    assert asked.status_code == 202, asked.text[-500:]
+    assert "a code is on its way" in asked.text

@@ -31,7 +31,6 @@ class RequestForm(msgspec.Struct, kw_only=True):
     contact_id: str = ""
     channel: str = "email"
     address: str = ""
-    elsewhere: str = ""
     reason: str = ""
 
 
@@ -92,6 +91,6 @@ def _as_request(data: RequestForm) -> ConsentRequest:
         body["contact_id"] = data.contact_id
     else:
         body.update(channel=data.channel, address=data.address)
-    if data.elsewhere:
-        body.update(reason=data.reason or None, action="opt_out")
+    if data.action == "opt_out" and data.reason.strip():
+        body["reason"] = data.reason.strip()
     return msgspec.convert(body, ConsentRequest)
