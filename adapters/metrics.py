@@ -13,7 +13,7 @@ from typing import Literal
 import structlog
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from ledger.dispatch import Outgoing, Sender, SendError
+from ledger.ports import Outgoing, Sender, SendError
 
 log = structlog.get_logger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Literal
 import msgspec
 import platformdirs
 
-from ledger.inbound_sms import DEFAULT_HELP
+from ledger.application.inbound_sms import DEFAULT_HELP
 from ledger.keywords import HELP_WORDS, START_WORDS, STOP_WORDS, normalise_keyword
 
 SmtpTls = Literal["none", "starttls", "tls"]

@@ -25,7 +25,7 @@ from adapters.postgres.dsn import with_database
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool, quote_ident
-from ledger.registry import ContactRegistry
+from ledger.application.contacts import ContactRegistry
 from ledger.repository import Repository
 from tests import pii
 

@@ -13,8 +13,8 @@ from email.utils import formatdate, parseaddr
 import aiosmtplib
 
 from adapters.settings import SmtpTls
-from ledger.dispatch import Outgoing, SendError
 from ledger.masking import scrub
+from ledger.ports import Outgoing, SendError
 
 
 def build_email(outgoing: Outgoing, sender: str) -> EmailMessage:
@@ -36,7 +36,7 @@ def build_email(outgoing: Outgoing, sender: str) -> EmailMessage:
 
 
 class SmtpSender:
-    """`ledger.dispatch.Sender` for the email channel."""
+    """`ledger.application.dispatch.Sender` for the email channel."""
 
     name = "smtp"
 

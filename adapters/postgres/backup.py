@@ -52,7 +52,7 @@ class BackupError(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
-class Header:
+class BackupHeader:
     position: int
     head_hash: str
     created_at: str
@@ -81,13 +81,13 @@ def _decode(value: Any, kind: str) -> Any:
     return value
 
 
-async def write_backup(pool: asyncpg.Pool, path: Path, progress: Progress | None = None) -> Header:
+async def write_backup(pool: asyncpg.Pool, path: Path, progress: Progress | None = None) -> BackupHeader:
     encoder = msgspec.json.Encoder()
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         head = await conn.fetchrow("SELECT position, hash FROM ledger_head")
         assert head is not None
         counts = {t: int(await conn.fetchval(f'SELECT count(*) FROM "{t}"')) for t in TABLES}  # noqa: S608
-        header = Header(
+        header = BackupHeader(
             head["position"], bytes(head["hash"]).hex(), datetime.now().astimezone().isoformat(), counts
         )
         with gzip.open(path, "wb") as out:
@@ -108,7 +108,7 @@ async def write_backup(pool: asyncpg.Pool, path: Path, progress: Progress | None
     return header
 
 
-def _header_line(header: Header) -> dict[str, Any]:
+def _header_line(header: BackupHeader) -> dict[str, Any]:
     return {
         "kind": "header",
         "format": FORMAT,
@@ -155,16 +155,16 @@ def _event(line: dict[str, Any]) -> tuple[int, UUID, int, str, bytes, datetime, 
     )
 
 
-def read_header(path: Path) -> Header:
+def read_header(path: Path) -> BackupHeader:
     first = next(_lines(path), None)
     if not first or first.get("kind") != "header" or first.get("format") != FORMAT:
         raise BackupError(f"{path} is not an {FORMAT} file")
-    return Header(
+    return BackupHeader(
         int(first["position"]), str(first["head_hash"]), str(first["created_at"]), dict(first["counts"])
     )
 
 
-def verify_backup(path: Path) -> Header:
+def verify_backup(path: Path) -> BackupHeader:
     """Recompute the chain over the file's events; check it ends at the header's head."""
     header = read_header(path)
     events = [_event(line) for line in _lines(path) if line.get("kind") == "event"]
@@ -177,7 +177,7 @@ def verify_backup(path: Path) -> Header:
     return header
 
 
-async def load_backup(conn: Connection, path: Path, progress: Progress | None = None) -> Header:
+async def load_backup(conn: Connection, path: Path, progress: Progress | None = None) -> BackupHeader:
     """Write a verified backup into an empty, migrated ledger, in one transaction."""
     header = verify_backup(path)
     async with conn.transaction():

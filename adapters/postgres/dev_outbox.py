@@ -11,12 +11,11 @@ from uuid import UUID
 import asyncpg
 
 from adapters.postgres.pool import Connection
-from ledger.dispatch import Outgoing, SendError
-from ledger.ports import DataKeys, Sealer
+from ledger.ports import DataKeys, Outgoing, Sealer, SendError
 
 
 class DevOutboxSender:
-    """`ledger.dispatch.Sender` writing to `dev_outbox`; the message id makes a retry a no-op."""
+    """`ledger.application.dispatch.Sender` writing to `dev_outbox`; the message id makes a retry a no-op."""
 
     name = "dev-outbox"
 

@@ -2,21 +2,25 @@
 
 The message id goes as the `Idempotency-Key` header, and in the status callback URL so receipts
 find their message. Failures are sorted: timeouts, 429, 5xx and credential errors are retried
-(an operator can fix credentials); other 4xx answers (invalid or unsubscribed number) are not.
+(an operator can fix credentials); other 4xx answers (invalid or unsubscribed number) are not,
+and an unsubscribed recipient (error 21610) is reported as such, so the ledger records it.
 """
 
 from __future__ import annotations
 
 import httpx
 
-from ledger.dispatch import Outgoing, SendError
 from ledger.masking import scrub
+from ledger.ports import Outgoing, SendError
 
 _RETRYABLE = frozenset({401, 403, 408, 409, 425, 429})
+UNSUBSCRIBED_RECIPIENT = 21610
+"""Twilio's error for a recipient who replied STOP to the sending number: the carrier refuses
+every message to them until they reply START."""
 
 
 class TwilioSender:
-    """`ledger.dispatch.Sender` for the SMS channel."""
+    """`ledger.application.dispatch.Sender` for the SMS channel."""
 
     name = "twilio"
 
@@ -57,16 +61,25 @@ class TwilioSender:
                 raise SendError("SMS API answered without a message sid") from None
         reason = f"SMS API answered {response.status_code}{_detail(response)}"
         retry = response.status_code >= 500 or response.status_code in _RETRYABLE
-        raise SendError(reason, permanent=not retry)
+        unsubscribed = _error_code(response) == UNSUBSCRIBED_RECIPIENT
+        raise SendError(reason, permanent=not retry, recipient_opted_out=unsubscribed)
 
 
-def _detail(response: httpx.Response) -> str:
+def _body(response: httpx.Response) -> dict[str, object]:
     try:
         body = response.json()
     except ValueError:
-        return ""
-    if not isinstance(body, dict):
-        return ""
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _error_code(response: httpx.Response) -> int | None:
+    code = _body(response).get("code")
+    return code if isinstance(code, int) else None
+
+
+def _detail(response: httpx.Response) -> str:
+    body = _body(response)
     code, message = body.get("code"), body.get("message")
     # Provider messages may quote the number: masked before they reach any event or log.
     return f" (error {code}: {scrub(str(message))[:200]})" if code or message else ""

@@ -14,19 +14,14 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from adapters.crypto.data_keys import PostgresDataKeys
-from adapters.crypto.sealer import NaclSealer
-from adapters.erasure_log import erasure_log
-from adapters.postgres.address_book import PostgresAddressBook
-from adapters.postgres.backup import Header, load_backup, write_backup
-from adapters.postgres.event_store import PostgresEventStore, read_after
+from adapters.postgres.backup import BackupHeader, load_backup, write_backup
+from adapters.postgres.event_store import read_after
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
 from adapters.settings import Settings
 from api.commands.runtime import prepare
+from api.composition import compose
 from ledger.chain import ChainRecord, first_break
-from ledger.registry import ContactRegistry
-from ledger.repository import Repository
 from ledger.vocabulary import Actor
 from projections.catalog import all_projections
 from projections.runner import ProjectionRunner
@@ -36,7 +31,7 @@ RESTORE = Actor(kind="system", id="restore")
 
 @dataclass(frozen=True, slots=True)
 class Restored:
-    header: Header
+    header: BackupHeader
     erased_again: int
     events_after: int
 
@@ -62,15 +57,10 @@ async def restore_into(settings: Settings, source: Path, bar: Progress | None = 
                 if bar and task is not None
                 else None,
             )
-        store = PostgresEventStore(pool)
-        registry = ContactRegistry(
-            Repository(store),
-            PostgresDataKeys(pool, settings.kek),
-            PostgresAddressBook(pool),
-            NaclSealer(settings.index_key),
-        )
-        erased = await erasure_log(settings.erasure_log_location).erased()
-        again = sum([await registry.erase_again(contact_id, RESTORE) for contact_id in erased])
+        parts = compose(settings, pool, follow=False)
+        erasures = parts.contacts.erasures
+        erased = await erasures.erased() if erasures else []
+        again = sum([await parts.contacts.erase_again(contact_id, RESTORE) for contact_id in erased])
         runner = ProjectionRunner(pool, all_projections(settings), batch_size=5000)
         for projection in runner.projections.values():
             await runner.rebuild(projection)
@@ -86,7 +76,7 @@ async def restore_into(settings: Settings, source: Path, bar: Progress | None = 
         )
         if broken is not None:
             raise RuntimeError(f"the restored chain breaks at {broken.notification_id}: {broken.reason}")
-        await store.close()
+        await parts.close()
         return Restored(header, again, len(rows))
     finally:
         await pool.close()
@@ -97,7 +87,7 @@ def backup(target: Path, data_dir: Path | None) -> int:
     assert settings.database_url
     dsn = settings.database_url
 
-    async def run() -> Header:
+    async def run() -> BackupHeader:
         await migrate(dsn)
         pool = await create_pool(dsn, role=settings.db_role, min_size=1, max_size=2)
         try:

@@ -16,9 +16,8 @@ from adapters.postgres.pool import create_pool
 from api.app import create_app
 from api.commands.runtime import prepare
 from api.commands.users import DEMO_ADMIN_EMAIL, ensure_demo_admin
-from projections.catalog import all_projections
+from api.composition import compose
 from projections.health import sample_forever
-from projections.runner import ProjectionRunner
 
 log = structlog.get_logger(__name__)
 
@@ -83,14 +82,15 @@ def project(data_dir: Path | None) -> int:
     async def run() -> None:
         await migrate(dsn)
         pool = await create_pool(dsn, role=settings.db_role)
-        runner = ProjectionRunner(pool, all_projections(settings))
-        sampler = asyncio.create_task(sample_forever(pool, list(runner.projections)))  # lag metrics
+        parts = compose(settings, pool)
+        sampler = asyncio.create_task(sample_forever(pool, list(parts.runner.projections)))  # lag metrics
         try:
-            await AdvisoryLockLeadership(dsn, name="optin-ledger projector").run(runner.run_forever)
+            await AdvisoryLockLeadership(dsn, name="optin-ledger projector").run(parts.runner.run_forever)
         finally:
             sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
+            await parts.close()
             await pool.close()
 
     with contextlib.suppress(KeyboardInterrupt):

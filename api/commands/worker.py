@@ -14,11 +14,11 @@ from pathlib import Path
 import structlog
 
 from adapters.metrics import serve_metrics
-from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
 from api.commands.runtime import prepare
-from api.messaging import sms_http_client, wire_registry, wire_worker
+from api.composition import compose
+from api.senders import outbox_worker, sms_http_client
 from ledger.default_templates import ensure_default_templates
 
 log = structlog.get_logger(__name__)
@@ -33,16 +33,15 @@ def worker(data_dir: Path | None) -> int:
     async def run() -> None:
         await migrate(dsn)
         pool = await create_pool(dsn, role=settings.db_role, min_size=1, max_size=8)
-        store = PostgresEventStore(pool)
+        parts = compose(settings, pool)
         http = sms_http_client(settings)
         try:
-            registry = wire_registry(settings, pool, store)
-            await ensure_default_templates(registry.repository)
+            await ensure_default_templates(parts.repository)
             log.info("outbox worker started")
-            await wire_worker(settings, pool, registry, http).run_forever()
+            await outbox_worker(parts, http).run_forever()
         finally:
             await http.aclose()
-            await store.close()
+            await parts.close()
             await pool.close()
 
     with contextlib.suppress(KeyboardInterrupt):

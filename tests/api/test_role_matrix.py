@@ -17,14 +17,15 @@ from typing import Any
 import asyncpg
 import pytest
 from litestar import Litestar, get
+from litestar.params import FromPath
 from litestar.testing import AsyncTestClient
 
 from adapters.settings import Settings
 from api.app import create_app
 from api.auth.guards import Guard, allow, anyone, contact_only
 from api.auth.principal import ROLES, Principal
-from api.auth.services import AuthServices
 from api.auth.tokens import issue_contact_token
+from api.composition import Components
 from ledger.vocabulary import SYSTEM
 from projections.runner import wait_for_position
 from tests.api.conftest import AuthHeaders
@@ -183,7 +184,7 @@ def test_a_route_without_a_declared_rule_fails_the_check(settings: Settings) -> 
         return "open to all by accident"
 
     @get("/v1/users/{user_id:uuid}/secrets", guards=[allow("staff")], sync_to_thread=False)
-    def misdeclared(user_id: uuid.UUID) -> str:
+    def misdeclared(user_id: FromPath[uuid.UUID]) -> str:
         return "staff may not, says API.md"
 
     app = create_app(settings)
@@ -211,7 +212,7 @@ def expected_status(guard: Guard, caller: str) -> int | None:
 async def test_every_endpoint_answers_every_caller_as_documented(
     client: AsyncTestClient[Litestar],
     auth_headers: AuthHeaders,
-    auth_services: AuthServices,
+    auth_services: Components,
     pool: asyncpg.Pool,
     settings: Settings,
 ) -> None:
@@ -257,7 +258,7 @@ def _fill(match: re.Match[str]) -> str:
 
 
 async def valid_requests(
-    auth: AuthServices, pool: asyncpg.Pool
+    auth: Components, pool: asyncpg.Pool
 ) -> dict[tuple[str, str], tuple[Callable[[], str], dict[str, Any]]]:
     """A request that succeeds, per endpoint this issue built: (path maker, request kwargs)."""
     password = "matrix-walrus-gazebo-77"
@@ -267,7 +268,8 @@ async def valid_requests(
     service, _ = await auth.accounts.create(
         email="app@staff.example.org", role="service", password=None, actor=SYSTEM
     )
-    key_id, _, position = await auth.accounts.issue_api_key(service.id, SYSTEM)
+    issued = await auth.accounts.issue_api_key(service.id, SYSTEM)
+    key_id, position = issued.key_id, issued.position
     await wait_for_position(pool, position, ["users"])
     login = {"grant_type": "password", "username": "person@staff.example.org", "password": password}
 

@@ -1,5 +1,6 @@
 """A real HTTP server speaking Twilio's Messages API: records every request, answers like the
-provider (201 with a message sid), honours `Idempotency-Key`, and fails on demand."""
+provider (201 with a message sid), honours `Idempotency-Key`, refuses recipients who unsubscribed
+with it (400, error 21610), and fails on demand."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ class Provider:
     """Take the message, but answer 500 (as if the answer were lost): the sender must retry."""
     answer_delay: float = 0.0
     """Seconds to hold each answer after taking the message (receipts can beat the answer)."""
+    unsubscribed: set[str] = field(default_factory=set)
+    """Numbers that replied STOP to the provider itself: it refuses them with error 21610."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def to(self, number: str) -> list[dict[str, str]]:
@@ -48,6 +51,12 @@ class Provider:
             if self.fail_next:
                 self.fail_next -= 1
                 return 500, {"code": 20500, "message": "internal error", "status": 500}
+            if form.get("To") in self.unsubscribed:
+                return 400, {
+                    "code": 21610,
+                    "message": "Attempt to send to unsubscribed recipient",
+                    "status": 400,
+                }
             key = headers.get("idempotency-key") or uuid.uuid4().hex
             message = self.accepted.setdefault(key, {**form, "sid": "SM" + uuid.uuid4().hex})
             if self.lose_answer_next:

@@ -21,9 +21,9 @@ from adapters.postgres.event_store import PostgresEventStore
 from adapters.settings import Settings
 from api.commands.backup import restore_into
 from ledger.address import normalise
-from ledger.consent_flows import Client, ConsentFlows
+from ledger.application.consent import Client, ConsentFlows
+from ledger.application.contacts import ContactRegistry
 from ledger.program import new_program
-from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from ledger.vocabulary import Actor
 from tests import pii

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from ledger.address import normalise
+from ledger.application.guardrails import Guardrails, Limits
 from ledger.errors import InvalidValueError, RateLimitedError
-from ledger.guardrails import Guardrails, Limits
 from tests import pii
 from tests.unit.world import World
 

@@ -15,13 +15,14 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ledger.address import Address
-from ledger.channel_preferences import ChannelPreferences
+from ledger.application.channel_preferences import ChannelPreferences
+from ledger.application.contacts import ContactRegistry
 from ledger.composer import Composer
 from ledger.consent import Evidence
+from ledger.errors import InvalidValueError
 from ledger.keywords import Family, Keywords
 from ledger.message import Basis, Message, Sealed, reply_message_id, request_message
 from ledger.program import Program
-from ledger.registry import ContactRegistry
 from ledger.template import TemplateKind
 from ledger.vocabulary import SYSTEM, Actor
 
@@ -55,6 +56,15 @@ class InboundSms:
         self.keywords = keywords
         self.help_text = help_text
         self.sender_name = sender_name
+
+    async def receive_text(self, sender: str, body: str, inbound_id: str) -> Handled | None:
+        """`receive` from a sender as the provider gave it; a short code or an alphanumeric
+        sender is nobody to opt out (None)."""
+        try:
+            address = self.registry.address("sms", sender)
+        except InvalidValueError:
+            return None
+        return await self.receive(address, body, inbound_id[:64])
 
     async def receive(self, sender: Address, body: str, inbound_id: str) -> Handled | None:
         """Act on a keyword from `sender`; None for an ordinary message (nothing is recorded)."""

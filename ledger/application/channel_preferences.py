@@ -18,12 +18,12 @@ from ledger.program import Program
 from ledger.repository import Repository
 from ledger.vocabulary import Channel
 
-Programs = Callable[[], Awaitable[list[UUID]]]
+ProgramIds = Callable[[], Awaitable[list[UUID]]]
 """Every program id (archived ones too: their consents are withdrawn as well)."""
 
 
 class ChannelPreferences:
-    def __init__(self, repository: Repository, programs: Programs) -> None:
+    def __init__(self, repository: Repository, programs: ProgramIds) -> None:
         self.repository = repository
         self.programs = programs
 

@@ -1,5 +1,6 @@
-"""Retention: erase contacts nobody may message and nobody has touched for a long time, and close
-codes that expired without an answer (their pending consent requests lapse with them)."""
+"""Retention: erase contacts nobody may message and nobody has touched for a long time, close
+codes that expired without an answer (their pending consent requests lapse with them), and forget
+rate-limit hits that no window counts any more."""
 
 from __future__ import annotations
 
@@ -8,21 +9,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from ledger.application.contacts import ContactRegistry
 from ledger.consent import Consent, consent_id
 from ledger.errors import ConflictError, NotFoundError
 from ledger.ports import Clock
-from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from ledger.verification import Verification
 from ledger.vocabulary import SYSTEM
 
 Finder = Callable[[datetime, int], Awaitable[list[UUID]]]
+Forget = Callable[[], Awaitable[int]]
 
 
 @dataclass(slots=True)
 class RetentionReport:
     erased: list[UUID] = field(default_factory=list)
     expired_codes: list[UUID] = field(default_factory=list)
+    forgotten_hits: int = 0
     dry_run: bool = False
 
 
@@ -35,12 +38,15 @@ class Retention:
         *,
         idle_contacts: Finder,
         stale_codes: Finder,
+        forget_old_hits: Forget | None = None,
     ) -> None:
+        """`forget_old_hits`: delete rate-limit hits older than every window; how many."""
         self.repository = repository
         self.registry = registry
         self.clock = clock
         self.idle_contacts = idle_contacts
         self.stale_codes = stale_codes
+        self.forget_old_hits = forget_old_hits
 
     async def run(self, keep_for: timedelta, *, dry_run: bool = False, limit: int = 1000) -> RetentionReport:
         now = self.clock.now()
@@ -57,6 +63,8 @@ class Retention:
         for verification_id in list(report.expired_codes):
             if not await self._expire(verification_id, now):
                 report.expired_codes.remove(verification_id)
+        if self.forget_old_hits is not None:
+            report.forgotten_hits = await self.forget_old_hits()
         return report
 
     async def _expire(self, verification_id: UUID, now: datetime) -> bool:

@@ -4,8 +4,10 @@ At least once: a job is leased (so two workers do not take it together), the mes
 from the ledger (the truth, whatever the outbox table says), consent is checked once more, the
 sender is called outside any transaction, then the outcome is appended: `sent`, `failed` with the
 next attempt (exponential backoff with jitter), `dead_lettered` after the last attempt or a
-permanent refusal, or `cancelled`. A crash between the provider's acceptance and our append
-means one more attempt, with the same message id as the provider's idempotency key.
+permanent refusal, or `cancelled`. A provider that refuses because the recipient unsubscribed
+with it (Twilio's 21610) also opts the contact out of the channel, as an SMS STOP does, with
+source `provider`. A crash between the provider's acceptance and our append means one more
+attempt, with the same message id as the provider's idempotency key.
 """
 
 from __future__ import annotations
@@ -15,71 +17,24 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 from uuid import UUID
 
-import msgspec
-
+from ledger.application.channel_preferences import ChannelPreferences
+from ledger.application.contacts import ContactRegistry
 from ledger.composer import Composer
+from ledger.consent import Evidence
 from ledger.errors import ConflictError, InvalidValueError, NotFoundError
 from ledger.message import Basis, Message, code_message_id, request_message
-from ledger.ports import Clock
+from ledger.ports import Clock, Job, OutboxQueue, Outgoing, Sender, SendError
 from ledger.program import Program
-from ledger.registry import ContactRegistry
 from ledger.send_policy import Refusal, consent_now, still_allowed
 from ledger.template import TemplateKind
 from ledger.verification import CODE_TTL, Verification
-from ledger.vocabulary import SYSTEM, Channel
+from ledger.vocabulary import SYSTEM, Actor, Channel
 
+_RETRIES = 3
 LATER = timedelta(hours=1)
 """How long a finished job stays leased: the outbox projection removes it well before."""
-
-
-class Outgoing(msgspec.Struct, frozen=True, kw_only=True):
-    """One message as a sender gets it: the address and the text in clear, never stored."""
-
-    message_id: UUID
-    contact_id: UUID
-    kind: str
-    channel: Channel
-    to: str
-    text: str
-    subject: str | None = None
-    html: str | None = None
-    unsubscribe_url: str | None = None
-    unsubscribe_mailto: str | None = None
-
-
-class SendError(Exception):
-    """The provider did not take the message; `permanent` ones are not retried."""
-
-    def __init__(self, reason: str, *, permanent: bool = False) -> None:
-        super().__init__(reason)
-        self.permanent = permanent
-
-
-class Sender(Protocol):
-    """A channel's provider. `send` returns the provider's id for the message."""
-
-    name: str
-
-    async def send(self, outgoing: Outgoing) -> str: ...
-
-
-class Job(msgspec.Struct, frozen=True, kw_only=True):
-    message_id: UUID
-    contact_id: UUID
-    verification_id: UUID | None = None
-
-
-class OutboxQueue(Protocol):
-    async def claim(self, limit: int) -> list[Job]:
-        """Jobs due now, leased to this worker."""
-        ...
-
-    async def hold(self, message_id: UUID, until: datetime) -> None:
-        """Do not offer this job again before `until`."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +58,11 @@ class Dispatcher:
         queue: OutboxQueue,
         clock: Clock,
         policy: RetryPolicy | None = None,
+        *,
+        preferences: ChannelPreferences,
     ) -> None:
         self.registry = registry
+        self.preferences = preferences
         self.repository = registry.repository
         self.composer = composer
         self.senders = senders
@@ -143,17 +101,40 @@ class Dispatcher:
         try:
             provider_id = await sender.send(outgoing)
         except SendError as e:
-            now = self.clock.now()
-            if e.permanent or message.attempts + 1 >= self.policy.max_attempts:
-                message.dead_letter(str(e), now)
-                await self._record(message, now + LATER)
-            else:
-                retry_at = self.policy.retry_at(message.attempts + 1, now)
-                message.failed(str(e), retry_at, now)
-                await self._record(message, retry_at)
+            await self._refused(message, sender.name, e)
             return
         message.sent(sender.name, provider_id, self.clock.now())
         await self._record(message, self.clock.now() + LATER)
+
+    async def _refused(self, message: Message, provider: str, error: SendError) -> None:
+        now = self.clock.now()
+        if error.recipient_opted_out:
+            await self._recipient_opted_out(message.id, str(error), provider)
+            await self.queue.hold(message.id, now + LATER)
+        elif error.permanent or message.attempts + 1 >= self.policy.max_attempts:
+            message.dead_letter(str(error), now)
+            await self._record(message, now + LATER)
+        else:
+            retry_at = self.policy.retry_at(message.attempts + 1, now)
+            message.failed(str(error), retry_at, now)
+            await self._record(message, retry_at)
+
+    async def _recipient_opted_out(self, message_id: UUID, reason: str, provider: str) -> None:
+        """The provider says the recipient unsubscribed with it (an SMS STOP the carrier keeps):
+        the message is dead-lettered and the channel opted out, as a STOP would, in one append."""
+        for attempt in range(_RETRIES):
+            message: Message = await self.repository.get(Message, message_id)
+            proof = Evidence(actor=Actor(kind="system", id=provider), source="provider")
+            changed = await self.preferences.opt_out_everywhere(message.contact_id, message.channel, proof)
+            if message.status in ("queued", "retrying"):
+                message.dead_letter(reason, self.clock.now())
+                changed.append(message)
+            try:
+                await self.repository.save(*changed)
+                return
+            except ConflictError:  # a STOP or another worker got there first: look again
+                if attempt == _RETRIES - 1:
+                    raise
 
     async def _record(self, message: Message, hold_until: datetime) -> None:
         # A conflict means another worker recorded an outcome first: the ledger has one.

@@ -12,12 +12,12 @@ import uuid
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from ledger.application.consent import Client, ConsentFlows
+from ledger.application.guardrails import Guardrails
 from ledger.composer import Composer, Composition, check_variables
-from ledger.consent_flows import Client, ConsentFlows
 from ledger.contact import Contact
 from ledger.decision import ConsentDecision
 from ledger.errors import ConflictError, InvalidValueError, NotFoundError
-from ledger.guardrails import Guardrails
 from ledger.message import Basis, BlockReason, Message, message_id_for, request_message
 from ledger.program import Program
 from ledger.send_policy import Refusal, consent_now, permit, purpose_of
@@ -49,25 +49,25 @@ class SendOutcome:
 
 
 class Messaging:
-    def __init__(self, composer: Composer, flows: ConsentFlows, guardrails: Guardrails | None = None) -> None:
+    def __init__(self, composer: Composer, flows: ConsentFlows, guardrails: Guardrails) -> None:
         self.composer = composer
         self.flows = flows
         self.repository = flows.repository
         self.registry = flows.registry
         self.guardrails = guardrails
 
-    async def send(self, request: SendRequest, actor: Actor, caller: str) -> SendOutcome:
+    async def send(self, request: SendRequest, actor: Actor) -> SendOutcome:
         """Queue the message if consent allows it now, else record it blocked."""
+        caller = _caller(actor)
         begun = await self._begin(request, actor, caller)
         if isinstance(begun, SendOutcome):
             return begun
         message, draft, now = begun
         return await self._decide(message, draft, now, request, caller)
 
-    async def send_with_consent(
-        self, request: SendRequest, actor: Actor, caller: str, client: Client
-    ) -> SendOutcome:
+    async def send_with_consent(self, request: SendRequest, actor: Actor, client: Client) -> SendOutcome:
         """Send if opted in; with no consent yet, send the opt-in invite instead; else block."""
+        caller = _caller(actor)
         begun = await self._begin(request, actor, caller)
         if isinstance(begun, SendOutcome):
             return begun
@@ -75,8 +75,7 @@ class Messaging:
         answer = permit("marketing", now)
         if not isinstance(answer, Refusal) or answer.reason != "no_consent":
             return await self._decide(message, draft, now, request, caller)
-        if self.guardrails is not None:
-            await self.guardrails.staff_code(message.contact_id)
+        await self.guardrails.staff_code(message.contact_id)
         invited = await self.flows.request(message.contact_id, request.optin_id, "opt_in", actor, client)
         assert invited.verification_id is not None
         message.divert(invited.verification_id)
@@ -173,6 +172,11 @@ class Messaging:
             raise ConflictError("this idempotency_key was already used for another message")
         position = await self.repository.store.head()
         return message_id, _outcome(earlier, position, replayed=True)
+
+
+def _caller(actor: Actor) -> str:
+    """Whose idempotency keys a request's key is one of: each caller has its own."""
+    return f"{actor.kind}:{actor.id}"
 
 
 @dataclass(frozen=True, slots=True)

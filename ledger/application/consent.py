@@ -1,8 +1,10 @@
-"""Consent flows: requests that wait for the contact's code, confirmations, self-service changes.
+"""Consent changes on one (contact, program, channel): requests that wait for the contact's code,
+the code's confirmation, a verified contact's own change, and an opt-out recorded on their behalf.
 
 Nothing here opts anyone in without proof: a request records `pending` and sends a code; only a
 confirmed verification of that contact (or an SMS reply from the number) grants consent. Opting
-out is never harder: a verified contact does it at once, staff record one asked for elsewhere.
+out is never harder: a verified contact does it at once, and so do staff and applications
+recording an opt-out the contact asked them for (`record_opt_out`), with no code.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from uuid import UUID
 
 import msgspec
 
+from ledger.application.contacts import ContactRegistry
+from ledger.application.evidence import Client, evidence
 from ledger.consent import Consent, Evidence, consent_id, open_consent
 from ledger.contact import Contact
 from ledger.errors import (
@@ -24,18 +28,11 @@ from ledger.errors import (
 )
 from ledger.ports import Clock, Codes
 from ledger.program import Program
-from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from ledger.verification import Attempt, Verification, issue_verification
 from ledger.vocabulary import Action, Actor, ConsentStatus, Source, checked_text
 
-
-@dataclass(frozen=True, slots=True)
-class Client:
-    """The HTTP client behind a request: personal data, sealed with the contact's key."""
-
-    ip: str | None = None
-    user_agent: str | None = None
+__all__ = ["Client", "ConsentFlows", "Result", "on_behalf_source"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +51,12 @@ _MESSAGES = {
 }
 
 
+def on_behalf_source(actor: Actor) -> Source:
+    """How a change made for the contact by `actor` is sourced: `app` for an application's API
+    key, `admin` for staff (and the system)."""
+    return "app" if actor.kind == "api_key" else "admin"
+
+
 class ConsentFlows:
     def __init__(self, repository: Repository, registry: ContactRegistry, codes: Codes, clock: Clock) -> None:
         self.repository = repository
@@ -69,17 +72,21 @@ class ConsentFlows:
         key = await self._key(contact_id)
         verification = self._issue(contact, key, actor, optin_id=optin_id, action=action)
         consent = await self._consent(contact, optin_id)
-        disclosure = program if action == "opt_in" else None
+        shown = program if action == "opt_in" else None
         consent.request(
             action,
             verification.id,
-            self._evidence(actor, "api", key, client, verification.id, disclosure),
+            self._evidence(key, actor, "api", client, verification_id=verification.id, shown=shown),
         )
         position = await self.repository.save(verification, consent)
         return Result(position, consent.status, verification.id, contact_id)
 
-    async def confirm(self, verification_id: UUID, code: str, client: Client) -> Result:
-        """The contact's code: applies the pending change it was sent for."""
+    async def confirm(
+        self, verification_id: UUID, code: str, client: Client, relay: Actor | None = None
+    ) -> Result:
+        """The contact's code: applies the pending change it was sent for. `relay`: the API key or
+        staff member who passed the code on (the evidence names them), None when the contact
+        typed it in themselves."""
         verification = await self.repository.get(Verification, verification_id)
         outcome = verification.attempt(self.codes.hash(verification_id, code), self.clock.now())
         changed: list[Verification | Consent] = [verification]
@@ -93,7 +100,7 @@ class ConsentFlows:
                 Consent, consent_id(verification.contact_id, verification.optin_id, verification.channel)
             )
             if outcome is Attempt.CONFIRMED:
-                await self._decide(consent, verification, client)
+                await self._decide(consent, verification, client, relay)
             else:  # the code can never be used now: the request it carried ends undecided
                 consent.lapse(verification_id)
             changed.append(consent)
@@ -144,46 +151,54 @@ class ConsentFlows:
         target: ConsentStatus = "opted_in" if action == "opt_in" else "opted_out"
         if consent.status == target:
             return Result(await self.repository.store.head(), consent.status, contact_id=contact_id)
-        evidence = self._evidence(
-            actor, source, key, client, verification_id, program if action == "opt_in" else None
-        )
+        shown = program if action == "opt_in" else None
+        proof = self._evidence(key, actor, source, client, verification_id=verification_id, shown=shown)
         if action == "opt_in":
-            consent.grant(evidence)
+            consent.grant(proof)
         else:
-            consent.withdraw(evidence)
+            consent.withdraw(proof)
         return Result(await self.repository.save(consent), consent.status, contact_id=contact_id)
 
     async def record_opt_out(
-        self, contact_id: UUID, optin_id: UUID, reason: str, actor: Actor, client: Client
+        self, contact_id: UUID, optin_id: UUID, reason: str | None, actor: Actor, client: Client
     ) -> Result:
-        """Staff record an opt-out the contact asked for out of band (phone, letter, in person)."""
-        checked_text(reason, "reason", max_length=500, multiline=True)  # sealed, "" would pass as one
+        """An opt-out the contact asked staff or an application for (phone, letter, an in-app
+        button): at once, no code; the evidence names the actor, `admin` or `app`, and the reason."""
+        if reason is not None:  # sealed, a blank reason would pass as one
+            checked_text(reason, "reason", max_length=500, multiline=True)
         _, contact = await self._program_and_contact(optin_id, contact_id, allow_archived=True)
         key = await self._key(contact_id)
         consent = await self._consent(contact, optin_id)
-        evidence = msgspec.structs.replace(
-            self._evidence(actor, "admin", key, client, None, None),
-            sealed_reason=self.registry.sealer.seal(key, reason),
-        )
-        consent.withdraw(evidence)
+        consent.withdraw(self._evidence(key, actor, on_behalf_source(actor), client, reason=reason))
         return Result(await self.repository.save(consent), consent.status, contact_id=contact_id)
 
-    async def _decide(self, consent: Consent, verification: Verification, client: Client) -> None:
+    async def _decide(
+        self, consent: Consent, verification: Verification, client: Client, relay: Actor | None
+    ) -> None:
         if consent.pending != verification.id or verification.action is None:
             raise InvalidCommandError("this code is not for the consent change pending now")
         key = await self._key(consent.contact_id)
         asked = consent.pending_evidence
-        evidence = msgspec.structs.replace(
-            self._evidence(
-                Actor(kind="contact", id=str(consent.contact_id)), "web", key, client, verification.id, None
+        contact = Actor(kind="contact", id=str(consent.contact_id))
+        source: Source = "web" if relay is None else on_behalf_source(relay)
+        proof = msgspec.structs.replace(
+            evidence(
+                self.registry.sealer,
+                key,
+                actor=contact,
+                source=source,
+                client=client,
+                verification_id=verification.id,
+                relay=relay,
             ),
+            # the text the request showed: the contact's code accepts what they were asked
             disclosure_version=asked.disclosure_version if asked else None,
             disclosure_sha256=asked.disclosure_sha256 if asked else None,
         )
         if verification.action == "opt_in":
-            consent.grant(evidence)
+            consent.grant(proof)
         else:
-            consent.withdraw(evidence)
+            consent.withdraw(proof)
 
     async def _program_and_contact(
         self, optin_id: UUID, contact_id: UUID, *, allow_archived: bool = False
@@ -231,22 +246,22 @@ class ConsentFlows:
 
     def _evidence(
         self,
+        key: bytes,
         actor: Actor,
         source: Source,
-        key: bytes,
         client: Client,
-        verification_id: UUID | None,
-        shown: Program | None,
+        *,
+        verification_id: UUID | None = None,
+        shown: Program | None = None,
+        reason: str | None = None,
     ) -> Evidence:
-        sealed_client = None
-        if client.ip or client.user_agent:
-            plain = msgspec.json.encode({"ip": client.ip, "user_agent": client.user_agent}).decode()
-            sealed_client = self.registry.sealer.seal(key, plain)
-        return Evidence(
+        return evidence(
+            self.registry.sealer,
+            key,
             actor=actor,
             source=source,
+            client=client,
             verification_id=verification_id,
-            disclosure_version=shown.disclosure_version if shown else None,
-            disclosure_sha256=shown.disclosure_sha256 if shown else None,
-            sealed_client=sealed_client,
+            shown=shown,
+            reason=reason,
         )
