@@ -22,7 +22,7 @@ from adapters.crypto.sealer import NaclSealer
 from adapters.erasure_log import erasure_log
 from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.event_store import PostgresEventStore
-from adapters.postgres.pool import create_pool
+from adapters.postgres.pool import settings_pool
 from adapters.postgres.rate_limits import PostgresRateLimiter
 from adapters.resilience import being_cancelled
 from adapters.runtime import settle_heap
@@ -114,14 +114,13 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
     """
     if settings.database_url is None:
         raise ValueError("create_app needs settings.database_url (start the embedded server first)")
-    dsn = settings.database_url
     if settings.kek is None or settings.index_key is None or settings.token_key is None:
         raise ValueError("create_app needs OPTIN_KEK, OPTIN_INDEX_KEY and OPTIN_TOKEN_KEY")
     kek, index_key, token_key = settings.kek, settings.index_key, settings.token_key
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        pool = await create_pool(dsn, role=settings.db_role)
+        pool = await settings_pool(settings)
         store = PostgresEventStore(pool)
         repository = Repository(store)
         registry = ContactRegistry(

@@ -1,9 +1,11 @@
 """`backup --to FILE` and `restore --from FILE`: logical backup, verified restore.
 
-A restore verifies the file's hash chain before writing, refuses a database that already holds a
-ledger, loads events, keys and credentials, erases again every contact the erasure log names (it
-lives outside the database, so an old backup cannot bring an erased contact back), rebuilds every
-projection, and checks the chain once more in the database.
+A restore reads the erasure log first and refuses to run when it cannot (a restore without it
+would bring back everyone erased since the backup), verifies the file's hash chain before
+writing, refuses a database that already holds a ledger, loads events, keys and credentials,
+erases again every contact the erasure log names (it lives outside the database, so an old
+backup cannot bring an erased contact back), rebuilds every projection, and checks the chain
+once more in the database.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ async def restore_into(settings: Settings, source: Path, bar: Progress | None = 
     assert settings.kek
     assert settings.index_key
     dsn = settings.database_url
+    erasures = erasure_log(settings.erasure_log_location)
+    await erasures.erased()  # before anything is written: unreadable → ErasureLogError, no restore
     await migrate(dsn)
     pool = await create_pool(dsn, role=settings.db_role, min_size=1, max_size=4)
     try:
@@ -69,7 +73,7 @@ async def restore_into(settings: Settings, source: Path, bar: Progress | None = 
             PostgresAddressBook(pool),
             NaclSealer(settings.index_key),
         )
-        erased = await erasure_log(settings.erasure_log_location).erased()
+        erased = await erasures.erased()
         again = sum([await registry.erase_again(contact_id, RESTORE) for contact_id in erased])
         runner = ProjectionRunner(pool, all_projections(settings), batch_size=5000)
         for projection in runner.projections.values():

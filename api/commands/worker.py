@@ -13,9 +13,10 @@ from pathlib import Path
 
 import structlog
 
+from adapters.heartbeat import beating
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
-from adapters.postgres.pool import create_pool
+from adapters.postgres.pool import settings_pool
 from api.commands.runtime import prepare
 from api.messaging import sms_http_client, wire_registry, wire_worker
 from ledger.default_templates import ensure_default_templates
@@ -30,14 +31,15 @@ def worker(data_dir: Path | None) -> int:
 
     async def run() -> None:
         await migrate(dsn)
-        pool = await create_pool(dsn, role=settings.db_role, min_size=1, max_size=8)
+        pool = await settings_pool(settings, min_size=1, max_size=8)
         store = PostgresEventStore(pool)
         http = sms_http_client(settings)
         try:
             registry = wire_registry(settings, pool, store)
             await ensure_default_templates(registry.repository)
             log.info("outbox worker started")
-            await wire_worker(settings, pool, registry, http).run_forever()
+            async with beating(pool, settings.data_dir):  # the chart's liveness and readiness probes
+                await wire_worker(settings, pool, registry, http).run_forever()
         finally:
             await http.aclose()
             await store.close()
