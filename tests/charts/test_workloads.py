@@ -139,3 +139,25 @@ def test_without_the_worker_the_api_sends() -> None:
     assert [m for m in of_kind(manifests, "Deployment") if m["metadata"]["name"].endswith("-worker")] == []
     api = named(manifests, "Deployment", "-api")["spec"]["template"]["spec"]["containers"][0]
     assert "--no-worker" not in api["args"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_projector_and_worker_probes_read_the_heartbeat_their_process_keeps(case: str) -> None:
+    manifests = rendered(case)
+    (config,) = of_kind(manifests, "ConfigMap")
+    for suffix in ("-projector", "-worker"):
+        (container,) = named(manifests, "Deployment", suffix)["spec"]["template"]["spec"]["containers"]
+        for probe, file in (("startupProbe", "live"), ("livenessProbe", "live"), ("readinessProbe", "ready")):
+            command = container[probe]["exec"]["command"]
+            assert command[:4] == ["python", "-m", "adapters.heartbeat", file], suffix
+            # the process beats in its data directory (adapters/heartbeat.py, settings.data_dir)
+            assert command[command.index("--dir") + 1] == config["data"]["OPTIN_DATA_DIR"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_api_serves_metrics_on_the_named_port_to_other_pods(case: str) -> None:
+    container = api_container(case)
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert ports["metrics"] == int(env["OPTIN_METRICS_PORT"]) == 9464
+    assert env["OPTIN_METRICS_HOST"] == "0.0.0.0"  # noqa: S104 -- Prometheus scrapes the pod
