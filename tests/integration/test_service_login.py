@@ -5,6 +5,8 @@ And the heartbeat the chart's projector and worker probes read."""
 from __future__ import annotations
 
 import asyncio
+import http.server
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -97,3 +99,25 @@ async def test_the_heartbeat_says_live_without_the_database_and_ready_only_with_
         assert main(["live", *probe]) == 0  # liveness never depends on the database
         assert main(["ready", *probe]) == 1
     await unreachable.close()
+
+
+def test_the_image_healthcheck_asks_http_where_no_heartbeat_is_kept(tmp_path: Path) -> None:
+    """`serve` keeps no heartbeat file: the same probe then asks its /health over HTTP."""
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/health" else 503)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        assert main(["live", "--dir", str(tmp_path), "--http", f"{base}/health"]) == 0
+        assert main(["live", "--dir", str(tmp_path), "--http", f"{base}/ready"]) == 1
+        assert main(["live", "--dir", str(tmp_path), "--http", "http://127.0.0.1:9/health"]) == 1
+    finally:
+        server.shutdown()
