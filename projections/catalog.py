@@ -11,7 +11,6 @@ from ledger.contact import Contact
 from ledger.message import Message
 from ledger.verification import Verification
 from projections.activity import ActivityProjection
-from projections.channel_optouts import ChannelOptOutsProjection
 from projections.consent_state import ConsentStateProjection
 from projections.contacts import ContactsProjection
 from projections.messages import MessagesProjection
@@ -69,5 +68,4 @@ def all_projections(settings: Settings) -> list[Projection]:
         ActivityProjection(),
         TemplatesProjection(),
         MessagesProjection(),
-        ChannelOptOutsProjection(),
     ]

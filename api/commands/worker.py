@@ -14,6 +14,7 @@ from pathlib import Path
 import structlog
 
 from adapters.heartbeat import beating
+from adapters.metrics import serve_metrics
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import settings_pool
@@ -28,6 +29,7 @@ def worker(data_dir: Path | None) -> int:
     settings = prepare(data_dir)
     assert settings.database_url
     dsn = settings.database_url
+    serve_metrics(settings.metrics_host, settings.metrics_port)
 
     async def run() -> None:
         await migrate(dsn)

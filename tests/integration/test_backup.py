@@ -35,7 +35,7 @@ from tests import pii
 from tests.charts.manifests import env_of, named, rendered
 from tests.conftest import INDEX_KEY, KEK, drop_database, migrated_database
 from tests.integration.test_contacts import catch_up, runner
-from tests.property.test_consent_machine import Clock, RememberingCodes
+from tests.property.consent_worlds import Clock, RememberingCodes
 
 pytestmark = pytest.mark.integration
 STAFF = Actor(kind="user", id="u-1")
