@@ -30,14 +30,23 @@ def test_every_app_pod_is_closed_to_ingress_but_the_api_port(case: str) -> None:
         covering = [p for p in policies if selects(p, labels)]
         assert covering, f"{where} is not covered by any ingress policy"
         rules = [rule for p in covering for rule in p["spec"].get("ingress", [])]
+        ports = [port["port"] for rule in rules for port in rule["ports"]]
+        scraped = (
+            ["metrics"] if of_kind(rendered(case), "ServiceMonitor") and not where.startswith("Job/") else []
+        )
         if labels["app.kubernetes.io/component"] == "api":
-            ports = [port["port"] for rule in rules for port in rule["ports"]]
-            assert ports == (["http", "metrics"] if of_kind(rendered(case), "ServiceMonitor") else ["http"])
+            assert sorted(ports) == sorted(["http", *scraped]), where
             http = next(rule for rule in rules if rule["ports"][0]["port"] == "http")
             ingress_namespace = {"kubernetes.io/metadata.name": "ingress-nginx"}
             assert http["from"][0] == {"namespaceSelector": {"matchLabels": ingress_namespace}}
         else:
-            assert rules == [], f"{where} accepts traffic"
+            assert ports == scraped, f"{where} accepts traffic"
+        for rule in rules:
+            if rule["ports"][0]["port"] == "metrics":
+                prometheus = rule["from"][0]
+                assert prometheus["namespaceSelector"]["matchLabels"] == {
+                    "kubernetes.io/metadata.name": "monitoring"
+                }
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -155,9 +155,29 @@ def test_the_projector_and_worker_probes_read_the_heartbeat_their_process_keeps(
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_the_api_serves_metrics_on_the_named_port_to_other_pods(case: str) -> None:
-    container = api_container(case)
-    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    env = {e["name"]: e.get("value") for e in container["env"]}
-    assert ports["metrics"] == int(env["OPTIN_METRICS_PORT"]) == 9464
-    assert env["OPTIN_METRICS_HOST"] == "0.0.0.0"  # noqa: S104 -- Prometheus scrapes the pod
+def test_every_process_serves_metrics_on_the_named_port_to_other_pods(case: str) -> None:
+    for suffix in ("-api", "-projector", "-worker"):
+        (container,) = named(rendered(case), "Deployment", suffix)["spec"]["template"]["spec"]["containers"]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert ports["metrics"] == int(env["OPTIN_METRICS_PORT"]) == 9464
+        assert env["OPTIN_METRICS_HOST"] == "0.0.0.0"  # noqa: S104 -- Prometheus scrapes the pod
+
+
+def test_the_service_monitor_reaches_every_process_through_a_headless_service() -> None:
+    manifests = rendered("cnpg-pooler-monitoring")
+    (monitor,) = of_kind(manifests, "ServiceMonitor")
+    service = named(manifests, "Service", "-metrics")
+    assert service["metadata"]["labels"].items() >= monitor["spec"]["selector"]["matchLabels"].items()
+    assert service["spec"]["clusterIP"] == "None"
+    assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"] == "metrics"
+    selected = [
+        m["metadata"]["name"]
+        for m in of_kind(manifests, "Deployment")
+        if service["spec"]["selector"].items() <= m["spec"]["template"]["metadata"]["labels"].items()
+    ]
+    assert sorted(selected) == [
+        "consent-optin-ledger-api",
+        "consent-optin-ledger-projector",
+        "consent-optin-ledger-worker",
+    ]

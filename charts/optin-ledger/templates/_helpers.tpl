@@ -102,9 +102,25 @@ optin-ledger.io/database-client: "true"
 - name: OPTIN_DB_STATEMENT_CACHE
   value: "0"
 {{- end }}
+# Prometheus text at :{{ .ctx.Values.monitoring.metricsPort }}/metrics, reachable from other pods
+- name: OPTIN_METRICS_HOST
+  value: 0.0.0.0
+- name: OPTIN_METRICS_PORT
+  value: {{ .ctx.Values.monitoring.metricsPort | quote }}
 {{- with .ctx.Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{/* Pods that serve /metrics carry this label: the metrics Service and NetworkPolicy select it. */}}
+{{- define "optin-ledger.metricsLabel" -}}
+optin-ledger.io/metrics: "true"
+{{- end -}}
+
+{{- define "optin-ledger.metricsPort" -}}
+- name: metrics
+  containerPort: {{ .Values.monitoring.metricsPort }}
+  protocol: TCP
 {{- end -}}
 
 {{- define "optin-ledger.podSpecCommon" -}}
