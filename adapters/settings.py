@@ -55,6 +55,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retention_days: int = 730
     erasure_log: str | None = None
     """File path or postgresql:// URL outside the ledger database (default: data dir file)."""
+    db_pool_min: int | None = None
+    db_pool_max: int | None = None
+    """Connections each long-running process keeps to PostgreSQL (default: each command's own)."""
+    db_statement_cache: int = 100
+    """asyncpg's prepared-statement cache per connection; 0 behind a transaction-pooling PgBouncer."""
     sender_name: str = "Program Ledger"
     """How replies and footers name the sender (`{{ program_name }}` of channel-wide replies)."""
     unsubscribe_mailto: str | None = None
@@ -77,6 +82,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ready_max_lag_events: int = 10000
     ready_max_lag_seconds: float = 30.0
     """`/ready` says no while any projection is further behind the ledger than either bound."""
+
+    def pool_size(self, default_min: int, default_max: int) -> tuple[int, int]:
+        """(min, max) connections of a process's pool: the settings where given, else its defaults."""
+        high = self.db_pool_max or default_max
+        return min(self.db_pool_min if self.db_pool_min is not None else default_min, high), high
 
     @property
     def erasure_log_location(self) -> str:
@@ -113,6 +123,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as e:
         raise SettingsError(f"{name} must be a whole number") from e
+
+
+def _count(env: Mapping[str, str], name: str, default: int, *, least: int) -> int:
+    value = _int(env, name, default)
+    if value < least:
+        raise SettingsError(f"{name} must be at least {least}")
+    return value
+
+
+def _optional_count(env: Mapping[str, str], name: str, *, least: int) -> int | None:
+    return _count(env, name, least, least=least) if env.get(name) else None
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -215,6 +236,9 @@ def load_settings(
         sms_prefix_hourly_cap=_int(env, "OPTIN_SMS_PREFIX_HOURLY_CAP", 30),
         retention_days=_int(env, "OPTIN_RETENTION_DAYS", 730),
         erasure_log=env.get("OPTIN_ERASURE_LOG") or None,
+        db_pool_min=_optional_count(env, "OPTIN_DB_POOL_MIN", least=0),
+        db_pool_max=_optional_count(env, "OPTIN_DB_POOL_MAX", least=1),
+        db_statement_cache=_count(env, "OPTIN_DB_STATEMENT_CACHE", 100, least=0),
         require_database_url=_flag(env, "OPTIN_REQUIRE_DATABASE_URL"),
         cookie_secure=_flag(env, "OPTIN_COOKIE_SECURE") if env.get("OPTIN_COOKIE_SECURE") else True,
         sender_name=env.get("OPTIN_SENDER_NAME") or "Program Ledger",

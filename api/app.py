@@ -13,7 +13,7 @@ from litestar.config.app import AppConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, StoplightRenderPlugin, SwaggerRenderPlugin
 
-from adapters.postgres.pool import create_pool
+from adapters.postgres.pool import settings_pool
 from adapters.resilience import being_cancelled
 from adapters.runtime import settle_heap
 from adapters.settings import Settings
@@ -91,13 +91,12 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
     """
     if settings.database_url is None:
         raise ValueError("create_app needs settings.database_url (start the embedded server first)")
-    dsn = settings.database_url
     if settings.kek is None or settings.index_key is None or settings.token_key is None:
         raise ValueError("create_app needs OPTIN_KEK, OPTIN_INDEX_KEY and OPTIN_TOKEN_KEY")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        pool = await create_pool(dsn, role=settings.db_role)
+        pool = await settings_pool(settings)
         parts = compose(settings, pool)
         app.state.components = parts
         await ensure_default_templates(parts.repository)

@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from adapters.erasure_log import ErasureLogError
 from adapters.postgres.backup import BackupError
 from adapters.postgres.embedded import stop_embedded
+from adapters.postgres.migrations import MigrationError
 from adapters.settings import SettingsError
 from api.auth.principal import ROLES
 
@@ -166,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return verify(args.file)
             case "bench":
                 return _bench(args)
-    except (SettingsError, BackupError) as e:
+    except (SettingsError, BackupError, ErasureLogError, MigrationError) as e:
         print(f"optin-ledger: {e}", file=sys.stderr)
         return 2
     finally:

@@ -1,9 +1,11 @@
 """`backup --to FILE` and `restore --from FILE`: logical backup, verified restore.
 
-A restore verifies the file's hash chain before writing, refuses a database that already holds a
-ledger, loads events, keys and credentials, erases again every contact the erasure log names (it
-lives outside the database, so an old backup cannot bring an erased contact back), rebuilds every
-projection, and checks the chain once more in the database.
+A restore reads the erasure log first and refuses to run when it cannot (a restore without it
+would bring back everyone erased since the backup), verifies the file's hash chain before
+writing, refuses a database that already holds a ledger, loads events, keys and credentials,
+erases again every contact the erasure log names (it lives outside the database, so an old
+backup cannot bring an erased contact back), rebuilds every projection, and checks the chain
+once more in the database.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from adapters.erasure_log import erasure_log
 from adapters.postgres.backup import BackupHeader, load_backup, write_backup
 from adapters.postgres.event_store import read_after
 from adapters.postgres.migrations import migrate
@@ -45,6 +48,8 @@ async def restore_into(settings: Settings, source: Path, bar: Progress | None = 
     assert settings.kek
     assert settings.index_key
     dsn = settings.database_url
+    erasures = erasure_log(settings.erasure_log_location)
+    await erasures.erased()  # before anything is written: unreadable → ErasureLogError, no restore
     await migrate(dsn)
     pool = await create_pool(dsn, role=settings.db_role, min_size=1, max_size=4)
     try:
@@ -58,8 +63,7 @@ async def restore_into(settings: Settings, source: Path, bar: Progress | None = 
                 else None,
             )
         parts = compose(settings, pool, follow=False)
-        erasures = parts.contacts.erasures
-        erased = await erasures.erased() if erasures else []
+        erased = await erasures.erased()
         again = sum([await parts.contacts.erase_again(contact_id, RESTORE) for contact_id in erased])
         runner = ProjectionRunner(pool, all_projections(settings), batch_size=5000)
         for projection in runner.projections.values():

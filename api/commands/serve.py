@@ -9,10 +9,12 @@ from pathlib import Path
 import structlog
 import uvicorn
 
+from adapters.erasure_log import prepare_erasure_log
+from adapters.heartbeat import beating
 from adapters.metrics import serve_metrics
 from adapters.postgres.leadership import AdvisoryLockLeadership
 from adapters.postgres.migrations import migrate
-from adapters.postgres.pool import create_pool
+from adapters.postgres.pool import settings_pool
 from api.app import create_app
 from api.commands.runtime import prepare
 from api.commands.users import DEMO_ADMIN_EMAIL, ensure_demo_admin
@@ -28,6 +30,7 @@ def serve(
     settings = prepare(data_dir)
     assert settings.database_url
     asyncio.run(migrate(settings.database_url))
+    asyncio.run(prepare_erasure_log(settings.erasure_log_location))  # a restore needs it to exist
     if settings.demo:
         _announce_demo_admin(asyncio.run(ensure_demo_admin(settings)))
     app = create_app(settings, run_projections=run_projections, run_worker=run_worker)
@@ -64,6 +67,7 @@ def run_migrations(data_dir: Path | None) -> int:
     settings = prepare(data_dir, needs_secrets=False)
     assert settings.database_url
     applied = asyncio.run(migrate(settings.database_url))
+    asyncio.run(prepare_erasure_log(settings.erasure_log_location))  # a restore needs it to exist
     print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
     return 0
 
@@ -81,11 +85,12 @@ def project(data_dir: Path | None) -> int:
 
     async def run() -> None:
         await migrate(dsn)
-        pool = await create_pool(dsn, role=settings.db_role)
+        pool = await settings_pool(settings)
         parts = compose(settings, pool)
         sampler = asyncio.create_task(sample_forever(pool, list(parts.runner.projections)))  # lag metrics
         try:
-            await AdvisoryLockLeadership(dsn, name="optin-ledger projector").run(parts.runner.run_forever)
+            async with beating(pool, settings.data_dir):  # the chart's liveness and readiness probes
+                await AdvisoryLockLeadership(dsn, name="optin-ledger projector").run(parts.runner.run_forever)
         finally:
             sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import structlog
 
+from adapters.heartbeat import beating
 from adapters.metrics import serve_metrics
 from adapters.postgres.migrations import migrate
-from adapters.postgres.pool import create_pool
+from adapters.postgres.pool import settings_pool
 from api.commands.runtime import prepare
 from api.composition import compose
 from api.senders import outbox_worker, sms_http_client
@@ -32,13 +33,14 @@ def worker(data_dir: Path | None) -> int:
 
     async def run() -> None:
         await migrate(dsn)
-        pool = await create_pool(dsn, role=settings.db_role, min_size=1, max_size=8)
+        pool = await settings_pool(settings, min_size=1, max_size=8)
         parts = compose(settings, pool)
         http = sms_http_client(settings)
         try:
             await ensure_default_templates(parts.repository)
             log.info("outbox worker started")
-            await outbox_worker(parts, http).run_forever()
+            async with beating(pool, settings.data_dir):  # the chart's liveness and readiness probes
+                await outbox_worker(parts, http).run_forever()
         finally:
             await http.aclose()
             await parts.close()
