@@ -29,7 +29,8 @@ def consent_id(contact_id: UUID, optin_id: UUID, channel: Channel) -> UUID:
 
 class Evidence(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Why a consent event happened, and what proves it. Personal parts are sealed with the
-    contact's key (`sealed_client`: IP and user agent; `sealed_reason`: staff's note)."""
+    contact's key (`sealed_client`: IP and user agent; `sealed_reason`: staff's note).
+    Email feedback names the message it was about and, for a bounce, its RFC 3463 status code."""
 
     actor: Actor
     source: Source
@@ -39,6 +40,8 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     keyword: str | None = None
     sealed_client: bytes | None = None
     sealed_reason: bytes | None = None
+    message_id: UUID | None = None
+    status_code: str | None = None
 
 
 class Consent(Aggregate):

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import msgspec
+from eventsourcing.domain import Aggregate
 
 from ledger.consent import Consent, Evidence, consent_id, open_consent
 from ledger.contact import Contact
+from ledger.email_feedback import released_by_proof
 from ledger.errors import (
     DisclosureChangedError,
     InvalidCommandError,
@@ -82,7 +84,9 @@ class ConsentFlows:
         """The contact's code: applies the pending change it was sent for."""
         verification = await self.repository.get(Verification, verification_id)
         outcome = verification.attempt(self.codes.hash(verification_id, code), self.clock.now())
-        changed: list[Verification | Consent] = [verification]
+        changed: list[Aggregate] = [verification]
+        if outcome is Attempt.CONFIRMED:  # the address is proven: bounces no longer hold it back
+            changed += await released_by_proof(self.repository, verification, self.clock.now())
         consent = None
         if verification.optin_id is not None and outcome in (
             Attempt.CONFIRMED,
