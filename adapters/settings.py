@@ -13,6 +13,7 @@ from typing import Literal
 import msgspec
 import platformdirs
 
+from adapters.email.feedback.settings import FeedbackSettings, FeedbackSettingsError, load_feedback_settings
 from ledger.inbound_sms import DEFAULT_HELP
 from ledger.keywords import HELP_WORDS, START_WORDS, STOP_WORDS, normalise_keyword
 
@@ -71,6 +72,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     demo: bool = False
     cookie_secure: bool = True
     """Page cookies carry `Secure` (off only for plain-HTTP test clients that drop such cookies)."""
+    email_feedback: FeedbackSettings = msgspec.field(default_factory=FeedbackSettings)
+    """Bounces, complaints and mailto unsubscribes (adapters/email/feedback/settings.py)."""
 
     @property
     def erasure_log_location(self) -> str:
@@ -177,6 +180,10 @@ def load_settings(
         merged.update(os.environ)
         env = merged
     resolved_dir = data_dir or Path(env.get("OPTIN_DATA_DIR") or default_data_dir())
+    try:
+        email_feedback = load_feedback_settings(env)
+    except FeedbackSettingsError as e:
+        raise SettingsError(str(e)) from None
     return Settings(
         database_url=env.get("DATABASE_URL") or None,
         data_dir=resolved_dir.expanduser().resolve(),
@@ -219,6 +226,7 @@ def load_settings(
         sms_help_text=env.get("OPTIN_SMS_HELP_TEXT") or DEFAULT_HELP,
         send_max_attempts=max(1, _int(env, "OPTIN_SEND_MAX_ATTEMPTS", 8)),
         send_retry_seconds=_float(env, "OPTIN_SEND_RETRY_SECONDS", 30.0),
+        email_feedback=email_feedback,
     )
 
 

@@ -30,6 +30,7 @@ from adapters.settings import Settings
 from api.auth.middleware import authentication
 from api.auth.openapi import SECURITY, security_components
 from api.auth.services import create_auth_services
+from api.email_feedback import start_email_feedback
 from api.messaging import sms_http_client, wire_messaging, wire_worker
 from api.middleware import correlation_and_access_log
 from api.problems import EXCEPTION_HANDLERS
@@ -39,6 +40,7 @@ from api.routes import (
     auth,
     consent,
     contacts,
+    email_feedback,
     health,
     messages,
     programs,
@@ -153,6 +155,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
         services: Services = app.state.services
         services.messaging = wire_messaging(settings, pool, services.flows, services.guardrails)
         await ensure_default_templates(repository)
+        feedback = app.state.email_feedback = await start_email_feedback(settings, pool, registry)
         runner = services.runner
         http = sms_http_client(settings)
         background = (
@@ -170,6 +173,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
             yield
         finally:
             await services.background.drain()
+            await feedback.close()
             for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -194,6 +198,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
             templates.TemplatesController,
             messages.MessagesController,
             webhooks.WebhooksController,
+            email_feedback.EmailFeedbackController,
             unsubscribe.UnsubscribeController,
         ],
         template_config=template_config(),

@@ -19,6 +19,7 @@ import structlog
 from adapters.clock import SystemClock
 from adapters.crypto.data_keys import PostgresDataKeys
 from adapters.crypto.sealer import NaclSealer
+from adapters.email.feedback.verp import ReturnPaths, derive_verp_key
 from adapters.email.smtp import SmtpSender
 from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.dev_outbox import DevOutboxSender
@@ -52,11 +53,15 @@ class MessagingServices:
     unsubscribe: Unsubscribe
 
 
+def unsubscribe_address(settings: Settings) -> str | None:
+    """The List-Unsubscribe mailto address (OPTIN_UNSUBSCRIBE_MAILTO, else unsubscribe@ the From domain)."""
+    domain = parseaddr(settings.email_from)[1].rpartition("@")[2]
+    return settings.unsubscribe_mailto or (f"unsubscribe@{domain}" if domain else None)
+
+
 def unsubscribe_tokens(settings: Settings) -> UnsubscribeTokens:
     assert settings.token_key
-    domain = parseaddr(settings.email_from)[1].rpartition("@")[2]
-    mailto = settings.unsubscribe_mailto or (f"unsubscribe@{domain}" if domain else None)
-    return UnsubscribeTokens(settings.token_key, settings.public_url, mailto)
+    return UnsubscribeTokens(settings.token_key, settings.public_url, unsubscribe_address(settings))
 
 
 def wire_messaging(
@@ -91,6 +96,14 @@ def wire_messaging(
     )
 
 
+def return_paths(settings: Settings) -> ReturnPaths:
+    """Signed VERP return paths on OPTIN_BOUNCE_ADDRESS (default: bounces@ the From domain)."""
+    assert settings.token_key
+    domain = parseaddr(settings.email_from)[1].rpartition("@")[2] or "localhost"
+    address = settings.email_feedback.bounce_address or f"bounces@{domain}"
+    return ReturnPaths(derive_verp_key(settings.token_key), address)
+
+
 def senders(
     settings: Settings, pool: asyncpg.Pool, registry: ContactRegistry, http: httpx.AsyncClient
 ) -> dict[Channel, Sender]:
@@ -105,6 +118,7 @@ def senders(
             username=settings.smtp_username,
             password=settings.smtp_password,
             ca_file=settings.smtp_ca_file,
+            return_paths=return_paths(settings),
         )
     sms: Sender = dev
     if settings.sms_account_sid and not (settings.sms_auth_token and settings.sms_from):
