@@ -8,6 +8,7 @@ from adapters.settings import Settings
 from ledger.channel_optout import ChannelOptOut
 from ledger.consent import Consent
 from ledger.contact import Contact
+from ledger.mailbox import Mailbox
 from ledger.message import Message
 from ledger.verification import Verification
 from projections.activity import ActivityProjection
@@ -46,6 +47,9 @@ TIMELINE_EVENTS = (
     Message.Cancelled,
     Message.Delivered,
     Message.Undelivered,
+    Mailbox.Bounced,
+    Mailbox.Complained,
+    Mailbox.Cleared,
 )
 
 
