@@ -5,6 +5,7 @@ forged reports that must change nothing."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
@@ -208,3 +209,62 @@ async def test_the_listener_takes_mail_only_for_its_own_mailboxes(
     message.set_content("relay me")
     with pytest.raises(aiosmtplib.SMTPRecipientsRefused):
         await deliver(message, port=listener_port(client), sender="a@example.net", recipient=pii.email())
+
+
+def tampered(envelope: str) -> str:
+    """The return path with one character of its token's tag changed: the signature no longer verifies."""
+    local, _, domain = envelope.partition("@")
+    i = len(local) - 5
+    return f"{local[:i]}{'a' if local[i] != 'a' else 'b'}{local[i + 1 :]}@{domain}"
+
+
+async def test_forged_feedback_changes_nothing(
+    client: Client, mailbox: Mailbox, auth_headers: AuthHeaders
+) -> None:
+    staff, service = await auth_headers("staff"), await auth_headers("service")
+    optin, person, address, (mail, envelope) = await marketing_mail(client, mailbox, staff)
+    port = listener_port(client)
+    forged = tampered(envelope)
+    # a bounce to a return path whose signature does not verify, over SMTP and over HTTP
+    bounce = dsn(to=forged, original=mail, final_recipient=address)
+    await deliver(bounce, port=port, sender="", recipient=forged)
+    # the webhook's caller is authenticated, so our Message-ID counts there: one we never sent
+    never_sent = as_delivered(mail, forged)
+    never_sent.replace_header("Message-ID", f"<{uuid.uuid4()}@shop.example.org>")
+    answer = await post_raw(client, service, dsn(to=forged, original=never_sent, final_recipient=address,
+                                                 headers_only=True))  # fmt: skip
+    assert answer.status_code == 200
+    assert answer.json() == {"changed": False, "ignored": "not one of our email messages"}
+    # over SMTP anyone may write: our Message-ID alone (no signed return path) names nothing there
+    unsigned = dsn(to=BOUNCES, original=mail, final_recipient=address)
+    await deliver(unsigned, port=port, sender="", recipient=BOUNCES)
+    await deliver(arf(to=BOUNCES, original=mail), port=port, sender="fbl@example.net", recipient=BOUNCES)
+    # the address in a report is never trusted, however it is written
+    await deliver(reply(f"mailto:{UNSUBSCRIBE}?subject=unsubscribe", sender=address), port=port,
+                  sender=address, recipient=UNSUBSCRIBE)  # fmt: skip
+    position = answer.headers["ledger-position"]
+    assert await consent_status(client, staff, optin, person, position) == "opted_in"
+    events = await timeline(client, staff, person, position)
+    assert not [e for e in events if e["topic"].startswith(("mailbox.", "channel.")) or
+                e["topic"] == "consent.withdrawn"]  # fmt: skip
+    again = await send(client, staff, contact_id=person, optin_id=optin, kind="promotional",
+                       variables={"subject": "Still here", "message": "Hello"})  # fmt: skip
+    assert again.status_code == 202, again.text
+
+
+async def test_the_raw_webhook_wants_a_message_and_a_service_key(
+    client: Client, auth_headers: AuthHeaders
+) -> None:
+    service = await auth_headers("service")
+    anonymous = await client.post("/v1/webhooks/email/feedback", content=b"x",
+                                  headers={"Content-Type": "message/rfc822"})  # fmt: skip
+    assert anonymous.status_code == 401
+    as_json = await client.post("/v1/webhooks/email/feedback", json={"a": 1}, headers=service)
+    assert as_json.status_code == 415
+    assert as_json.headers["content-type"].startswith("application/problem+json")
+    empty = await client.post("/v1/webhooks/email/feedback", content=b"  ",
+                              headers={**service, "Content-Type": "message/rfc822"})  # fmt: skip
+    assert empty.status_code == 400
+    garbage = await client.post("/v1/webhooks/email/feedback", content=bytes(range(256)) * 10,
+                                headers={**service, "Content-Type": "message/rfc822"})  # fmt: skip
+    assert garbage.status_code == 200 and garbage.json()["changed"] is False
