@@ -14,6 +14,7 @@ from ledger.verification import Verification
 from projections.activity import ActivityProjection
 from projections.consent_state import ConsentStateProjection
 from projections.contacts import ContactsProjection
+from projections.email_feedback import EmailFeedbackProjection
 from projections.messages import MessagesProjection
 from projections.outbox import OutboxProjection
 from projections.programs import ProgramsProjection
@@ -72,4 +73,5 @@ def all_projections(settings: Settings) -> list[Projection]:
         ActivityProjection(),
         TemplatesProjection(),
         MessagesProjection(),
+        EmailFeedbackProjection(),
     ]
