@@ -104,7 +104,7 @@ class EmailFeedbackController(Controller):
                 await services.ses.confirm(message)
         except SnsError as e:
             raise PermissionDeniedException(str(e)) from None
-        head = await services.intake.feedback.repository.store.head()
+        head = await services.intake.head()
         if message.type != "Notification":
             return _answer([], head)
         events = ses_events(message.message)
@@ -121,7 +121,7 @@ class EmailFeedbackController(Controller):
         timestamp = request.headers.get("x-twilio-email-event-webhook-timestamp")
         if not services.sendgrid.valid(signature, timestamp, body):
             raise PermissionDeniedException("the request signature is missing or wrong")
-        head = await services.intake.feedback.repository.store.head()
+        head = await services.intake.head()
         outcomes = await services.intake.provider(
             sendgrid_events(body), via="sendgrid", actor=_provider_actor("sendgrid")
         )
@@ -137,7 +137,7 @@ class EmailFeedbackController(Controller):
                 "the webhook credentials are missing or wrong",
                 headers={"WWW-Authenticate": 'Basic realm="optin-ledger postmark"'},
             )
-        head = await services.intake.feedback.repository.store.head()
+        head = await services.intake.head()
         outcomes = await services.intake.provider(
             postmark_events(await request.body()), via="postmark", actor=_provider_actor("postmark")
         )

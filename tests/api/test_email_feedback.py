@@ -5,16 +5,22 @@ forged reports that must change nothing."""
 from __future__ import annotations
 
 import re
+import ssl
 import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
+import aiosmtplib
 import msgspec
 import pytest
+import trustme
+from litestar.testing import AsyncTestClient
 
 from adapters.email.feedback.settings import FeedbackSettings
 from adapters.settings import Settings
+from api.app import create_app
 from tests import pii
 from tests.api.channels import Client, eventually, program, send
 from tests.api.conftest import AuthHeaders
@@ -202,8 +208,6 @@ async def test_a_mailto_unsubscribe_from_the_contacts_own_address_opts_out(
 async def test_the_listener_takes_mail_only_for_its_own_mailboxes(
     client: Client, mailbox: Mailbox, auth_headers: AuthHeaders
 ) -> None:
-    import aiosmtplib
-
     message = EmailMessage()
     message["From"], message["Subject"] = pii.email(), "hello"
     message.set_content("relay me")
@@ -268,3 +272,35 @@ async def test_the_raw_webhook_wants_a_message_and_a_service_key(
     garbage = await client.post("/v1/webhooks/email/feedback", content=bytes(range(256)) * 10,
                                 headers={**service, "Content-Type": "message/rfc822"})  # fmt: skip
     assert garbage.status_code == 200 and garbage.json()["changed"] is False
+
+
+@pytest.fixture
+def tls_settings(settings: Settings, tmp_path: Path) -> Settings:
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    issued = ca.issue_cert("127.0.0.1")
+    issued.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    issued.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    feedback = msgspec.structs.replace(
+        settings.email_feedback,
+        inbound_smtp_tls_cert=str(tmp_path / "cert.pem"),
+        inbound_smtp_tls_key=str(tmp_path / "key.pem"),
+    )
+    return msgspec.structs.replace(settings, email_feedback=feedback)
+
+
+async def test_the_listener_offers_starttls_when_given_a_certificate(
+    tls_settings: Settings, tmp_path: Path, mailbox: Mailbox, auth_headers: AuthHeaders
+) -> None:
+    async with AsyncTestClient(create_app(tls_settings)) as client:
+        staff = await auth_headers("staff")
+        _, person, address, (mail, envelope) = await marketing_mail(client, mailbox, staff)
+        bounce = dsn(to=envelope, original=mail, final_recipient=address)
+        context = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+        smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=listener_port(client), tls_context=context,
+                               start_tls=True, timeout=10)  # fmt: skip
+        async with smtp:
+            assert smtp.get_transport_info("sslcontext") is not None  # the session is encrypted
+            await smtp.send_message(bounce, sender="", recipients=[envelope])
+        events = await _until_topic(client, staff, person, "channel.opted_out")
+        assert any(e["topic"] == "mailbox.bounced" for e in events)

@@ -94,7 +94,7 @@ class FeedbackIntake:
                 )
             case FeedbackReport(feedback_type=feedback_type, original=original, addressed=addressed):
                 if feedback_type not in _COMPLAINT_TYPES:
-                    return await self._nothing(f"a {feedback_type or 'untyped'} feedback report")
+                    return await self._nothing(f"a {feedback_type[:40] or 'untyped'} feedback report")
                 message_id = self._match(
                     [*envelope_to, *original.return_paths, *addressed], (), original.message_ids, trusted
                 )
@@ -153,6 +153,10 @@ class FeedbackIntake:
             log.info("email feedback set aside", reason=outcome.ignored)
         return outcome
 
+    async def head(self) -> int:
+        """The ledger position now (what a request that changed nothing answers with)."""
+        return await self.feedback.repository.store.head()
+
     async def _nothing(self, reason: str) -> Outcome:
         log.info("email feedback set aside", reason=reason)
-        return Outcome(await self.feedback.repository.store.head(), ignored=reason)
+        return Outcome(await self.head(), ignored=reason)
