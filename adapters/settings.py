@@ -13,6 +13,7 @@ from typing import Literal
 import msgspec
 import platformdirs
 
+from adapters.email.feedback.settings import FeedbackSettings, FeedbackSettingsError, load_feedback_settings
 from ledger.application.inbound_sms import DEFAULT_HELP
 from ledger.keywords import HELP_WORDS, START_WORDS, STOP_WORDS, normalise_keyword
 
@@ -41,7 +42,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_tls: SmtpTls = "starttls"
     smtp_ca_file: str | None = None
     """A CA bundle to trust for the SMTP server's certificate (an internal CA); default: the system's."""
-    email_from: str = "Program Ledger <no-reply@localhost>"
+    email_from: str = "OptIn Ledger <no-reply@localhost>"
     sms_api_url: str = "https://api.twilio.com"
     sms_account_sid: str | None = None
     sms_auth_token: str | None = None
@@ -60,7 +61,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Connections each long-running process keeps to PostgreSQL (default: each command's own)."""
     db_statement_cache: int = 100
     """asyncpg's prepared-statement cache per connection; 0 behind a transaction-pooling PgBouncer."""
-    sender_name: str = "Program Ledger"
+    sender_name: str = "OptIn Ledger"
     """How replies and footers name the sender (`{{ program_name }}` of channel-wide replies)."""
     unsubscribe_mailto: str | None = None
     """The mailto address in List-Unsubscribe (default: unsubscribe@ the OPTIN_EMAIL_FROM domain)."""
@@ -76,6 +77,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     demo: bool = False
     cookie_secure: bool = True
     """Page cookies carry `Secure` (off only for plain-HTTP test clients that drop such cookies)."""
+    email_feedback: FeedbackSettings = msgspec.field(default_factory=FeedbackSettings)
+    """Bounces, complaints and mailto unsubscribes (adapters/email/feedback/settings.py)."""
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = 9464
     """Where Prometheus scrapes `/metrics` (0: an ephemeral port; None: no metrics endpoint)."""
@@ -204,6 +207,10 @@ def load_settings(
         merged.update(os.environ)
         env = merged
     resolved_dir = data_dir or Path(env.get("OPTIN_DATA_DIR") or default_data_dir())
+    try:
+        email_feedback = load_feedback_settings(env)
+    except FeedbackSettingsError as e:
+        raise SettingsError(str(e)) from None
     return Settings(
         database_url=env.get("DATABASE_URL") or None,
         data_dir=resolved_dir.expanduser().resolve(),
@@ -217,7 +224,7 @@ def load_settings(
         smtp_password=env.get("OPTIN_SMTP_PASSWORD") or None,
         smtp_tls=_choice(env, "OPTIN_SMTP_TLS", ("none", "starttls", "tls")) or "starttls",  # type: ignore[arg-type]
         smtp_ca_file=env.get("OPTIN_SMTP_CA_FILE") or None,
-        email_from=env.get("OPTIN_EMAIL_FROM") or "Program Ledger <no-reply@localhost>",
+        email_from=env.get("OPTIN_EMAIL_FROM") or "OptIn Ledger <no-reply@localhost>",
         sms_api_url=(env.get("OPTIN_SMS_API_URL") or "https://api.twilio.com").rstrip("/"),
         sms_account_sid=env.get("OPTIN_SMS_ACCOUNT_SID") or None,
         sms_auth_token=env.get("OPTIN_SMS_AUTH_TOKEN") or None,
@@ -241,7 +248,7 @@ def load_settings(
         db_statement_cache=_count(env, "OPTIN_DB_STATEMENT_CACHE", 100, least=0),
         require_database_url=_flag(env, "OPTIN_REQUIRE_DATABASE_URL"),
         cookie_secure=_flag(env, "OPTIN_COOKIE_SECURE") if env.get("OPTIN_COOKIE_SECURE") else True,
-        sender_name=env.get("OPTIN_SENDER_NAME") or "Program Ledger",
+        sender_name=env.get("OPTIN_SENDER_NAME") or "OptIn Ledger",
         unsubscribe_mailto=env.get("OPTIN_UNSUBSCRIBE_MAILTO") or None,
         sms_stop_keywords=_words(env, "OPTIN_SMS_STOP_KEYWORDS", STOP_WORDS),
         sms_start_keywords=_words(env, "OPTIN_SMS_START_KEYWORDS", START_WORDS),
@@ -249,6 +256,7 @@ def load_settings(
         sms_help_text=env.get("OPTIN_SMS_HELP_TEXT") or DEFAULT_HELP,
         send_max_attempts=max(1, _int(env, "OPTIN_SEND_MAX_ATTEMPTS", 8)),
         send_retry_seconds=_float(env, "OPTIN_SEND_RETRY_SECONDS", 30.0),
+        email_feedback=email_feedback,
         metrics_host=env.get("OPTIN_METRICS_HOST") or "127.0.0.1",
         metrics_port=_metrics_port(env),
         ready_max_lag_events=max(0, _int(env, "OPTIN_READY_MAX_LAG_EVENTS", 10000)),

@@ -21,6 +21,7 @@ from api.auth.middleware import authentication
 from api.auth.openapi import SECURITY, security_components
 from api.composition import Components, compose
 from api.dependencies import APP_DEPENDENCIES
+from api.email_feedback import start_email_feedback
 from api.middleware import correlation_and_access_log
 from api.problems import EXCEPTION_HANDLERS
 from api.routes import (
@@ -30,6 +31,7 @@ from api.routes import (
     consent,
     consent_requests,
     contacts,
+    email_feedback,
     health,
     messages,
     programs,
@@ -100,6 +102,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
         parts = compose(settings, pool)
         app.state.components = parts
         await ensure_default_templates(parts.repository)
+        feedback = app.state.email_feedback = await start_email_feedback(settings, pool, parts.contacts)
         http = sms_http_client(settings)
         background = _background_tasks(parts, run_projections=run_projections)
         background.append(asyncio.create_task(sample_forever(pool, list(parts.runner.projections))))
@@ -110,6 +113,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
             yield
         finally:
             await parts.background.drain()
+            await feedback.close()
             for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -135,6 +139,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
             templates.TemplatesController,
             messages.MessagesController,
             webhooks.WebhooksController,
+            email_feedback.EmailFeedbackController,
             unsubscribe.UnsubscribeController,
         ],
         template_config=template_config(),
@@ -145,7 +150,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
         request_max_body_size=1_048_576,
         middleware=[correlation_and_access_log, authentication],
         openapi_config=OpenAPIConfig(
-            title="Program Ledger",
+            title="OptIn Ledger",
             version=VERSION,
             path="/schema",
             components=security_components(),

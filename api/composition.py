@@ -21,6 +21,7 @@ from adapters.clock import SystemClock
 from adapters.crypto.codes import HmacCodes
 from adapters.crypto.data_keys import PostgresDataKeys
 from adapters.crypto.sealer import NaclSealer
+from adapters.email.feedback.verp import ReturnPaths, derive_verp_key
 from adapters.erasure_log import erasure_log
 from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.audit_export import PostgresAuditExport
@@ -241,11 +242,23 @@ def _retention(
     )
 
 
+def unsubscribe_address(settings: Settings) -> str | None:
+    """The List-Unsubscribe mailto address (OPTIN_UNSUBSCRIBE_MAILTO, else unsubscribe@ the From domain)."""
+    domain = parseaddr(settings.email_from)[1].rpartition("@")[2]
+    return settings.unsubscribe_mailto or (f"unsubscribe@{domain}" if domain else None)
+
+
 def unsubscribe_tokens(settings: Settings) -> UnsubscribeTokens:
     assert settings.token_key
-    domain = parseaddr(settings.email_from)[1].rpartition("@")[2]
-    mailto = settings.unsubscribe_mailto or (f"unsubscribe@{domain}" if domain else None)
-    return UnsubscribeTokens(settings.token_key, settings.public_url, mailto)
+    return UnsubscribeTokens(settings.token_key, settings.public_url, unsubscribe_address(settings))
+
+
+def return_paths(settings: Settings) -> ReturnPaths:
+    """Signed VERP return paths on OPTIN_BOUNCE_ADDRESS (default: bounces@ the From domain)."""
+    assert settings.token_key
+    domain = parseaddr(settings.email_from)[1].rpartition("@")[2] or "localhost"
+    address = settings.email_feedback.bounce_address or f"bounces@{domain}"
+    return ReturnPaths(derive_verp_key(settings.token_key), address)
 
 
 def _limits(settings: Settings) -> Limits:

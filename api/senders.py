@@ -18,7 +18,7 @@ from adapters.postgres.dev_outbox import DevOutboxSender
 from adapters.postgres.outbox_queue import OutboxWorker, PostgresOutboxQueue
 from adapters.settings import Settings
 from adapters.sms.twilio import TwilioSender
-from api.composition import Components
+from api.composition import Components, return_paths
 from ledger.application.dispatch import Dispatcher, RetryPolicy
 from ledger.ports import Sender
 from ledger.vocabulary import Channel
@@ -39,6 +39,7 @@ def senders(parts: Components, http: httpx.AsyncClient) -> dict[Channel, Sender]
             username=settings.smtp_username,
             password=settings.smtp_password,
             ca_file=settings.smtp_ca_file,
+            return_paths=return_paths(settings),
         )
     sms: Sender = dev
     if settings.sms_account_sid and not (settings.sms_auth_token and settings.sms_from):

@@ -32,7 +32,8 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Why a consent event happened, and what proves it. Personal parts are sealed with the
     contact's key (`sealed_client`: IP and user agent; `sealed_reason`: staff's note).
     `relay`: the application (API key) or staff member who passed on the contact's code; absent
-    in events recorded before it existed, which decode with None."""
+    in events recorded before it existed, which decode with None. Email feedback names the
+    message it was about and, for a bounce, its RFC 3463 status code."""
 
     actor: Actor
     source: Source
@@ -43,6 +44,8 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     sealed_client: bytes | None = None
     sealed_reason: bytes | None = None
     relay: Actor | None = None
+    message_id: UUID | None = None
+    status_code: str | None = None
 
 
 class Consent(Aggregate):

@@ -8,11 +8,13 @@ from adapters.settings import Settings
 from ledger.channel_optout import ChannelOptOut
 from ledger.consent import Consent
 from ledger.contact import Contact
+from ledger.mailbox import Mailbox
 from ledger.message import Message
 from ledger.verification import Verification
 from projections.activity import ActivityProjection
 from projections.consent_state import ConsentStateProjection
 from projections.contacts import ContactsProjection
+from projections.email_feedback import EmailFeedbackProjection
 from projections.messages import MessagesProjection
 from projections.outbox import OutboxProjection
 from projections.programs import ProgramsProjection
@@ -46,6 +48,9 @@ TIMELINE_EVENTS = (
     Message.Cancelled,
     Message.Delivered,
     Message.Undelivered,
+    Mailbox.Bounced,
+    Mailbox.Complained,
+    Mailbox.Cleared,
 )
 
 
@@ -68,4 +73,5 @@ def all_projections(settings: Settings) -> list[Projection]:
         ActivityProjection(),
         TemplatesProjection(),
         MessagesProjection(),
+        EmailFeedbackProjection(),
     ]

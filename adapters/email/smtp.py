@@ -3,6 +3,9 @@
 Every marketing email carries `List-Unsubscribe` (the signed https link, and a mailto) and
 `List-Unsubscribe-Post: List-Unsubscribe=One-Click`, so mail clients offer a one-click
 unsubscribe. The message id is the `Message-ID`: a retried send is recognisably the same mail.
+With return paths configured, the envelope sender is the message's signed VERP address (bounces
+come back naming it; adapters/email/feedback/verp.py), and the same token rides in Postmark's
+metadata header so its webhooks name the message too.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from email.utils import formatdate, parseaddr
 
 import aiosmtplib
 
+from adapters.email.feedback.postmark import HEADER as POSTMARK_METADATA
+from adapters.email.feedback.verp import ReturnPaths
 from adapters.settings import SmtpTls
 from ledger.masking import scrub
 from ledger.ports import Outgoing, SendError
 
 
-def build_email(outgoing: Outgoing, sender: str) -> EmailMessage:
+def build_email(outgoing: Outgoing, sender: str, feedback_token: str | None = None) -> EmailMessage:
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     mail = EmailMessage()
     mail["From"] = sender
@@ -29,6 +34,8 @@ def build_email(outgoing: Outgoing, sender: str) -> EmailMessage:
     if outgoing.unsubscribe_url:
         mail["List-Unsubscribe"] = ", ".join(f"<{u}>" for u in links)
         mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if feedback_token:
+        mail[POSTMARK_METADATA] = feedback_token
     mail.set_content(outgoing.text)
     if outgoing.html:
         mail.add_alternative(outgoing.html, subtype="html")
@@ -51,18 +58,23 @@ class SmtpSender:
         password: str | None = None,
         ca_file: str | None = None,
         timeout: float = 30.0,
+        return_paths: ReturnPaths | None = None,
     ) -> None:
         self._host, self._port, self._tls = host, port, tls
         self._ca_file = ca_file
         self._sender = sender
         self._username, self._password = username, password
         self._timeout = timeout
+        self._paths = return_paths
 
     async def send(self, outgoing: Outgoing) -> str:
-        mail = build_email(outgoing, self._sender)
+        paths = self._paths
+        mail = build_email(outgoing, self._sender, paths.token(outgoing.message_id) if paths else None)
         try:
             await aiosmtplib.send(
                 mail,
+                sender=paths.address(outgoing.message_id) if paths else None,
+                recipients=[outgoing.to],
                 hostname=self._host,
                 port=self._port,
                 username=self._username,

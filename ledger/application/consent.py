@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import msgspec
+from eventsourcing.domain import Aggregate
 
 from ledger.application.contacts import ContactRegistry
+from ledger.application.email_feedback import released_by_proof
 from ledger.application.evidence import Client, evidence
 from ledger.consent import Consent, Evidence, consent_id, open_consent
 from ledger.contact import Contact
@@ -89,7 +91,9 @@ class ConsentFlows:
         typed it in themselves."""
         verification = await self.repository.get(Verification, verification_id)
         outcome = verification.attempt(self.codes.hash(verification_id, code), self.clock.now())
-        changed: list[Verification | Consent] = [verification]
+        changed: list[Aggregate] = [verification]
+        if outcome is Attempt.CONFIRMED:  # the address is proven: bounces no longer hold it back
+            changed += await released_by_proof(self.repository, verification, self.clock.now())
         consent = None
         if verification.optin_id is not None and outcome in (
             Attempt.CONFIRMED,

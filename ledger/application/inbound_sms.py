@@ -47,7 +47,7 @@ class InboundSms:
         keywords: Keywords,
         *,
         help_text: str = DEFAULT_HELP,
-        sender_name: str = "Program Ledger",
+        sender_name: str = "OptIn Ledger",
     ) -> None:
         self.registry = registry
         self.repository = registry.repository

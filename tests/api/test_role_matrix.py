@@ -62,6 +62,12 @@ DOCUMENTED: dict[tuple[str, str], Guard] = {
     ("POST", "/u/{}"): anyone,
     ("POST", "/v1/webhooks/sms/inbound"): anyone,
     ("POST", "/v1/webhooks/sms/status"): anyone,
+    # Email feedback: a raw report from the operator's mail server (service key), and the providers'
+    # own webhooks, each authenticated by its signature or credentials (404 when not configured).
+    ("POST", "/v1/webhooks/email/feedback"): allow("service"),
+    ("POST", "/v1/webhooks/email/ses"): anyone,
+    ("POST", "/v1/webhooks/email/sendgrid"): anyone,
+    ("POST", "/v1/webhooks/email/postmark"): anyone,
     ("POST", "/v1/templates"): allow("staff"),
     ("GET", "/v1/templates"): allow("staff"),
     ("GET", "/v1/templates/{}"): allow("staff"),

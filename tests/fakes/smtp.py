@@ -23,6 +23,8 @@ class Mailbox:
     refuse_next: list[str] = field(default_factory=list)
     """SMTP replies to give instead of accepting, one per incoming message (e.g. "451 later")."""
     logins: list[str] = field(default_factory=list)
+    senders: list[str] = field(default_factory=list)
+    """The envelope sender (MAIL FROM) of each message received, in order."""
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse_next:
@@ -30,6 +32,7 @@ class Mailbox:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self.received.append(message)
+        self.senders.append(envelope.mail_from)
         return "250 OK"
 
     def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:

@@ -19,6 +19,7 @@ from litestar.params import FromPath, QueryParameter
 from api.answers import one_page
 from api.dependencies import components
 from api.web.console.access import EDITORS, VIEWERS, may
+from api.web.console.feedback import in_words
 from api.web.rendering import Form, is_htmx, page, viewer
 from ledger.application.contacts import ContactRegistry
 from ledger.errors import InvalidValueError
@@ -120,7 +121,7 @@ async def contact_page(
             for c in decided
             if c.decision.position is not None
         ],
-        events=[(e, evidence(e.details)) for e in events],
+        events=[(e, evidence(e.details), in_words(e.topic, e.details)) for e in events],
         truncated=len(events) == TIMELINE_LIMIT,
         may_request=may(viewer(request), EDITORS),
     )

@@ -15,6 +15,7 @@ from litestar.params import QueryParameter
 from api.dependencies import components
 from api.web.charts import Chart, day_range, stacked_bars
 from api.web.console.access import VIEWERS
+from api.web.console.feedback import feedback_figures
 from api.web.rendering import is_htmx, page
 from projections.activity import DayRow, analytics, codes_per_day
 from projections.messages import outcomes_per_day
@@ -69,6 +70,8 @@ async def dashboard(
         ),
         stacked_bars("chart-messages", "Messages per day", period, messages),
     ]
+    feedback_chart, feedback_programs = await feedback_figures(pool, period)
+    charts.append(feedback_chart)
     rate = figures.verification["success_rate"]
     return page(
         request,
@@ -81,4 +84,5 @@ async def dashboard(
         success=f"{rate:.0%}" if rate is not None else "—",
         stale=figures.pending_older_than["count"],
         stale_days=STALE_AFTER.days,
+        feedback_programs=feedback_programs,
     )
