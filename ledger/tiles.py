@@ -94,7 +94,8 @@ class _Tile:
 
     def record(self) -> bytes:
         return b"".join(
-            b"".join(row).ljust(slots * HASH_SIZE, b"\0") for row, slots in zip(self.rows, _SLOTS)
+            b"".join(row).ljust(slots * HASH_SIZE, b"\0")
+            for row, slots in zip(self.rows, _SLOTS, strict=True)
         )
 
     @classmethod
