@@ -118,7 +118,7 @@ class TreeTiles:
 
     size: int = 0
     _tiles: list[_Tile] = field(default_factory=list)
-    _changed: dict[TileId, bytes] = field(default_factory=dict)
+    _changed: dict[TileId, tuple[int, bytes]] = field(default_factory=dict)
 
     @classmethod
     def resume(cls, size: int, records: dict[TileId, bytes]) -> TreeTiles:
@@ -142,7 +142,7 @@ class TreeTiles:
         self.size += len(leaf_hashes)
         for level, tile in enumerate(self._tiles):
             if tile.width:
-                self._changed[(level, tile.index)] = tile.record()
+                self._changed[(level, tile.index)] = (tile.width, tile.record())
 
     def _push(self, level: int, entry: bytes) -> None:
         if level == len(self._tiles):
@@ -158,12 +158,12 @@ class TreeTiles:
             k += 1
         if width == TILE_WIDTH:
             top = node_hash(rows[-1][0], rows[-1][1])
-            self._changed[(level, tile.index)] = tile.record()
+            self._changed[(level, tile.index)] = (TILE_WIDTH, tile.record())
             self._tiles[level] = _Tile(tile.index + 1)
             self._push(level + 1, top)
 
-    def take_changed(self) -> dict[TileId, bytes]:
-        """Records of the tiles completed or grown since the last call (to store)."""
+    def take_changed(self) -> dict[TileId, tuple[int, bytes]]:
+        """(width, record) of the tiles completed or grown since the last call (to store)."""
         changed, self._changed = self._changed, {}
         return changed
 
