@@ -40,6 +40,7 @@ from api.routes import (
     consent,
     contacts,
     health,
+    ledger,
     messages,
     programs,
     public,
@@ -61,6 +62,7 @@ from ledger.retention import Retention
 from projections import contacts as contacts_read
 from projections import verifications as verifications_read
 from projections.catalog import all_projections
+from projections.merkle_tree import tree_follower
 from projections.runner import ProjectionRunner
 
 VERSION = "0.1.0"
@@ -158,6 +160,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
         background = (
             [
                 asyncio.create_task(runner.run_forever()),
+                asyncio.create_task(tree_follower(pool, settings).run_forever()),
                 asyncio.create_task(_retention_forever(settings, pool, timedelta(hours=1))),
             ]
             if run_projections
@@ -195,6 +198,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
             messages.MessagesController,
             webhooks.WebhooksController,
             unsubscribe.UnsubscribeController,
+            ledger.LedgerController,
         ],
         template_config=template_config(),
         before_send=[security_headers],

@@ -21,10 +21,12 @@ import math
 import asyncpg
 import structlog
 
+from adapters.crypto.signing import ledger_signer
 from adapters.postgres import checkpoints
 from adapters.postgres.merkle_tiles import TREE, read_records, tree_size, write_tiles
 from adapters.postgres.pool import Connection
 from adapters.resilience import forever, wait_or_timeout
+from adapters.settings import Settings
 from ledger.merkle import record_leaf
 from ledger.signed_note import NoteSigner
 from ledger.tiles import TreeTiles, needed_tiles
@@ -131,3 +133,11 @@ class MerkleTreeFollower:
         await checkpoints.sign_at(self.pool, self.signer, size)
         self._signed_at = now
         return math.inf
+
+
+def tree_follower(pool: asyncpg.Pool, settings: Settings) -> MerkleTreeFollower:
+    """The follower `serve` and `project` run, signing with `OPTIN_SIGNING_KEY` when set."""
+    signer = ledger_signer(settings.signing_key, settings.log_origin)
+    if signer is None:
+        log.warning("no OPTIN_SIGNING_KEY: the Merkle tree is kept, but no checkpoint is signed")
+    return MerkleTreeFollower(pool, signer, checkpoint_seconds=settings.checkpoint_seconds)

@@ -16,6 +16,7 @@ from api.app import create_app
 from api.commands.runtime import prepare
 from api.commands.users import DEMO_ADMIN_EMAIL, ensure_demo_admin
 from projections.catalog import all_projections
+from projections.merkle_tree import tree_follower
 from projections.runner import ProjectionRunner
 
 log = structlog.get_logger(__name__)
@@ -73,7 +74,12 @@ def project(data_dir: Path | None) -> int:
         pool = await create_pool(dsn, role=settings.db_role)
         try:
             runner = ProjectionRunner(pool, all_projections(settings))
-            await AdvisoryLockLeadership(dsn, name="optin-ledger projector").run(runner.run_forever)
+            tree = tree_follower(pool, settings)
+
+            async def follow() -> None:
+                await asyncio.gather(runner.run_forever(), tree.run_forever())
+
+            await AdvisoryLockLeadership(dsn, name="optin-ledger projector").run(follow)
         finally:
             await pool.close()
 
