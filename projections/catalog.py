@@ -14,6 +14,7 @@ from projections.activity import ActivityProjection
 from projections.channel_optouts import ChannelOptOutsProjection
 from projections.consent_state import ConsentStateProjection
 from projections.contacts import ContactsProjection
+from projections.evidence_index import EvidenceIndexProjection
 from projections.messages import MessagesProjection
 from projections.outbox import OutboxProjection
 from projections.programs import ProgramsProjection
@@ -70,4 +71,5 @@ def all_projections(settings: Settings) -> list[Projection]:
         TemplatesProjection(),
         MessagesProjection(),
         ChannelOptOutsProjection(),
+        EvidenceIndexProjection(),
     ]

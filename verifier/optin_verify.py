@@ -396,7 +396,7 @@ def _evidence_words(bundle: dict[str, Any], data: dict[str, Any], texts: dict[tu
     if evidence.get("keyword"):
         words += f", keyword {evidence['keyword']}"
     if evidence.get("sealed_client"):
-        words += f", client {opened(bundle, evidence['sealed_client']) or '(erased)'}"
+        words += f", client {_client(opened(bundle, evidence['sealed_client']))}"
     if evidence.get("sealed_reason"):
         words += f", reason: {opened(bundle, evidence['sealed_reason']) or '(erased)'}"
     if evidence.get("disclosure_sha256"):
@@ -405,6 +405,17 @@ def _evidence_words(bundle: dict[str, Any], data: dict[str, Any], texts: dict[tu
         words += f"\n      saw disclosure v{version} (sha256 {digest}):"
         words += f'\n      "{text}"'
     return words
+
+
+def _client(opened_client: str | None) -> str:
+    """The IP and user agent recorded with a consent, from their sealed JSON."""
+    if opened_client is None:
+        return "(erased)"
+    try:
+        client = json.loads(opened_client)
+        return f"IP {client.get('ip') or '?'}, user agent {client.get('user_agent') or '?'}"
+    except (ValueError, AttributeError):
+        return opened_client
 
 
 # --- Command line -----------------------------------------------------------------------------------
