@@ -13,7 +13,7 @@ import asyncio
 
 import asyncpg
 
-from adapters.postgres.merkle_tiles import Db, TreeNotReadyError, root_at, tree_size
+from adapters.postgres.merkle_tiles import TREE, Db, TreeNotReadyError, root_at, tree_size
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.signed_note import NoteSigner
 
@@ -46,35 +46,44 @@ async def at_size(db: Db, size: int) -> Checkpoint | None:
     return _checkpoint(row)
 
 
-async def sign_at(db: Db, signer: NoteSigner, size: int) -> Checkpoint:
+async def sign_at(pool: asyncpg.Pool, signer: NoteSigner, size: int) -> Checkpoint:
     """Sign and store the checkpoint of the tree's first `size` leaves (idempotent: Ed25519 is
-    deterministic), after checking the tree still extends the last checkpoint signed."""
-    previous = await latest(db, at_most=size)
-    if previous is not None and await root_at(db, previous.size) != previous.root:
-        raise ForkError(f"the stored tree no longer matches checkpoint {previous.size}; not signing")
-    checkpoint = sign_checkpoint(signer, size, await root_at(db, size))
-    await db.execute(
-        "INSERT INTO ledger_checkpoints (size, root, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING",
-        checkpoint.size,
-        checkpoint.root,
-        checkpoint.note,
-    )
-    stored = await at_size(db, size)
+    deterministic), after checking the tree still extends the last checkpoint signed.
+
+    Under the tree follower's lock, so that the root read and the checkpoint stored belong to
+    the same tree: a tree being rebuilt meanwhile can never get a checkpoint of the old one."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('projection:' || $1))", TREE)
+        if await tree_size(conn) < size:
+            raise TreeNotReadyError(f"the Merkle tree has not reached size {size}")
+        previous = await latest(conn, at_most=size)
+        if previous is not None and await root_at(conn, previous.size) != previous.root:
+            raise ForkError(f"the stored tree no longer matches checkpoint {previous.size}; not signing")
+        checkpoint = sign_checkpoint(signer, size, await root_at(conn, size))
+        await conn.execute(
+            "INSERT INTO ledger_checkpoints (size, root, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING",
+            checkpoint.size,
+            checkpoint.root,
+            checkpoint.note,
+        )
+        stored = await at_size(conn, size)
     if stored is None or stored.root != checkpoint.root:
         raise ForkError(f"a checkpoint of size {size} with another root is already stored")
     return stored
 
 
-async def covering(db: Db, signer: NoteSigner, position: int, *, timeout: float = 2.0) -> Checkpoint:
+async def covering(
+    pool: asyncpg.Pool, signer: NoteSigner, position: int, *, timeout: float = 2.0
+) -> Checkpoint:
     """A stored checkpoint whose tree includes `position`: the latest, or a new one signed as soon
     as the tree's follower has reached it (`TreeNotReadyError` after `timeout`)."""
-    newest = await latest(db)
+    newest = await latest(pool)
     if newest is not None and newest.size >= position:
         return newest
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while (size := await tree_size(db)) < position:
+    while (size := await tree_size(pool)) < position:
         if loop.time() >= deadline:
             raise TreeNotReadyError(f"the Merkle tree has not reached position {position} yet")
         await asyncio.sleep(0.01)
-    return await sign_at(db, signer, size)
+    return await sign_at(pool, signer, size)
