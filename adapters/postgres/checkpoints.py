@@ -61,7 +61,8 @@ async def sign_at(pool: asyncpg.Pool, signer: NoteSigner, size: int) -> Checkpoi
             raise ForkError(f"the stored tree no longer matches checkpoint {previous.size}; not signing")
         checkpoint = sign_checkpoint(signer, size, await root_at(conn, size))
         await conn.execute(
-            "INSERT INTO ledger_checkpoints (size, root, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING",
+            "INSERT INTO ledger_checkpoints (size, root, note) VALUES ($1, $2, $3) "
+            "ON CONFLICT (size) DO NOTHING",
             checkpoint.size,
             checkpoint.root,
             checkpoint.note,

@@ -132,7 +132,7 @@ async def test_a_rewritten_event_fails_its_bundle_and_a_rebuilt_tree_is_a_fork_t
     server = serve(settings, port)
     try:
         await asyncio.to_thread(wait_healthy, url, server)
-        vkey = httpx.get(f"{url}/v1/ledger/key").text.strip()
+        vkey = (await asyncio.to_thread(httpx.get, f"{url}/v1/ledger/key")).text.strip()
         state = tmp_path / "monitor.json"
         first = await asyncio.to_thread(monitor, url, vkey, state)
         assert first.returncode == 0, first.stdout + first.stderr
@@ -171,7 +171,7 @@ async def test_the_monitor_reports_a_rollback_and_a_bad_signature(
     server = serve(settings, port)
     try:
         await asyncio.to_thread(wait_healthy, url, server)
-        vkey = httpx.get(f"{url}/v1/ledger/key").text.strip()
+        vkey = (await asyncio.to_thread(httpx.get, f"{url}/v1/ledger/key")).text.strip()
         state = tmp_path / "monitor.json"
         signer = Ed25519Signer(settings.signing_key, vkey.split("+")[0])
         ahead = sign_checkpoint(signer, 10_000, bytes(32))  # a checkpoint "seen" beyond today's log
