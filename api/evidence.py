@@ -82,7 +82,6 @@ class Evidence:
             proofs=await self.log.proofs([e.notification_id for e in events], checkpoint),
             texts=disclosures((r.notification_id, e) for r, e in programs),
             data_key=await self.keys.get(contact_id),
-            receipts=[r.jws for r in self.receipts(own, programs)],
             now=now,
         )
 

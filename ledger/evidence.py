@@ -7,8 +7,7 @@ The format is what `verifier/optin_verify.py` checks, offline:
      "generated_at": …, "checkpoint": "<signed note>", "data_key": "<base64>" | null,
      "events": [{"position", "originator_id", "originator_version", "topic", "recorded_at",
                  "state": "<base64 of the stored bytes>", "proof": "<c2sp.org/tlog-proof@v1>"}],
-     "disclosures": [{"optin_id", "version", "sha256", "text", "position"}],
-     "receipts": ["<compact JWS>", …]}
+     "disclosures": [{"optin_id", "version", "sha256", "text", "position"}]}
 
 Each event carries exactly the fields the ledger hashes (`ledger/chain.py`); its leaf is
 SHA-256(0x00 ‖ those bytes) at index position − 1. Personal fields are ciphertext in `state`;
@@ -85,7 +84,6 @@ class EvidenceBundle(msgspec.Struct, frozen=True, kw_only=True):
     data_key: bytes | None
     events: list[BundleEvent]
     disclosures: list[Disclosure]
-    receipts: list[str]
 
 
 def disclosures(program_events: Iterable[tuple[int, Any]]) -> list[Disclosure]:
@@ -112,7 +110,6 @@ def bundle(
     proofs: dict[int, str],
     texts: list[Disclosure],
     data_key: bytes | None,
-    receipts: list[str],
     now: datetime,
 ) -> EvidenceBundle:
     """The bundle document; `events` in ledger order, each with its proof in `proofs`."""
@@ -137,5 +134,4 @@ def bundle(
             for e in events
         ],
         disclosures=texts,
-        receipts=receipts,
     )

@@ -137,30 +137,37 @@ class TreeTiles:
         return tree
 
     def append(self, leaf_hashes: list[bytes]) -> None:
-        for leaf in leaf_hashes:
-            self._push(0, leaf)
+        done = 0
+        while done < len(leaf_hashes):
+            room = TILE_WIDTH - self._tile(0).width
+            self._extend(0, leaf_hashes[done : done + room])
+            done += room
         self.size += len(leaf_hashes)
         for level, tile in enumerate(self._tiles):
             if tile.width:
                 self._changed[(level, tile.index)] = (tile.width, tile.record())
 
-    def _push(self, level: int, entry: bytes) -> None:
+    def _tile(self, level: int) -> _Tile:
         if level == len(self._tiles):
-            self._tiles.append(_Tile(0))
-        tile = self._tiles[level]
+            self._tiles.append(_Tile(0))  # a new top level: nothing was at this height before
+        return self._tiles[level]
+
+    def _extend(self, level: int, entries: list[bytes]) -> None:
+        """Add entries that fit in the level's current tile; hash each pair completed above them
+        (a row at a time: the hot loop of a tree build)."""
+        tile = self._tile(level)
         rows = tile.rows
-        rows[0].append(entry)
-        width = len(rows[0])
-        k = 1
-        while k < TILE_HEIGHT and not width & ((1 << k) - 1):
-            below = rows[k - 1]
-            rows[k].append(node_hash(below[-2], below[-1]))
-            k += 1
-        if width == TILE_WIDTH:
-            top = node_hash(rows[-1][0], rows[-1][1])
+        rows[0].extend(entries)
+        for k in range(1, TILE_HEIGHT):
+            below, row = rows[k - 1], rows[k]
+            start, end = len(row), len(below) // 2
+            if start == end:
+                break  # no new node at this height, so none above it either
+            row.extend([node_hash(below[2 * j], below[2 * j + 1]) for j in range(start, end)])
+        if tile.width == TILE_WIDTH:
             self._changed[(level, tile.index)] = (TILE_WIDTH, tile.record())
             self._tiles[level] = _Tile(tile.index + 1)
-            self._push(level + 1, top)
+            self._extend(level + 1, [node_hash(rows[-1][0], rows[-1][1])])
 
     def take_changed(self) -> dict[TileId, tuple[int, bytes]]:
         """(width, record) of the tiles completed or grown since the last call (to store)."""

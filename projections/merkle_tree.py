@@ -27,14 +27,16 @@ from adapters.postgres.merkle_tiles import TREE, read_records, tree_size, write_
 from adapters.postgres.pool import Connection
 from adapters.resilience import forever, wait_or_timeout
 from adapters.settings import Settings
-from ledger.merkle import record_leaf
+from ledger.merkle import leaf_hashes
 from ledger.signed_note import NoteSigner
 from ledger.tiles import TreeTiles, needed_tiles
 
 log = structlog.get_logger(__name__)
 
+# The id as its 16 raw bytes and the time as exact epoch microseconds: the fields the canonical
+# record needs, without building a UUID and a datetime per event.
 _EVENTS = (
-    "SELECT notification_id, originator_id, originator_version, topic, state, "
+    "SELECT notification_id, uuid_send(originator_id), originator_version, topic, state, "
     "(extract(epoch FROM recorded_at) * 1000000)::bigint "
     "FROM events WHERE notification_id > $1 AND notification_id <= $2 ORDER BY notification_id"
 )
@@ -109,7 +111,7 @@ class MerkleTreeFollower:
         rows = await conn.fetch(_EVENTS, size, upto)
         if len(rows) != upto - size:
             raise RuntimeError(f"events {size + 1}…{upto} are not all there: the ledger has a gap")
-        tree.append([record_leaf(*r) for r in rows])
+        tree.append(leaf_hashes(tuple(r) for r in rows))
         await write_tiles(conn, tree.take_changed())
         await conn.execute("UPDATE projection_tracking SET position = $2 WHERE name = $1", TREE, upto)
         return upto - size

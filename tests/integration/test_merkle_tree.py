@@ -81,6 +81,17 @@ async def test_the_tree_is_rfc_9162_over_the_events_records(
         assert rfc9162.verify_consistency(size, 633, root, rfc9162.mth(data), consistency)
 
 
+async def test_leaves_hash_any_topic_and_state_bytes_as_the_chain_does(
+    pool: asyncpg.Pool, store: PostgresEventStore
+) -> None:
+    stream = uuid.uuid4()
+    await store.append(
+        [StoredEvent(stream, v, f"tëst.hâppened.{'é' * v}", secrets.token_bytes(v * 7)) for v in range(1, 40)]
+    )
+    await MerkleTreeFollower(pool).catch_up()
+    assert await root_at(pool, 39) == rfc9162.mth(await records(store))
+
+
 async def test_a_new_follower_resumes_from_the_stored_tiles(
     pool: asyncpg.Pool, store: PostgresEventStore
 ) -> None:
