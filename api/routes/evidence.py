@@ -38,7 +38,7 @@ async def export_evidence(
     )
 
 
-_DEPENDENCIES = {
+EVIDENCE_DEPENDENCIES = {
     "log": Provide(provide_transparency_log, sync_to_thread=False),
     "evidence": Provide(provide_evidence, sync_to_thread=False),
 }
@@ -47,7 +47,7 @@ _DEPENDENCIES = {
 @get(
     "/v1/contacts/{contact_id:uuid}/evidence",
     guards=[allow("staff", "auditor")],
-    dependencies=_DEPENDENCIES,
+    dependencies=EVIDENCE_DEPENDENCIES,
     exception_handlers=LEDGER_ERRORS,  # type: ignore[arg-type]
     tags=["contacts"],
     summary="The contact's evidence bundle, verifiable offline (the export is recorded)",
@@ -65,7 +65,7 @@ async def contact_evidence(
 @get(
     "/v1/public/me/receipts",
     guards=[contact_only],
-    dependencies=_DEPENDENCIES,
+    dependencies=EVIDENCE_DEPENDENCIES,
     exception_handlers=LEDGER_ERRORS,  # type: ignore[arg-type]
     tags=["contact self-service"],
     summary="My signed consent receipts (one per opt-in and opt-out)",

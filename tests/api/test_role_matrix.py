@@ -105,6 +105,7 @@ PAGES: dict[tuple[str, str], Guard] = {
     ("GET", "/console/contacts"): allow("staff", "auditor"),
     ("POST", "/console/contacts/search"): allow("staff", "auditor"),
     ("GET", "/console/contacts/{}"): allow("staff", "auditor"),
+    ("GET", "/console/contacts/{}/evidence"): allow("staff", "auditor"),
     ("GET", "/console/consent-requests"): allow("staff"),
     ("POST", "/console/consent-requests"): allow("staff"),
     ("GET", "/console/programs"): allow("staff", "auditor"),

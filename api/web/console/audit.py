@@ -13,6 +13,7 @@ from litestar.response import Stream
 from api.routes.audit import export_lines
 from api.services import Services
 from api.web.console.access import AUDITORS
+from api.web.console.evidence import log_facts
 from api.web.rendering import page
 from ledger.audit_export import ExportVerifier
 
@@ -32,6 +33,7 @@ async def _page(
         next_after=events[-1].notification_id if len(events) == PAGE_SIZE else None,
         head=await services.store.head(),
         verdict=verdict,
+        **await log_facts(services),
     )
 
 
