@@ -24,7 +24,7 @@ Client = AsyncTestClient[Litestar]
 
 def cli_verify(path: Path, vkey: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "api.cli", "evidence", "verify", str(path), "--key", vkey]
-    return subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    return subprocess.run(command, capture_output=True, text=True, check=False)
 
 
 async def test_an_auditor_downloads_a_contacts_evidence_and_sees_the_log(
