@@ -55,12 +55,14 @@ class MerkleTreeFollower:
         batch_size: int = 10_000,
         checkpoint_seconds: float = 1.0,
         poll_interval: float = 1.0,
+        min_interval: float = 0.2,
     ) -> None:
         self.pool = pool
         self.signer = signer
         self.batch_size = batch_size
         self.checkpoint_seconds = checkpoint_seconds
         self.poll_interval = poll_interval
+        self.min_interval = min_interval
         self._tree: TreeTiles | None = None
         self._signed_at = -math.inf
         self._wake = asyncio.Event()
@@ -77,6 +79,10 @@ class MerkleTreeFollower:
                     self._wake.clear()
                     await self.catch_up()
                     wait = await self.checkpoint_if_due() if self.signer else math.inf
+                    # Rest a little before the next round even when woken: under a stream of
+                    # appends, rounds then take hundreds of events at once instead of a few,
+                    # and the tiles they rewrite are not rewritten for every commit.
+                    await asyncio.sleep(min(self.min_interval, wait))
                     await wait_or_timeout(self._wake, min(wait, self.poll_interval))
             finally:
                 with contextlib.suppress(Exception):  # the connection may be mid-cancellation

@@ -54,10 +54,7 @@ async def test_an_auditor_downloads_a_contacts_evidence_and_sees_the_log(
     assert f"optin-ledger audit monitor --url http://127.0.0.1:8000 --key '{vkey}' --state" in text
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(bundle))
-    checked = subprocess.run(
-        [sys.executable, "-m", "api.cli", "evidence", "verify", str(path), "--key", vkey],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    checked = cli_verify(path, vkey)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "ok: 1 events" in checked.stdout
 
