@@ -164,3 +164,24 @@ async def test_the_service_role_cannot_rewrite_tiles_or_checkpoints(
             await conn.execute("DELETE FROM ledger_checkpoints")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("DELETE FROM merkle_tiles")
+
+
+async def test_a_tree_that_no_longer_extends_the_last_checkpoint_is_not_signed(
+    pool: asyncpg.Pool, store: PostgresEventStore, database_url: str
+) -> None:
+    key = signer()
+    await append(store, 20)
+    await MerkleTreeFollower(pool).catch_up()
+    await checkpoints.sign_at(pool, key, 20)
+    owner = await asyncpg.connect(database_url)  # the tables' owner, who can lift the trigger
+    try:
+        await owner.execute("ALTER TABLE merkle_tiles DISABLE TRIGGER merkle_tiles_grow")
+        await owner.execute("UPDATE merkle_tiles SET nodes = decode(repeat('ab', 510 * 32), 'hex')")
+        await owner.execute("ALTER TABLE merkle_tiles ENABLE TRIGGER merkle_tiles_grow")
+    finally:
+        await owner.close()
+    await append(store, 1)
+    await MerkleTreeFollower(pool).catch_up()
+    with pytest.raises(checkpoints.ForkError, match="no longer matches checkpoint 20"):
+        await checkpoints.sign_at(pool, key, 21)
+    assert (await checkpoints.latest(pool)).size == 20  # type: ignore[union-attr]
