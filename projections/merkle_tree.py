@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+from collections.abc import Sequence
+from typing import Any, cast
 
 import asyncpg
 import structlog
@@ -117,7 +119,7 @@ class MerkleTreeFollower:
         rows = await conn.fetch(_EVENTS, size, upto)
         if len(rows) != upto - size:
             raise RuntimeError(f"events {size + 1}…{upto} are not all there: the ledger has a gap")
-        tree.append(leaf_hashes(tuple(r) for r in rows))
+        tree.append(leaf_hashes(cast("list[Sequence[Any]]", rows)))
         await write_tiles(conn, tree.take_changed())
         await conn.execute("UPDATE projection_tracking SET position = $2 WHERE name = $1", TREE, upto)
         return upto - size

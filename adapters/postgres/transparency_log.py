@@ -6,6 +6,7 @@ log's signer: what `/v1/ledger/*` and evidence bundles serve.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 import asyncpg
@@ -25,9 +26,11 @@ class NoSigningKeyError(RuntimeError):
 
 
 class TransparencyLog:
-    def __init__(self, pool: asyncpg.Pool, signer: NoteSigner | None) -> None:
+    def __init__(self, pool: asyncpg.Pool, signer: NoteSigner | None, *, reuse_seconds: float = 0.5) -> None:
         self.pool = pool
         self._signer = signer
+        self._reuse_seconds = reuse_seconds
+        self._recent: tuple[float, Checkpoint] | None = None  # (when read, the latest then)
 
     @property
     def signer(self) -> NoteSigner:
@@ -53,8 +56,20 @@ class TransparencyLog:
         return await checkpoints.latest(self.pool)
 
     async def covering(self, position: int) -> Checkpoint:
-        """The latest checkpoint, or a new one if it does not include `position` yet."""
+        """The latest checkpoint, or a new one if it does not include `position` yet.
+
+        The latest one read less than `reuse_seconds` ago serves when it includes `position`:
+        any checkpoint stays valid, and a proof then costs one query instead of two."""
+        now = asyncio.get_running_loop().time()
+        if (
+            self._recent
+            and now - self._recent[0] < self._reuse_seconds
+            and 1 <= position <= self._recent[1].size
+        ):
+            return self._recent[1]
         newest = await checkpoints.latest(self.pool)
+        if newest is not None:
+            self._recent = (now, newest)
         if newest is not None and 1 <= position <= newest.size:
             return newest
         head = int(await self.pool.fetchval("SELECT position FROM ledger_head"))
