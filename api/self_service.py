@@ -73,7 +73,9 @@ async def confirm_code(services: Services, address: Address, code: str) -> tuple
 
 async def own_consents(services: Services, contact_id: UUID, channel: Channel) -> list[OwnConsent]:
     """The contact's consent for every live program on their channel (`unknown` where none)."""
-    mine = {r["optin_id"]: r for r in await consent_state.consents_of(services.pool, contact_id)}
+    mine = {
+        c.optin_id: c.decision for c in await consent_state.decisions_of(services.pool, contact_id, channel)
+    }
     programs = [
         p for p in await list_programs(services.pool, include_archived=False) if channel in p.channels
     ]
@@ -84,8 +86,8 @@ async def own_consents(services: Services, contact_id: UUID, channel: Channel) -
             description=p.description,
             purpose=p.purpose,
             channel=channel,
-            status=mine[p.id]["status"] if p.id in mine else "unknown",
-            since=mine[p.id]["since"] if p.id in mine else None,
+            status=mine[p.id].status if p.id in mine else "unknown",
+            since=mine[p.id].since if p.id in mine else None,
             disclosure=p.disclosure,
             disclosure_version=p.disclosure_version,
         )

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from uuid import UUID
 
-import msgspec
 from eventsourcing.domain import Aggregate, event
 
 from ledger.consent import Evidence
@@ -79,21 +77,3 @@ def open_channel_optout(contact_id: UUID, channel: Channel) -> ChannelOptOut:
         contact_id=contact_id,
         channel=channel,
     )
-
-
-class OptOutState(msgspec.Struct, frozen=True, kw_only=True):
-    """Whether a channel-wide opt-out is in force, and the ledger position that put it there."""
-
-    in_force: bool = False
-    position: int | None = None
-
-
-def optout_at(history: Sequence[tuple[int, datetime, ChannelOptOut.Event]]) -> OptOutState:
-    """Fold a channel opt-out stream (position, recorded_at, event) into the state now."""
-    state = OptOutState()
-    for position, _, change in history:
-        if isinstance(change, ChannelOptOut.OptedOut):
-            state = OptOutState(in_force=True, position=position)
-        elif isinstance(change, ChannelOptOut.Resubscribed):
-            state = OptOutState()
-    return state

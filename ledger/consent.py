@@ -10,8 +10,7 @@ request the contact made elsewhere (with a reason); it is never harder than opti
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import datetime
+from typing import NamedTuple
 from uuid import UUID
 
 import msgspec
@@ -113,7 +112,8 @@ class Consent(Aggregate):
             self._lapsed(self.contact_id, self.optin_id, self.channel, verification_id)
 
     # The applied methods take the stream's identity too: every event carries it, so each one
-    # tells on its own which contact, program and channel it is about.
+    # tells on its own which contact, program and channel it is about. The status itself moves by
+    # `consent_step`, the one transition rule the decision (ledger/decision.py) folds with too.
     @event(Requested)
     def _requested(
         self,
@@ -124,25 +124,67 @@ class Consent(Aggregate):
         verification_id: UUID,
         evidence: Evidence,
     ) -> None:
-        self.pending, self.pending_action, self.pending_evidence = verification_id, action, evidence
-        if self.status == "unknown":
-            self.status = "pending"
+        self._step(verification_id=verification_id, requested=True)
+        self.pending_action, self.pending_evidence = action, evidence
 
     @event(Granted)
     def _granted(self, contact_id: UUID, optin_id: UUID, channel: Channel, evidence: Evidence) -> None:
-        self.status = "opted_in"
-        self.pending = self.pending_action = self.pending_evidence = None
+        self._step(status="opted_in")
 
     @event(Withdrawn)
     def _withdrawn(self, contact_id: UUID, optin_id: UUID, channel: Channel, evidence: Evidence) -> None:
-        self.status = "opted_out"
-        self.pending = self.pending_action = self.pending_evidence = None
+        self._step(status="opted_out")
 
     @event(Lapsed)
     def _lapsed(self, contact_id: UUID, optin_id: UUID, channel: Channel, verification_id: UUID) -> None:
-        if self.status == "pending":
-            self.status = "unknown"
-        self.pending = self.pending_action = self.pending_evidence = None
+        self._step(verification_id=verification_id)
+
+    def _step(
+        self,
+        *,
+        status: ConsentStatus | None = None,
+        verification_id: UUID | None = None,
+        requested: bool = False,
+    ) -> None:
+        step = _transition(ConsentStep(self.status, self.pending), status, verification_id, requested)
+        self.status, self.pending = step
+        if self.pending is None:
+            self.pending_action = self.pending_evidence = None
+
+
+class ConsentStep(NamedTuple):
+    """The consent stream's own state: its status and the verification a request waits for."""
+
+    status: ConsentStatus
+    pending: UUID | None
+
+
+def consent_step(state: ConsentStep, change: Consent.Event) -> ConsentStep:
+    """The state after one consent event (the rule the aggregate and the decision share)."""
+    match change:
+        case Consent.Requested():
+            return _transition(state, None, change.verification_id, True)
+        case Consent.Granted():
+            return _transition(state, "opted_in", None, False)
+        case Consent.Withdrawn():
+            return _transition(state, "opted_out", None, False)
+        case Consent.Lapsed():
+            return _transition(state, None, change.verification_id, False)
+    return state
+
+
+def _transition(
+    state: ConsentStep, decided: ConsentStatus | None, verification_id: UUID | None, requested: bool
+) -> ConsentStep:
+    """A decision clears any pending request; a request makes `pending` only if nothing was
+    decided before; a request that lapses leaves the status as it was before it."""
+    if decided is not None:
+        return ConsentStep(decided, None)
+    if requested:
+        return ConsentStep("pending" if state.status == "unknown" else state.status, verification_id)
+    if state.pending != verification_id:
+        return state  # a request that is no longer the pending one
+    return ConsentStep("unknown" if state.status == "pending" else state.status, None)
 
 
 def open_consent(contact_id: UUID, optin_id: UUID, channel: Channel) -> Consent:
@@ -153,34 +195,3 @@ def open_consent(contact_id: UUID, optin_id: UUID, channel: Channel) -> Consent:
         optin_id=optin_id,
         channel=channel,
     )
-
-
-class Decision(msgspec.Struct, frozen=True, kw_only=True):
-    """The consent in force at some instant, and the event that set it."""
-
-    status: ConsentStatus
-    since: datetime | None = None
-    position: int | None = None
-    topic: str | None = None
-
-
-def decision_at(history: Sequence[tuple[int, datetime, Consent.Event]], at: datetime) -> Decision:
-    """Replay a consent stream's events recorded up to `at`; name the event that set the status.
-
-    `history` holds (ledger position, recorded_at, event) in stream order.
-    """
-    aggregate: Consent | None = None
-    decision = Decision(status="unknown")
-    for position, recorded_at, change in history:
-        if recorded_at > at:
-            break
-        aggregate = change.mutate(aggregate)
-        assert aggregate is not None
-        if aggregate.status != decision.status:
-            decision = Decision(
-                status=aggregate.status,
-                since=recorded_at,
-                position=position,
-                topic=getattr(change, "TOPIC", None),
-            )
-    return decision

@@ -27,7 +27,7 @@ from ledger.program import Program
 from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from ledger.verification import Attempt, Verification, issue_verification
-from ledger.vocabulary import Action, Actor, ConsentStatus, Source
+from ledger.vocabulary import Action, Actor, ConsentStatus, Source, checked_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +157,7 @@ class ConsentFlows:
         self, contact_id: UUID, optin_id: UUID, reason: str, actor: Actor, client: Client
     ) -> Result:
         """Staff record an opt-out the contact asked for out of band (phone, letter, in person)."""
+        checked_text(reason, "reason", max_length=500, multiline=True)  # sealed, "" would pass as one
         _, contact = await self._program_and_contact(optin_id, contact_id, allow_archived=True)
         key = await self._key(contact_id)
         consent = await self._consent(contact, optin_id)

@@ -15,11 +15,12 @@ from uuid import UUID
 from ledger.composer import Composer, Composition, check_variables
 from ledger.consent_flows import Client, ConsentFlows
 from ledger.contact import Contact
+from ledger.decision import ConsentDecision
 from ledger.errors import ConflictError, InvalidValueError, NotFoundError
 from ledger.guardrails import Guardrails
 from ledger.message import Basis, BlockReason, Message, message_id_for, request_message
 from ledger.program import Program
-from ledger.send_policy import ConsentNow, Refusal, consent_now, decide, purpose_of
+from ledger.send_policy import Refusal, consent_now, permit, purpose_of
 from ledger.template import Template, TemplateKind
 from ledger.vocabulary import Actor
 
@@ -71,7 +72,8 @@ class Messaging:
         if isinstance(begun, SendOutcome):
             return begun
         message, draft, now = begun
-        if now.consent.status != "unknown" or now.optout.in_force or draft.program.archived:
+        answer = permit("marketing", now)
+        if not isinstance(answer, Refusal) or answer.reason != "no_consent":
             return await self._decide(message, draft, now, request, caller)
         if self.guardrails is not None:
             await self.guardrails.staff_code(message.contact_id)
@@ -118,11 +120,9 @@ class Messaging:
         return message, _Draft(program, template, composition)
 
     async def _decide(
-        self, message: Message, draft: _Draft, now: ConsentNow, request: SendRequest, caller: str
+        self, message: Message, draft: _Draft, now: ConsentDecision, request: SendRequest, caller: str
     ) -> SendOutcome:
-        decision: Basis | Refusal = decide(message.purpose, now)
-        if draft.program.archived:
-            decision = Refusal(reason="program_archived")
+        decision = permit(message.purpose, now)
         if isinstance(decision, Refusal):
             message.block(decision.reason, decision.position)
         else:
@@ -147,7 +147,7 @@ class Messaging:
 
     async def _begin(
         self, request: SendRequest, actor: Actor, caller: str
-    ) -> SendOutcome | tuple[Message, _Draft, ConsentNow]:
+    ) -> SendOutcome | tuple[Message, _Draft, ConsentDecision]:
         """The earlier answer to a retried request, or the message, its draft and consent now."""
         message_id, replay = await self._replay(request, caller)
         if replay is not None:

@@ -63,7 +63,7 @@ class Retention:
         verification = await self.repository.get(Verification, verification_id)
         verification.expire(now)
         changed: list[Verification | Consent] = [verification]
-        if verification.optin_id is not None:
+        if verification.optin_id is not None and verification.expired:  # a live code's request stays
             consent = await self.repository.find(
                 Consent, consent_id(verification.contact_id, verification.optin_id, verification.channel)
             )

@@ -11,7 +11,6 @@ from ledger.contact import Contact
 from ledger.message import Message
 from ledger.verification import Verification
 from projections.activity import ActivityProjection
-from projections.channel_optouts import ChannelOptOutsProjection
 from projections.consent_state import ConsentStateProjection
 from projections.contacts import ContactsProjection
 from projections.evidence_index import EvidenceIndexProjection
@@ -70,6 +69,5 @@ def all_projections(settings: Settings) -> list[Projection]:
         ActivityProjection(),
         TemplatesProjection(),
         MessagesProjection(),
-        ChannelOptOutsProjection(),
         EvidenceIndexProjection(),
     ]

@@ -1,127 +1,199 @@
-"""Read model: the consent in force per (contact, program, channel), and the event that set it.
+"""Read model: the facts the consent decision needs, per (contact, program, channel), decided on read.
 
-This is what consent checks read: one primary-key row per check, or one join for a bulk check.
+Four tables, one projection (so they are always at the same ledger position): the consent
+stream's own state (`consent_state`), the channel-wide opt-outs in force (`channel_optouts`),
+program archivals and contact erasures. Every read joins the rows for what it asks about and
+hands them to `ledger.decision.decide`: the read model keeps the folded facts, the rule stays in
+one place. A check is one primary-key row of each table, in one query; a bulk check one join.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
-import msgspec
 
 from adapters.postgres.pool import Connection
-from ledger.consent import Consent
+from ledger.channel_optout import ChannelOptOut
 from ledger.contact import Contact
+from ledger.decision import BEARING_TOPICS, ConsentDecision, ConsentFacts, Mark, decide, fold
+from ledger.program import Program
+from ledger.vocabulary import Channel
 from projections.projection import Envelope
 
-_EVENTS = (Consent.Requested, Consent.Granted, Consent.Withdrawn, Consent.Lapsed)
-_STATUS = {Consent.Granted: "opted_in", Consent.Withdrawn: "opted_out"}
+Key = tuple[UUID, UUID, str]
 
 
 class ConsentStateProjection:
     name = "consent_state"
-    tables: tuple[str, ...] = ("consent_state",)
-    topics: frozenset[str] = frozenset({*(c.TOPIC for c in _EVENTS), Contact.Erased.TOPIC})
+    tables: tuple[str, ...] = ("consent_state", "channel_optouts", "program_archivals", "contact_erasures")
+    topics: frozenset[str] = BEARING_TOPICS
 
     async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
-        keys = {
-            (e.event.contact_id, e.event.optin_id, e.event.channel)
-            for e in batch
-            if not isinstance(e.event, Contact.Erased)
-        }
-        rows: dict[tuple[UUID, UUID, str], list[Any]] = {}
-        if keys:
-            found = await conn.fetch(
-                "SELECT s.* FROM consent_state s JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) "
-                "AS k(c, o, ch) ON (s.contact_id, s.optin_id, s.channel) = (k.c, k.o, k.ch)",
-                *map(list, zip(*keys, strict=True)),
+        await _write(conn, fold_batch(await _stored(conn, touched(batch)), batch))
+
+
+class FactChanges(NamedTuple):
+    """What one batch changes in the read model's four tables."""
+
+    rows: dict[Key, tuple[ConsentFacts, int]]
+    """consent rows to upsert: the folded facts and the position they are folded up to"""
+    outs: dict[tuple[UUID, str], Mark | None]
+    """channel opt-outs now in force (None: lifted)"""
+    archived: list[tuple[UUID, int, datetime]]
+    erased: dict[UUID, Mark]
+
+
+def touched(batch: Sequence[Envelope]) -> set[Key]:
+    """The consent rows the batch's consent events touch."""
+    return {
+        (e.event.contact_id, e.event.optin_id, e.event.channel) for e in batch if hasattr(e.event, "optin_id")
+    }
+
+
+def fold_batch(stored: dict[Key, tuple[ConsentFacts, int]], batch: Sequence[Envelope]) -> FactChanges:
+    """Fold a batch onto the stored consent rows it touches (pure: the projection's whole logic)."""
+    rows = dict(stored)
+    outs: dict[tuple[UUID, str], Mark | None] = {}
+    archived: list[tuple[UUID, int, datetime]] = []
+    erased: dict[UUID, Mark] = {}
+    for position, at, _, event in batch:
+        match event:
+            case ChannelOptOut.OptedOut() | ChannelOptOut.Resubscribed():
+                out = Mark(position, at) if isinstance(event, ChannelOptOut.OptedOut) else None
+                outs[(event.contact_id, event.channel)] = out
+            case Program.Archived():
+                archived.append((event.originator_id, position, at))
+            case Contact.Erased():
+                gone = event.originator_id
+                erased[gone] = Mark(position, at)
+                rows = {k: v for k, v in rows.items() if k[0] != gone}
+                outs = {k: v for k, v in outs.items() if k[0] != gone}
+            case _:
+                key = (event.contact_id, event.optin_id, event.channel)
+                rows[key] = (fold(rows.get(key, _NONE)[0], position, at, event), position)
+    return FactChanges(rows, outs, archived, erased)
+
+
+_NONE = (ConsentFacts(), 0)
+
+
+async def _stored(conn: Connection, keys: set[Key]) -> dict[Key, tuple[ConsentFacts, int]]:
+    if not keys:
+        return {}
+    found = await conn.fetch(
+        "SELECT s.contact_id, s.optin_id, s.channel, s.status, s.since, s.event_position, s.event_topic, "
+        "s.pending_verification, s.position FROM consent_state s "
+        "JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) AS k(c, o, ch) "
+        "ON (s.contact_id, s.optin_id, s.channel) = (k.c, k.o, k.ch)",
+        *map(list, zip(*keys, strict=True)),
+    )
+    return {(r[0], r[1], r[2]): (ConsentFacts(r[3], r[4], r[5], r[6], r[7]), r[8]) for r in found}
+
+
+async def _write(conn: Connection, changes: FactChanges) -> None:
+    rows, outs, archived, erased = changes
+    if erased:
+        gone = list(erased)
+        await conn.execute("DELETE FROM consent_state WHERE contact_id = ANY($1)", gone)
+        await conn.execute("DELETE FROM channel_optouts WHERE contact_id = ANY($1)", gone)
+        await conn.executemany(
+            "INSERT INTO contact_erasures VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            [(c, m.position, m.at) for c, m in erased.items()],
+        )
+    if rows:
+        await conn.executemany(
+            "INSERT INTO consent_state VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+            "ON CONFLICT (contact_id, optin_id, channel) DO UPDATE SET status = EXCLUDED.status, "
+            "since = EXCLUDED.since, event_position = EXCLUDED.event_position, "
+            "event_topic = EXCLUDED.event_topic, pending_verification = "
+            "EXCLUDED.pending_verification, position = EXCLUDED.position",
+            [(*k, f.status, f.since, f.position, f.topic, f.pending, p) for k, (f, p) in rows.items()],
+        )
+    for (contact_id, channel), out in outs.items():
+        if out is None:
+            await conn.execute(
+                "DELETE FROM channel_optouts WHERE contact_id = $1 AND channel = $2", contact_id, channel
             )
-            rows = {(r["contact_id"], r["optin_id"], r["channel"]): list(r.values()) for r in found}
-        erased: set[UUID] = set()
-        for envelope in batch:
-            if isinstance(envelope.event, Contact.Erased):
-                erased.add(envelope.event.originator_id)
-                rows = {k: v for k, v in rows.items() if k[0] != envelope.event.originator_id}
-                continue
-            _fold(rows, envelope)
-        if erased:
-            await conn.execute("DELETE FROM consent_state WHERE contact_id = ANY($1)", list(erased))
-        if rows:
-            await conn.executemany(
-                "INSERT INTO consent_state VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-                "ON CONFLICT (contact_id, optin_id, channel) DO UPDATE SET status = EXCLUDED.status, "
-                "since = EXCLUDED.since, event_position = EXCLUDED.event_position, "
-                "event_topic = EXCLUDED.event_topic, pending_verification = "
-                "EXCLUDED.pending_verification, position = EXCLUDED.position",
-                list(rows.values()),
+        else:
+            await conn.execute(
+                "INSERT INTO channel_optouts VALUES ($1, $2, $3, $4) ON CONFLICT (contact_id, channel) "
+                "DO UPDATE SET since = EXCLUDED.since, event_position = EXCLUDED.event_position",
+                contact_id,
+                channel,
+                out.at,
+                out.position,
             )
+    if archived:
+        await conn.executemany(
+            "INSERT INTO program_archivals VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", archived
+        )
 
 
-def _fold(rows: dict[tuple[UUID, UUID, str], list[Any]], envelope: Envelope) -> None:
-    """The same rules as the aggregate: a request makes `pending` only if nothing was decided."""
-    event = envelope.event
-    key = (event.contact_id, event.optin_id, event.channel)
-    row = rows.get(key) or [*key, "unknown", envelope.recorded_at, envelope.position, event.TOPIC, None, 0]
-    status, pending = row[3], row[7]
-    if isinstance(event, Consent.Requested):
-        pending = event.verification_id
-        new_status = "pending" if status == "unknown" else status
-    elif isinstance(event, Consent.Lapsed):
-        new_status = "unknown" if status == "pending" and pending == event.verification_id else status
-        pending = None if pending == event.verification_id else pending
-    else:
-        new_status, pending = _STATUS[type(event)], None
-    if new_status != status:
-        row[3:7] = [new_status, envelope.recorded_at, envelope.position, event.TOPIC]
-    row[7], row[8] = pending, envelope.position
-    rows[key] = row
-
-
-# A channel-wide opt-out (SMS STOP, "unsubscribe from everything") overrides every program on
-# that channel, except an opt-in given after it: what a sender may rely on, in one answer.
-_OUT = (
-    "o.event_position IS NOT NULL "
-    "AND NOT coalesce(s.status = 'opted_in' AND s.event_position > o.event_position, false)"
-)
-_OVERLAID = (
-    f"CASE WHEN {_OUT} THEN 'opted_out' ELSE coalesce(s.status, 'unknown') END AS status, "
-    f"CASE WHEN {_OUT} THEN o.since ELSE s.since END AS since, "
-    f"CASE WHEN {_OUT} THEN o.event_position ELSE s.event_position END AS event_position, "
-    f"CASE WHEN {_OUT} THEN 'channel.opted_out' ELSE s.event_topic END AS event_topic"
+# The facts of one (contact, program, channel), in the order `_decided` reads them.
+_FACTS = (
+    "s.status, s.since, s.event_position, s.event_topic, o.event_position, o.since, "
+    "a.position, a.at, e.position, e.at"
 )
 
 
-class ConsentRow(msgspec.Struct, frozen=True, kw_only=True):
-    status: str
-    since: datetime | None = None
-    event_position: int | None = None
-    event_topic: str | None = None
+def _joins(contact: str, program: str, channel: str) -> str:
+    return (
+        f"LEFT JOIN consent_state s ON s.contact_id = {contact} AND s.optin_id = {program} "
+        f"AND s.channel = {channel} "
+        f"LEFT JOIN channel_optouts o ON o.contact_id = {contact} AND o.channel = {channel} "
+        f"LEFT JOIN program_archivals a ON a.optin_id = {program} "
+        f"LEFT JOIN contact_erasures e ON e.contact_id = {contact}"
+    )
+
+
+def _decided(r: Any, at: int = 0) -> ConsentDecision:
+    """`decide` on the facts in row `r` from column `at` on (see `_FACTS`)."""
+    status = r[at]
+    return decide(
+        ConsentFacts(
+            "unknown" if status is None else status,
+            r[at + 1],
+            r[at + 2],
+            r[at + 3],
+            None,
+            None if r[at + 4] is None else Mark(r[at + 4], r[at + 5]),
+            None if r[at + 6] is None else Mark(r[at + 6], r[at + 7]),
+            None if r[at + 8] is None else Mark(r[at + 8], r[at + 9]),
+        )
+    )
+
+
+_ONE = (
+    f"SELECT {_FACTS} FROM (SELECT $1::uuid AS c, $2::uuid AS p, $3::text AS ch) q "  # noqa: S608
+    + _joins("q.c", "q.p", "q.ch")
+)
 
 
 async def consent_of(
     conn: asyncpg.Pool | Connection, contact_id: UUID, optin_id: UUID, channel: str
-) -> ConsentRow:
-    row = await conn.fetchrow(
-        f"SELECT {_OVERLAID} FROM (SELECT $1::uuid AS contact_id, $2::uuid AS optin_id, "  # noqa: S608
-        "$3::text AS channel) q LEFT JOIN consent_state s USING (contact_id, optin_id, channel) "
-        "LEFT JOIN channel_optouts o USING (contact_id, channel)",
-        contact_id,
-        optin_id,
-        channel,
-    )
+) -> ConsentDecision:
+    """The decision now for one (contact, program, channel)."""
+    row = await conn.fetchrow(_ONE, contact_id, optin_id, channel)
     assert row is not None
-    return ConsentRow(**dict(row))
+    return _decided(row)
 
 
-async def consents_of(conn: asyncpg.Pool | Connection, contact_id: UUID) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT optin_id, channel, status, since FROM consent_state WHERE contact_id = $1",
-        contact_id,
-    )
+class Checked(NamedTuple):
+    contact_id: UUID | None
+    decision: ConsentDecision
+
+
+_MANY = (
+    f"SELECT q.n, coalesce(q.c, l.contact_id), {_FACTS} "  # noqa: S608
+    "FROM unnest($1::uuid[], $2::bytea[], $3::uuid[], $4::text[]) WITH ORDINALITY "
+    "AS q(c, blind_index, p, ch, n) "
+    "LEFT JOIN contact_lookup l ON q.c IS NULL AND l.blind_index = q.blind_index "
+    + _joins("coalesce(q.c, l.contact_id)", "q.p", "q.ch")
+)
 
 
 async def check_many(
@@ -130,22 +202,30 @@ async def check_many(
     indexes: Sequence[bytes | None],
     optin_ids: Sequence[UUID],
     channels: Sequence[str],
-) -> list[asyncpg.Record]:
-    """Statuses for many (contact or blind index, program, channel) rows, in order, one query."""
-    return await conn.fetch(
-        f"SELECT q.n, coalesce(q.contact_id, l.contact_id) AS contact_id, {_OVERLAID} "  # noqa: S608
-        "FROM unnest($1::uuid[], $2::bytea[], $3::uuid[], $4::text[]) WITH ORDINALITY "
-        "AS q(contact_id, blind_index, optin_id, channel, n) "
-        "LEFT JOIN contact_lookup l ON q.contact_id IS NULL AND l.blind_index = q.blind_index "
-        "LEFT JOIN consent_state s ON s.contact_id = coalesce(q.contact_id, l.contact_id) "
-        "AND s.optin_id = q.optin_id AND s.channel = q.channel "
-        "LEFT JOIN channel_optouts o ON o.contact_id = coalesce(q.contact_id, l.contact_id) "
-        "AND o.channel = q.channel ORDER BY q.n",
-        list(contact_ids),
-        list(indexes),
-        list(optin_ids),
-        list(channels),
+) -> list[Checked]:
+    """Decisions for many (contact or blind index, program, channel) rows, in order, one query."""
+    rows = await conn.fetch(_MANY, list(contact_ids), list(indexes), list(optin_ids), list(channels))
+    # In order of the request (sorted here: cheaper than an ORDER BY on the wide joined rows).
+    return [Checked(r[1], _decided(r, 2)) for r in sorted(rows, key=lambda r: r[0])]
+
+
+class ProgramConsent(NamedTuple):
+    optin_id: UUID
+    decision: ConsentDecision
+
+
+async def decisions_of(
+    conn: asyncpg.Pool | Connection, contact_id: UUID, channel: Channel
+) -> list[ProgramConsent]:
+    """The decision for every program (archived ones too) on the contact's channel."""
+    rows = await conn.fetch(
+        f"SELECT p.id, {_FACTS} FROM optins p "  # noqa: S608
+        + _joins("$1::uuid", "p.id", "$2::text")
+        + " WHERE $2 = ANY(p.channels) ORDER BY lower(p.name), p.id",
+        contact_id,
+        channel,
     )
+    return [ProgramConsent(r[0], _decided(r, 1)) for r in rows]
 
 
 async def pending_requests(conn: asyncpg.Pool | Connection, limit: int) -> list[asyncpg.Record]:

@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import io
 import os
+import shutil
+import tempfile
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -31,8 +33,13 @@ LOG_OUTPUT = io.StringIO()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Send every log line of the session, as the service would write it, to one buffer."""
+    """Send every log line of the session, as the service would write it, to one buffer; give the
+    session a temporary folder of its own (pytest's shared numbered folders are pruned by any
+    other pytest run on the machine, embedded PostgreSQL data directories included)."""
     configure_logging("json", stream=LOG_OUTPUT)
+    if config.option.basetemp is None:
+        config.option.basetemp = tempfile.mkdtemp(prefix="optin-tests-")
+        config.add_cleanup(lambda: shutil.rmtree(config.option.basetemp, ignore_errors=True))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

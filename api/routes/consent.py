@@ -16,8 +16,7 @@ from api.auth.guards import allow, anyone, principal_of
 from api.routes.contacts import AddressText
 from api.services import Services, client_of, request_id, written
 from ledger.address import normalise
-from ledger.consent import Consent, consent_id, decision_at
-from ledger.errors import NotFoundError
+from ledger.send_policy import consent_now
 from ledger.vocabulary import Action, Channel, ConsentStatus, Reason
 from projections import consent_state
 
@@ -74,6 +73,7 @@ class CheckOut(msgspec.Struct, frozen=True, kw_only=True):
     status: ConsentStatus
     since: datetime | None = None
     event_id: int | None = None
+    event_topic: str | None = None
 
 
 class ConsentController(Controller):
@@ -125,13 +125,18 @@ class ConsentController(Controller):
             contact_id = found
         assert contact_id is not None
         if as_of is not None:
-            return await _as_of(services, contact_id, optin_id, channel, as_of)
-        row = await consent_state.consent_of(services.pool, contact_id, optin_id, channel)
+            if as_of.tzinfo is None:
+                raise ValidationException("as_of needs a time zone (for example 2026-01-31T12:00:00Z)")
+            decision = await consent_now(
+                services.store, services.repository.mapper, contact_id, optin_id, channel, as_of
+            )
+        else:
+            decision = await consent_state.consent_of(services.pool, contact_id, optin_id, channel)
         return ConsentAnswer(
-            status=row.status,  # type: ignore[arg-type]
-            since=row.since,
-            event_id=row.event_position,
-            event_topic=row.event_topic,
+            status=decision.status,
+            since=decision.since,
+            event_id=decision.position,
+            event_topic=decision.topic,
         )
 
     @post("/v1/consent/check", guards=[allow("staff", "service")], status_code=200, summary="Bulk check")
@@ -163,7 +168,11 @@ class ConsentController(Controller):
         )
         return [
             CheckOut(
-                contact_id=r["contact_id"], status=r["status"], since=r["since"], event_id=r["event_position"]
+                contact_id=r.contact_id,
+                status=r.decision.status,
+                since=r.decision.since,
+                event_id=r.decision.position,
+                event_topic=r.decision.topic,
             )
             for r in rows
         ]
@@ -206,19 +215,3 @@ async def _contact(services: Services, data: ConsentRequest, actor: Any) -> UUID
         raise ValidationException("give contact_id, or channel and address")
     address = normalise(data.channel, data.address, default_region=services.settings.default_region)
     return (await services.contacts.register(address, actor)).contact_id
-
-
-async def _as_of(
-    services: Services, contact_id: UUID, optin_id: UUID, channel: Channel, at: datetime
-) -> ConsentAnswer:
-    if at.tzinfo is None:
-        raise ValidationException("as_of needs a time zone (for example 2026-01-31T12:00:00Z)")
-    recorded = await services.store.read_stream_recorded(consent_id(contact_id, optin_id, channel))
-    decode = services.repository.mapper.to_domain_event
-    history = [(r.notification_id, r.recorded_at, decode(r.stored())) for r in recorded]
-    decision = decision_at(history, at)  # type: ignore[arg-type]
-    if recorded and not isinstance(history[0][2], Consent.Created):
-        raise NotFoundError("not a consent stream")
-    return ConsentAnswer(
-        status=decision.status, since=decision.since, event_id=decision.position, event_topic=decision.topic
-    )

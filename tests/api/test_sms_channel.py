@@ -241,3 +241,39 @@ async def test_a_receipt_that_beats_the_senders_answer_waits_for_it_and_counts(
     assert early.status_code == 204, early.text
     delivered = await message(client, staff, message_id, "delivered")
     assert [e["topic"] for e in delivered["events"]][-2:] == ["message.sent", "message.delivered"]
+
+
+async def test_after_stop_live_as_of_bulk_and_send_give_one_answer(
+    client: Client, provider: Provider, auth_headers: AuthHeaders
+) -> None:
+    """Issue 12's scenario: a STOP from a number that never answered a program. The live read,
+    the replay as of a moment later, the bulk check and the send decision are one decision."""
+    staff, service = await auth_headers("staff"), await auth_headers("service")
+    offers = await program(client, staff, ["sms"])
+    number = pii.phone()
+    person = await contact(client, staff, "sms", number)
+    await reply(client, number, "STOP", "SMscenario")
+    head = (await client.get("/ready")).json()["ledger_position"]
+    query = {"optin_id": offers, "channel": "sms", "contact_id": person, "min_position": head}
+    live = (await client.get("/v1/consent", params=query, headers=staff)).json()
+    assert live["status"] == "opted_out" and live["event_topic"] == "channel.opted_out", live
+    later = (
+        await client.get("/v1/consent", params={**query, "as_of": "2999-01-01T00:00:00Z"}, headers=staff)
+    ).json()
+    assert later == live
+    before = (
+        await client.get("/v1/consent", params={**query, "as_of": "2000-01-01T00:00:00Z"}, headers=staff)
+    ).json()
+    assert before["status"] == "unknown"
+    bulk = await client.post(
+        "/v1/consent/check",
+        json={"items": [{"optin_id": offers, "channel": "sms", "address": number}]},
+        headers=service,
+    )
+    (row,) = bulk.json()
+    assert (row["status"], row["since"], row["event_id"]) == (live["status"], live["since"], live["event_id"])
+    for kind in ("promotional", "transactional"):
+        refused = await send(
+            client, service, contact_id=person, optin_id=offers, kind=kind, variables={"message": "Hi"}
+        )
+        assert refused.status_code == 409 and refused.json()["reason"] == "channel_opted_out", refused.text

@@ -18,7 +18,7 @@ from ledger.vocabulary import Actor
 from projections import contacts, verifications
 from tests import pii
 from tests.integration.test_contacts import catch_up, runner
-from tests.property.test_consent_machine import Clock, RememberingCodes
+from tests.property.consent_worlds import Clock, RememberingCodes
 
 pytestmark = pytest.mark.integration
 STAFF = Actor(kind="user", id="u-1")

@@ -11,11 +11,7 @@ from adapters.settings import SettingsError, load_settings
 from adapters.sms.signature import twilio_signature, valid_signature
 from api.auth.tokens import InvalidTokenError
 from api.auth.unsubscribe_tokens import UnsubscribeTokens
-from ledger.channel_optout import OptOutState
-from ledger.consent import Decision
 from ledger.keywords import Keywords
-from ledger.message import Basis
-from ledger.send_policy import ConsentNow, Refusal, decide, purpose_of
 
 
 @pytest.mark.parametrize(
@@ -65,36 +61,6 @@ def test_unsubscribe_tokens_name_contact_and_program_and_cannot_be_forged() -> N
     for forged in (other.token(contact, program), token[:-2] + "AA", "x", token + "A"):
         with pytest.raises(InvalidTokenError):
             tokens.verify(forged)
-
-
-def _now(status: str, position: int | None, optout: int | None = None) -> ConsentNow:
-    return ConsentNow(
-        consent=Decision(status=status, position=position, topic="consent.x"),  # type: ignore[arg-type]
-        optout=OptOutState(in_force=optout is not None, position=optout),
-    )
-
-
-def test_marketing_needs_an_opt_in_given_after_any_channel_opt_out() -> None:
-    assert isinstance(decide("marketing", _now("opted_in", 7)), Basis)
-    assert decide("marketing", _now("opted_in", 7)).consent_position == 7  # type: ignore[union-attr]
-    assert decide("marketing", _now("unknown", None)) == Refusal(reason="no_consent")
-    assert decide("marketing", _now("pending", 3)) == Refusal(reason="consent_pending", position=3)
-    assert decide("marketing", _now("opted_out", 4)) == Refusal(reason="opted_out", position=4)
-    assert decide("marketing", _now("opted_in", 7, optout=9)) == Refusal(
-        reason="channel_opted_out", position=9
-    )
-    assert isinstance(decide("marketing", _now("opted_in", 12, optout=9)), Basis)
-
-
-def test_transactional_needs_no_consent_but_no_opt_out_either() -> None:
-    assert isinstance(decide("transactional", _now("unknown", None)), Basis)
-    assert decide("transactional", _now("opted_out", 4)) == Refusal(reason="opted_out", position=4)
-    assert decide("transactional", _now("opted_in", 12, optout=9)) == Refusal(
-        reason="channel_opted_out", position=9
-    )
-    assert purpose_of("transactional", "transactional") == "transactional"
-    assert purpose_of("transactional", "marketing") == "marketing"
-    assert purpose_of("promotional", "transactional") == "marketing"
 
 
 def test_keyword_lists_and_retry_settings_come_from_the_environment(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ Search is a POST so that an address never lands in a URL, the browser history or
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from uuid import UUID
 
 import msgspec
@@ -104,14 +104,18 @@ async def contact_page(
     if contact is None:
         raise NotFoundException("no such contact")
     names = {p.id: p.name for p in await list_programs(services.pool, include_archived=True)}
-    consents = await consent_state.consents_of(services.pool, contact_id)
+    decided = await consent_state.decisions_of(services.pool, contact_id, cast(Channel, contact.channel))
     events = await timeline(services.pool, contact_id, after=0, limit=TIMELINE_LIMIT)
     return page(
         request,
         "console/contact.html",
         title=f"Contact {contact.address}",
         contact=contact,
-        consents=[{**dict(c), "name": names.get(c["optin_id"], str(c["optin_id"]))} for c in consents],
+        consents=[
+            {"name": names[c.optin_id], "channel": contact.channel, **c.decision._asdict()}
+            for c in decided
+            if c.decision.position is not None
+        ],
         events=[(e, evidence(e.details)) for e in events],
         truncated=len(events) == TIMELINE_LIMIT,
         may_request=may(viewer(request), EDITORS),
