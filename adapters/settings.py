@@ -20,6 +20,7 @@ from ledger.keywords import HELP_WORDS, START_WORDS, STOP_WORDS, normalise_keywo
 SmtpTls = Literal["none", "starttls", "tls"]
 LogFormat = Literal["json", "console"]
 _SECRET_NAMES = ("OPTIN_KEK", "OPTIN_INDEX_KEY", "OPTIN_TOKEN_KEY")
+_DEMO_SECRETS = (*_SECRET_NAMES, "OPTIN_SIGNING_KEY")
 
 
 class SettingsError(ValueError):
@@ -85,6 +86,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ready_max_lag_events: int = 10000
     ready_max_lag_seconds: float = 30.0
     """`/ready` says no while any projection is further behind the ledger than either bound."""
+    signing_key: bytes | None = None
+    """Ed25519 seed that signs checkpoints and receipts (`OPTIN_SIGNING_KEY`); none: no checkpoints."""
+    ledger_origin: str | None = None
+    """The log's name: checkpoint origin and key name (default: the public URL's, + /v1/ledger)."""
+    checkpoint_seconds: float = 1.0
+    """While appends happen, a new checkpoint at least this often."""
 
     def pool_size(self, default_min: int, default_max: int) -> tuple[int, int]:
         """(min, max) connections of a process's pool: the settings where given, else its defaults."""
@@ -94,6 +101,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def erasure_log_location(self) -> str:
         return self.erasure_log or str(self.data_dir / "erasures.log")
+
+    @property
+    def log_origin(self) -> str:
+        """`OPTIN_LEDGER_ORIGIN`, else the scheme-less public URL of the tiles (C2SP tlog-tiles)."""
+        return self.ledger_origin or self.public_url.split("://", 1)[-1].rstrip("/") + "/v1/ledger"
 
     @property
     def embedded(self) -> bool:
@@ -257,6 +269,9 @@ def load_settings(
         send_max_attempts=max(1, _int(env, "OPTIN_SEND_MAX_ATTEMPTS", 8)),
         send_retry_seconds=_float(env, "OPTIN_SEND_RETRY_SECONDS", 30.0),
         email_feedback=email_feedback,
+        signing_key=_secret(env, "OPTIN_SIGNING_KEY"),
+        ledger_origin=_origin(env.get("OPTIN_LEDGER_ORIGIN")),
+        checkpoint_seconds=_float(env, "OPTIN_CHECKPOINT_SECONDS", 1.0),
         metrics_host=env.get("OPTIN_METRICS_HOST") or "127.0.0.1",
         metrics_port=_metrics_port(env),
         ready_max_lag_events=max(0, _int(env, "OPTIN_READY_MAX_LAG_EVENTS", 10000)),
@@ -273,6 +288,14 @@ def _metrics_port(env: Mapping[str, str]) -> int | None:
     return port
 
 
+def _origin(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if any(c.isspace() or c == "+" for c in raw):
+        raise SettingsError("OPTIN_LEDGER_ORIGIN must not contain spaces or '+'")
+    return raw
+
+
 def with_demo_secrets(settings: Settings) -> tuple[Settings, list[str]]:
     """Fill missing keys from `<data_dir>/secrets.env`, generating them there (0600) if absent.
 
@@ -281,7 +304,7 @@ def with_demo_secrets(settings: Settings) -> tuple[Settings, list[str]]:
     path = settings.data_dir / "secrets.env"
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stored = read_dotenv(path) if path.is_file() else {}
-    generated = [name for name in _SECRET_NAMES if name not in stored]
+    generated = [name for name in _DEMO_SECRETS if name not in stored]
     if generated:
         for name in generated:
             stored[name] = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -296,6 +319,7 @@ def with_demo_secrets(settings: Settings) -> tuple[Settings, list[str]]:
             kek=settings.kek or _secret(stored, "OPTIN_KEK"),
             index_key=settings.index_key or _secret(stored, "OPTIN_INDEX_KEY"),
             token_key=settings.token_key or _secret(stored, "OPTIN_TOKEN_KEY"),
+            signing_key=settings.signing_key or _secret(stored, "OPTIN_SIGNING_KEY"),
             demo=True,
         ),
         generated,

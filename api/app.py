@@ -32,7 +32,9 @@ from api.routes import (
     consent_requests,
     contacts,
     email_feedback,
+    evidence,
     health,
+    ledger,
     messages,
     programs,
     public,
@@ -48,6 +50,7 @@ from api.web.security import security_headers
 from ledger.application.retention import Retention
 from ledger.default_templates import ensure_default_templates
 from projections.health import sample_forever
+from projections.merkle_tree import tree_follower
 
 VERSION = "0.1.0"
 log = structlog.get_logger(__name__)
@@ -79,6 +82,7 @@ def _background_tasks(parts: Components, *, run_projections: bool) -> list[async
     keep_for = timedelta(days=parts.settings.retention_days)
     return [
         asyncio.create_task(parts.runner.run_forever()),
+        asyncio.create_task(tree_follower(parts.pool, parts.settings).run_forever()),
         asyncio.create_task(_retention_forever(parts.retention, keep_for, timedelta(hours=1))),
     ]
 
@@ -141,6 +145,9 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
             webhooks.WebhooksController,
             email_feedback.EmailFeedbackController,
             unsubscribe.UnsubscribeController,
+            ledger.LedgerController,
+            evidence.contact_evidence,
+            evidence.my_receipts,
         ],
         template_config=template_config(),
         before_send=[security_headers],

@@ -21,6 +21,7 @@ from adapters.clock import SystemClock
 from adapters.crypto.codes import HmacCodes
 from adapters.crypto.data_keys import PostgresDataKeys
 from adapters.crypto.sealer import NaclSealer
+from adapters.crypto.signing import ledger_signer
 from adapters.email.feedback.verp import ReturnPaths, derive_verp_key
 from adapters.erasure_log import erasure_log
 from adapters.postgres.address_book import PostgresAddressBook
@@ -30,6 +31,7 @@ from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.locks import PostgresLocks
 from adapters.postgres.rate_limits import PostgresRateLimiter
 from adapters.postgres.throttle import PostgresThrottle
+from adapters.postgres.transparency_log import TransparencyLog
 from adapters.settings import Settings
 from api.auth.api_keys import HmacApiKeys
 from api.auth.authenticator import Authenticator
@@ -37,6 +39,7 @@ from api.auth.directory import UserDirectory
 from api.auth.login import LoginService
 from api.auth.passwords import PasswordHasher
 from api.auth.unsubscribe_tokens import UnsubscribeTokens
+from api.evidence import Evidence, controller_of
 from ledger.application.channel_preferences import ChannelPreferences, ProgramIds
 from ledger.application.consent import ConsentFlows
 from ledger.application.consent_requests import ConsentRequests
@@ -97,6 +100,8 @@ class Components:
     receipts: DeliveryReceipts
     retention: Retention
     audit: PostgresAuditExport
+    transparency: TransparencyLog
+    evidence: Evidence
 
     async def close(self) -> None:
         """Stop the event store's writer (the pool is the caller's to close)."""
@@ -125,6 +130,8 @@ def compose(
     composer = Composer(repository, contacts.sealer, tokens)
     preferences = ChannelPreferences(repository, _program_ids(pool))
     accounts, directory, authenticator, login = _staff(settings, pool, repository, reads, hasher)
+    transparency = TransparencyLog(pool, ledger_signer(settings.signing_key, settings.log_origin))
+    evidence = Evidence(pool, transparency, contacts.keys, controller_of(settings), repository, clock)
     return Components(
         settings=settings,
         pool=pool,
@@ -157,6 +164,8 @@ def compose(
         receipts=DeliveryReceipts(repository, clock),
         retention=_retention(pool, repository, contacts, limiter, limits.window),
         audit=PostgresAuditExport(pool),
+        transparency=transparency,
+        evidence=evidence,
     )
 
 

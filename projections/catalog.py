@@ -15,6 +15,7 @@ from projections.activity import ActivityProjection
 from projections.consent_state import ConsentStateProjection
 from projections.contacts import ContactsProjection
 from projections.email_feedback import EmailFeedbackProjection
+from projections.evidence_index import EvidenceIndexProjection
 from projections.messages import MessagesProjection
 from projections.outbox import OutboxProjection
 from projections.programs import ProgramsProjection
@@ -74,4 +75,5 @@ def all_projections(settings: Settings) -> list[Projection]:
         TemplatesProjection(),
         MessagesProjection(),
         EmailFeedbackProjection(),
+        EvidenceIndexProjection(),
     ]

@@ -20,6 +20,7 @@ from api.commands.runtime import prepare
 from api.commands.users import DEMO_ADMIN_EMAIL, ensure_demo_admin
 from api.composition import compose
 from projections.health import sample_forever
+from projections.merkle_tree import tree_follower
 
 log = structlog.get_logger(__name__)
 
@@ -89,8 +90,13 @@ def project(data_dir: Path | None) -> int:
         parts = compose(settings, pool)
         sampler = asyncio.create_task(sample_forever(pool, list(parts.runner.projections)))  # lag metrics
         try:
+            tree = tree_follower(pool, settings)
+
+            async def follow() -> None:
+                await asyncio.gather(parts.runner.run_forever(), tree.run_forever())
+
             async with beating(pool, settings.data_dir):  # the chart's liveness and readiness probes
-                await AdvisoryLockLeadership(dsn, name="optin-ledger projector").run(parts.runner.run_forever)
+                await AdvisoryLockLeadership(dsn, name="optin-ledger projector").run(follow)
         finally:
             sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):

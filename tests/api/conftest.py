@@ -32,6 +32,7 @@ def app_settings(database_url: str, data_dir: Path, *, cookie_secure: bool = Tru
         kek=secrets.token_bytes(32),
         index_key=secrets.token_bytes(32),
         token_key=secrets.token_bytes(32),
+        signing_key=secrets.token_bytes(32),
         cookie_secure=cookie_secure,
     )
 

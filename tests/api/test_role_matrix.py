@@ -81,6 +81,13 @@ DOCUMENTED: dict[tuple[str, str], Guard] = {
     ("GET", "/v1/admin/analytics"): allow("staff", "auditor"),
     ("GET", "/v1/audit/events"): allow("auditor"),
     ("GET", "/v1/audit/export"): allow("auditor"),
+    ("GET", "/v1/ledger/key"): anyone,
+    ("GET", "/v1/ledger/checkpoint"): anyone,
+    ("GET", "/v1/ledger/proof/{}"): allow("auditor"),
+    ("GET", "/v1/ledger/consistency"): anyone,
+    ("GET", "/v1/ledger/tile/{}"): anyone,
+    ("GET", "/v1/contacts/{}/evidence"): allow("staff", "auditor"),
+    ("GET", "/v1/public/me/receipts"): contact_only,
 }
 
 # Server-rendered pages (api/web/). Same rule: exactly this guard each. They authenticate by their
@@ -105,6 +112,7 @@ PAGES: dict[tuple[str, str], Guard] = {
     ("GET", "/console/contacts"): allow("staff", "auditor"),
     ("POST", "/console/contacts/search"): allow("staff", "auditor"),
     ("GET", "/console/contacts/{}"): allow("staff", "auditor"),
+    ("GET", "/console/contacts/{}/evidence"): allow("staff", "auditor"),
     ("GET", "/console/consent-requests"): allow("staff"),
     ("POST", "/console/consent-requests"): allow("staff"),
     ("GET", "/console/programs"): allow("staff", "auditor"),

@@ -54,6 +54,7 @@ async def test_the_service_role_checks_the_schema_instead_of_migrating(
     admin = await asyncpg.connect(database_url)
     try:
         row = await admin.fetchrow("SELECT * FROM schema_migrations ORDER BY version DESC LIMIT 1")
+        assert row is not None
         await admin.execute("DELETE FROM schema_migrations WHERE version = $1", row["version"])
         with pytest.raises(MigrationError, match=f"lacks migrations {row['version']}.*as the database owner"):
             await migrate(service_login)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import asyncpg
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
@@ -12,8 +13,10 @@ from litestar.response import Stream
 
 from adapters.postgres.audit_export import PostgresAuditExport
 from adapters.postgres.event_store import PostgresEventStore
+from adapters.settings import Settings
 from api.dependencies import components
 from api.web.console.access import AUDITORS
+from api.web.console.evidence import log_facts
 from api.web.rendering import page
 from ledger.audit_export import ExportVerifier
 
@@ -21,7 +24,11 @@ PAGE_SIZE = 100
 
 
 async def _page(
-    request: Request[Any, Any, Any], store: PostgresEventStore, after: int, verdict: Any = None
+    request: Request[Any, Any, Any],
+    store: PostgresEventStore,
+    facts: dict[str, Any],
+    after: int,
+    verdict: Any = None,
 ) -> Response[Any]:
     events = await store.read_after(after, PAGE_SIZE)
     return page(
@@ -33,16 +40,19 @@ async def _page(
         next_after=events[-1].notification_id if len(events) == PAGE_SIZE else None,
         head=await store.head(),
         verdict=verdict,
+        **facts,
     )
 
 
-@get("/audit", guards=[AUDITORS], dependencies=components("store"))
+@get("/audit", guards=[AUDITORS], dependencies=components("store", "settings", "pool"))
 async def audit_page(
     request: Request[Any, Any, Any],
     store: NamedDependency[PostgresEventStore],
+    settings: NamedDependency[Settings],
+    pool: NamedDependency[asyncpg.Pool],
     after: Annotated[int, QueryParameter(ge=0)] = 0,
 ) -> Response[Any]:
-    return await _page(request, store, after)
+    return await _page(request, store, await log_facts(settings, pool), after)
 
 
 @get("/audit/export", guards=[AUDITORS], dependencies=components("audit"))
@@ -55,11 +65,13 @@ async def download(audit: NamedDependency[PostgresAuditExport]) -> Stream:
     )
 
 
-@post("/audit/verify", guards=[AUDITORS], dependencies=components("store", "audit"))
+@post("/audit/verify", guards=[AUDITORS], dependencies=components("store", "audit", "settings", "pool"))
 async def verify(
     request: Request[Any, Any, Any],
     store: NamedDependency[PostgresEventStore],
     audit: NamedDependency[PostgresAuditExport],
+    settings: NamedDependency[Settings],
+    pool: NamedDependency[asyncpg.Pool],
 ) -> Response[Any]:
     """Export the whole ledger as it is now and recompute its chain, line by line as the export
     streams from the database: constant memory, and other requests run between chunks."""
@@ -70,4 +82,4 @@ async def verify(
             verifier.feed(line)
         if verifier.broken:
             break
-    return await _page(request, store, 0, verdict=verifier.verdict())
+    return await _page(request, store, await log_facts(settings, pool), 0, verdict=verifier.verdict())

@@ -65,6 +65,8 @@ optin-ledger.io/database-client: "true"
   valueFrom: {secretKeyRef: {name: {{ include "optin-ledger.keysSecret" . }}, key: OPTIN_INDEX_KEY}}
 - name: OPTIN_TOKEN_KEY
   valueFrom: {secretKeyRef: {name: {{ include "optin-ledger.keysSecret" . }}, key: OPTIN_TOKEN_KEY}}
+- name: OPTIN_SIGNING_KEY
+  valueFrom: {secretKeyRef: {name: {{ include "optin-ledger.keysSecret" . }}, key: OPTIN_SIGNING_KEY, optional: true}}
 {{- with .Values.smtp.existingSecret }}
 - name: OPTIN_SMTP_USERNAME
   valueFrom: {secretKeyRef: {name: {{ . }}, key: {{ $.Values.smtp.usernameKey }}, optional: true}}
