@@ -19,7 +19,7 @@ import structlog
 from adapters.clock import SystemClock
 from adapters.crypto.data_keys import PostgresDataKeys
 from adapters.crypto.sealer import NaclSealer
-from adapters.email.smtp import SmtpSender
+from adapters.email.smtp import smtp_sender
 from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.dev_outbox import DevOutboxSender
 from adapters.postgres.event_store import PostgresEventStore
@@ -95,17 +95,7 @@ def senders(
     settings: Settings, pool: asyncpg.Pool, registry: ContactRegistry, http: httpx.AsyncClient
 ) -> dict[Channel, Sender]:
     dev = DevOutboxSender(pool, registry.keys, registry.sealer)
-    email: Sender = dev
-    if settings.smtp_host:
-        email = SmtpSender(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            tls=settings.smtp_tls,
-            sender=settings.email_from,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            ca_file=settings.smtp_ca_file,
-        )
+    email: Sender = smtp_sender(settings) or dev
     sms: Sender = dev
     if settings.sms_account_sid and not (settings.sms_auth_token and settings.sms_from):
         log.warning(

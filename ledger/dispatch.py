@@ -22,10 +22,12 @@ import msgspec
 
 from ledger.composer import Composer
 from ledger.errors import ConflictError, InvalidValueError, NotFoundError
+from ledger.masking import scrub
 from ledger.message import Basis, Message, code_message_id, request_message
 from ledger.ports import Clock
 from ledger.program import Program
 from ledger.registry import ContactRegistry
+from ledger.send_failure import Failure, SendError
 from ledger.send_policy import Refusal, consent_now, still_allowed
 from ledger.template import TemplateKind
 from ledger.verification import CODE_TTL, Verification
@@ -48,14 +50,6 @@ class Outgoing(msgspec.Struct, frozen=True, kw_only=True):
     html: str | None = None
     unsubscribe_url: str | None = None
     unsubscribe_mailto: str | None = None
-
-
-class SendError(Exception):
-    """The provider did not take the message; `permanent` ones are not retried."""
-
-    def __init__(self, reason: str, *, permanent: bool = False) -> None:
-        super().__init__(reason)
-        self.permanent = permanent
 
 
 class Sender(Protocol):
@@ -143,17 +137,24 @@ class Dispatcher:
         try:
             provider_id = await sender.send(outgoing)
         except SendError as e:
-            now = self.clock.now()
+            now, failure = self.clock.now(), await self._failure(outgoing, e)
             if e.permanent or message.attempts + 1 >= self.policy.max_attempts:
-                message.dead_letter(str(e), now)
+                message.dead_letter(failure, now)
                 await self._record(message, now + LATER)
             else:
                 retry_at = self.policy.retry_at(message.attempts + 1, now)
-                message.failed(str(e), retry_at, now)
+                message.failed(failure, retry_at, now)
                 await self._record(message, retry_at)
             return
         message.sent(sender.name, provider_id, self.clock.now())
         await self._record(message, self.clock.now() + LATER)
+
+    async def _failure(self, outgoing: Outgoing, error: SendError) -> Failure:
+        """The category and code in clear; the provider's words masked once more, then sealed."""
+        key = await self.registry.keys.get(outgoing.contact_id)
+        detail = scrub(str(error), outgoing.to)[:500]
+        sealed = self.registry.sealer.seal(key, detail) if key is not None and detail else None
+        return Failure(category=error.category, code=error.code, sealed_detail=sealed)
 
     async def _record(self, message: Message, hold_until: datetime) -> None:
         # A conflict means another worker recorded an outcome first: the ledger has one.

@@ -11,8 +11,9 @@ from uuid import UUID
 import asyncpg
 
 from adapters.postgres.pool import Connection
-from ledger.dispatch import Outgoing, SendError
+from ledger.dispatch import Outgoing
 from ledger.ports import DataKeys, Sealer
+from ledger.send_failure import SendError
 
 
 class DevOutboxSender:
