@@ -106,7 +106,11 @@ def setup_error(error: Exception, setup: SmtpSetup) -> SmtpSetupError:
         )
     if _unknown_host(error):
         return SmtpSetupError(f"OPTIN_SMTP_HOST={setup.host} does not resolve ({words})", fatal=True)
-    return SmtpSetupError(f"the SMTP server at {at} cannot be used now: {words}", fatal=False)
+    return SmtpSetupError(
+        f"the SMTP server at {at} does not answer now ({words}): is it up, and are OPTIN_SMTP_HOST "
+        "and OPTIN_SMTP_PORT right?",
+        fatal=False,
+    )
 
 
 def _words(error: Exception) -> str:

@@ -108,9 +108,7 @@ class TwilioSender:
         status = body.get("status", "active") if isinstance(body, dict) else "active"
         if status != "active":
             raise SmsSetupError(f"the SMS account is {status}, not active")
-        return (
-            f"SMS account {self._sid[:6]}… at {self._client.base_url} (active), sending from {self._sender}"
-        )
+        return f"SMS account {self._sid[:6]}… at {self._client.base_url} (active), from {self._sender}"
 
 
 def _refused(response: httpx.Response, recipient: str) -> NoReturn:

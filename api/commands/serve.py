@@ -13,6 +13,7 @@ from adapters.postgres.leadership import AdvisoryLockLeadership
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
 from api.app import create_app
+from api.commands.check import probe_email_at_start
 from api.commands.runtime import prepare
 from api.commands.users import DEMO_ADMIN_EMAIL, ensure_demo_admin
 from projections.catalog import all_projections
@@ -26,6 +27,8 @@ def serve(
 ) -> int:
     settings = prepare(data_dir)
     assert settings.database_url
+    if run_worker:
+        probe_email_at_start(settings)
     asyncio.run(migrate(settings.database_url))
     if settings.demo:
         _announce_demo_admin(asyncio.run(ensure_demo_admin(settings)))

@@ -16,6 +16,7 @@ import structlog
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
+from api.commands.check import probe_email_at_start
 from api.commands.runtime import prepare
 from api.messaging import sms_http_client, wire_registry, wire_worker
 from ledger.default_templates import ensure_default_templates
@@ -26,6 +27,7 @@ log = structlog.get_logger(__name__)
 def worker(data_dir: Path | None) -> int:
     settings = prepare(data_dir)
     assert settings.database_url
+    probe_email_at_start(settings)
     dsn = settings.database_url
 
     async def run() -> None:
