@@ -3,9 +3,11 @@ one-click POST opts out at once and the GET changes nothing; refusals are retrie
 
 from __future__ import annotations
 
+import email.policy
 import re
 from collections.abc import Iterator
 from email.message import EmailMessage
+from email.parser import BytesParser
 
 import msgspec
 import pytest
@@ -175,3 +177,45 @@ async def test_a_temporary_refusal_is_retried_and_a_permanent_one_dead_letters(
     dead = await message(client, staff, second.json()["message_id"], "dead_lettered")
     assert dead["message"]["attempts"] == 1 and "550" in dead["message"]["reason"]
     assert len(mailbox.to(address)) == 1
+
+
+def unfolded_headers(raw: bytes) -> dict[str, str]:
+    """The header block as the server received it: names and raw values, continuation lines joined."""
+    block = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")  # raises if any header is not ASCII
+    headers: dict[str, str] = {}
+    name = ""
+    for line in block.split("\r\n"):
+        if line[:1] in (" ", "\t"):
+            headers[name] += " " + line.strip()
+        else:
+            name, _, value = line.partition(": ")
+            headers[name] = value
+    return headers
+
+
+async def test_invites_and_marketing_carry_list_unsubscribe_as_plain_ascii_in_the_raw_bytes(
+    client: Client, mailbox: Mailbox, auth_headers: AuthHeaders
+) -> None:
+    staff = await auth_headers("staff")
+    optin, person, address = await opted_in_by_email(client, mailbox, staff)  # the invite arrived
+    queued = await send(client, staff, contact_id=person, optin_id=optin, kind="promotional",
+                        variables={"subject": "Deals", "message": "Prix réduits: 20 %"})  # fmt: skip
+    assert queued.status_code == 202, queued.text
+    await arrived(mailbox, address, 2)
+    invite, marketing = mailbox.raw_to(address)
+    for raw in (invite, marketing):
+        strict = BytesParser(policy=email.policy.strict).parsebytes(raw)  # raises on any defect
+        value = unfolded_headers(raw)["List-Unsubscribe"]
+        assert "=?" not in value  # never RFC 2047 encoded words
+        assert re.fullmatch(
+            r"<https://optin\.example\.org/u/[A-Za-z0-9_-]{40,}>, "
+            r"<mailto:unsubscribe@shop\.example\.org\?subject=unsubscribe%20[A-Za-z0-9_-]{40,}>",
+            value,
+        ), value
+        assert strict["List-Unsubscribe"] == value
+        assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+        # DKIM-friendly: 7-bit clean (no relay must re-encode it), lines within SMTP's limit.
+        assert raw.isascii() and all(len(line) <= 998 for line in raw.split(b"\r\n"))
+        encodings = {str(p.get("Content-Transfer-Encoding", "7bit")) for p in strict.walk()}
+        assert encodings <= {"7bit", "quoted-printable", "base64"}
+    assert "Prix réduits" in text_of(mailbox.to(address)[1])
