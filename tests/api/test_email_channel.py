@@ -3,19 +3,25 @@ one-click POST opts out at once and the GET changes nothing; refusals are retrie
 
 from __future__ import annotations
 
+import base64
 import email.policy
 import re
 from collections.abc import Iterator
 from email.message import EmailMessage
 from email.parser import BytesParser
+from uuid import UUID
 
+import asyncpg
 import msgspec
 import pytest
 
+from adapters.crypto.data_keys import PostgresDataKeys
+from adapters.crypto.sealer import NaclSealer
 from adapters.settings import Settings
 from tests import pii
 from tests.api.channels import Client, ask, confirm, contact, eventually, message, program, send
 from tests.api.conftest import AuthHeaders
+from tests.conftest import LOG_OUTPUT
 from tests.fakes.smtp import PASSWORD, USERNAME, Mailbox, smtp_server
 
 pytestmark = pytest.mark.integration
@@ -219,3 +225,32 @@ async def test_invites_and_marketing_carry_list_unsubscribe_as_plain_ascii_in_th
         encodings = {str(p.get("Content-Transfer-Encoding", "7bit")) for p in strict.walk()}
         assert encodings <= {"7bit", "quoted-printable", "base64"}
     assert "Prix réduits" in text_of(mailbox.to(address)[1])
+
+
+async def test_a_refusal_quoting_an_internationalised_address_is_logged_masked_and_recorded_sealed(
+    client: Client, mailbox: Mailbox, auth_headers: AuthHeaders, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    staff = await auth_headers("staff")
+    orders = await program(client, staff, ["email"], purpose="transactional", name="Orders")
+    address = pii.remember("jürgen.müller@bücher.de")
+    person = await contact(client, staff, "email", address)
+    mailbox.refuse_next = [f"550 5.1.1 <{address}>: Recipient address rejected"]
+    sent = await send(client, staff, contact_id=person, optin_id=orders, kind="transactional",
+                      variables={"subject": "Receipt", "message": "Thanks"})  # fmt: skip
+    dead = await message(client, staff, sent.json()["message_id"], "dead_lettered")
+    assert dead["message"]["reason"] == "rejected 550"
+    rows = await pool.fetch(
+        "SELECT topic, state FROM events WHERE originator_id = $1", UUID(dead["message"]["id"])
+    )
+    for row in rows:  # the ledger holds no word of the address, in any spelling
+        state = bytes(row["state"])
+        assert not any(s in state for s in (b"j\xc3\xbcrgen", b"\\u00fc", b"xn--bcher", b"jurgen"))
+    last = msgspec.json.decode(bytes(rows[-1]["state"]))
+    assert rows[-1]["topic"] == "message.dead_lettered" and "error" not in last
+    assert (last["category"], last["code"], last["legacy_error"]) == ("rejected", "550", None)
+    assert settings.kek and settings.index_key
+    key = await PostgresDataKeys(pool, settings.kek).get(UUID(person))
+    detail = NaclSealer(settings.index_key).open(key, base64.b64decode(last["sealed_detail"]))
+    assert detail == "550 5.1.1 <j***@b***.de>: Recipient address rejected"  # the server's words
+    logged = [line for line in LOG_OUTPUT.getvalue().splitlines() if "email.send_failed" in line]
+    assert any("5.1.1 <j***@b***.de>: Recipient address rejected" in line for line in logged)
