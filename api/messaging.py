@@ -32,6 +32,7 @@ from ledger.composer import Composer
 from ledger.consent_flows import ConsentFlows
 from ledger.dispatch import Dispatcher, RetryPolicy, Sender
 from ledger.guardrails import Guardrails
+from ledger.help_reply import help_reply
 from ledger.inbound_sms import InboundSms
 from ledger.keywords import Keywords
 from ledger.messaging import Messaging
@@ -84,7 +85,9 @@ def wire_messaging(
             preferences,
             composer,
             keywords,
-            help_text=settings.sms_help_text,
+            help_text=help_reply(
+                settings.sms_help_text, settings.sender_name, settings.sender_contact or settings.public_url
+            ),
             sender_name=settings.sender_name,
         ),
         unsubscribe=Unsubscribe(registry, preferences),

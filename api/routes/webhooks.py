@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import structlog
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.exceptions import (
@@ -28,6 +29,7 @@ from ledger.address import normalise
 from ledger.errors import ConflictError, InvalidValueError
 from ledger.message import Message
 
+log = structlog.get_logger(__name__)
 _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 _DELIVERED = frozenset({"delivered", "read"})
 _UNDELIVERED = frozenset({"undelivered", "failed"})
@@ -49,6 +51,17 @@ async def _signed_form(request: Request[Any, Any, Any], services: Services) -> d
     if params.get("AccountSid", settings.sms_account_sid) != settings.sms_account_sid:
         raise PermissionDeniedException("the request is for another account")
     return params
+
+
+def _unknown_receipt(reason: str, params: dict[str, str], message_id: UUID | None) -> None:
+    """A receipt for no message of ours: one log event per receipt, `sms.receipt_unknown`, to count."""
+    log.warning(
+        "sms.receipt_unknown",
+        reason=reason,
+        message_id=str(message_id) if message_id else None,
+        message_sid=params.get("MessageSid", "")[:64],
+        status=params.get("MessageStatus", "")[:32],
+    )
 
 
 class WebhooksController(Controller):
@@ -81,8 +94,9 @@ class WebhooksController(Controller):
         params = await _signed_form(request, services)
         try:
             message_id = UUID(request.query_params.get("message_id", ""))
-        except ValueError:
-            return  # not a message of ours: acknowledged, so the provider does not retry
+        except ValueError:  # not a message of ours: acknowledged (no retries), but said and counted
+            _unknown_receipt("no_message_id", params, None)
+            return
         state = params.get("MessageStatus", "")
         if state not in _DELIVERED | _UNDELIVERED:
             return  # queued, sending, sent: nothing new for us
@@ -91,6 +105,7 @@ class WebhooksController(Controller):
         while True:  # the worker may be writing this message's stream right now
             message = await services.repository.find(Message, message_id)
             if message is None:
+                _unknown_receipt("unknown_message", params, message_id)
                 return
             if message.provider_id is None and message.status in ("queued", "retrying"):
                 # The receipt beat the worker: the provider took the message, the worker has
@@ -103,6 +118,7 @@ class WebhooksController(Controller):
                 await asyncio.sleep(0.05)
                 continue
             if message.provider_id != params.get("MessageSid"):
+                _unknown_receipt("unknown_message_sid", params, message_id)
                 return
             message.report(state, state in _DELIVERED, params.get("ErrorCode") or None, datetime.now(UTC))
             try:
