@@ -76,6 +76,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     demo: bool = False
     cookie_secure: bool = True
     """Page cookies carry `Secure` (off only for plain-HTTP test clients that drop such cookies)."""
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = 9464
+    """Where Prometheus scrapes `/metrics` (0: an ephemeral port; None: no metrics endpoint)."""
+    ready_max_lag_events: int = 10000
+    ready_max_lag_seconds: float = 30.0
+    """`/ready` says no while any projection is further behind the ledger than either bound."""
 
     @property
     def erasure_log_location(self) -> str:
@@ -226,7 +232,20 @@ def load_settings(
         sms_help_text=env.get("OPTIN_SMS_HELP_TEXT") or DEFAULT_HELP,
         send_max_attempts=max(1, _int(env, "OPTIN_SEND_MAX_ATTEMPTS", 8)),
         send_retry_seconds=_float(env, "OPTIN_SEND_RETRY_SECONDS", 30.0),
+        metrics_host=env.get("OPTIN_METRICS_HOST") or "127.0.0.1",
+        metrics_port=_metrics_port(env),
+        ready_max_lag_events=max(0, _int(env, "OPTIN_READY_MAX_LAG_EVENTS", 10000)),
+        ready_max_lag_seconds=_float(env, "OPTIN_READY_MAX_LAG_SECONDS", 30.0),
     )
+
+
+def _metrics_port(env: Mapping[str, str]) -> int | None:
+    if (env.get("OPTIN_METRICS_PORT") or "").strip().lower() == "off":
+        return None
+    port = _int(env, "OPTIN_METRICS_PORT", 9464)
+    if not 0 <= port <= 65535:
+        raise SettingsError("OPTIN_METRICS_PORT must be a port number, 0 or off")
+    return port
 
 
 def with_demo_secrets(settings: Settings) -> tuple[Settings, list[str]]:

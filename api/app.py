@@ -15,6 +15,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, StoplightRenderPlugin, SwaggerRenderPlugin
 
+from adapters import metrics
 from adapters.clock import SystemClock
 from adapters.crypto.codes import HmacCodes
 from adapters.crypto.data_keys import PostgresDataKeys
@@ -61,6 +62,7 @@ from ledger.retention import Retention
 from projections import contacts as contacts_read
 from projections import verifications as verifications_read
 from projections.catalog import all_projections
+from projections.health import sample_forever
 from projections.runner import ProjectionRunner
 
 VERSION = "0.1.0"
@@ -147,6 +149,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
                     sms_per_prefix=settings.sms_prefix_hourly_cap,
                     sms_total=settings.sms_hourly_cap,
                 ),
+                observe=metrics.code_requested,
             ),
         )
         app.state.auth = create_auth_services(settings, pool, repository)
@@ -163,6 +166,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
             if run_projections
             else []
         )
+        background.append(asyncio.create_task(sample_forever(pool, list(runner.projections))))
         if run_worker:
             background.append(asyncio.create_task(wire_worker(settings, pool, registry, http).run_forever()))
         settle_heap()

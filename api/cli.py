@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from adapters.postgres.backup import BackupError
+from adapters.postgres.embedded import stop_embedded
 from adapters.settings import SettingsError
 from api.auth.principal import ROLES
 
@@ -68,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("file", type=Path)
 
     bench = with_data_dir(sub.add_parser("bench", help="benchmarks, as same-run ratios"))
-    bench.add_argument("name", choices=["append", "replay", "consent"])
+    bench.add_argument("name", choices=["append", "replay", "consent", "command"])
     bench.add_argument("--seconds", type=float, default=5.0, help="duration of each timed part")
     bench.add_argument("--events", type=int, default=100_000, help="events for `replay`")
     bench.add_argument("--tasks", type=int, default=32, help="concurrent writers or connections")
@@ -88,6 +91,10 @@ def _bench(args: argparse.Namespace) -> int:
         result = run_like_serve(append.run(dsn, args.seconds, args.tasks, role))
     elif args.name == "consent":
         result = run_like_serve(consent.run(settings, args.seconds, args.tasks, args.contacts))
+    elif args.name == "command":
+        from api.bench import command
+
+        result = run_like_serve(command.run(settings, args.seconds, args.tasks))
     else:
         result = run_like_serve(replay.run(dsn, args.events, role))
     if args.json:
@@ -100,6 +107,8 @@ def _bench(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # SIGTERM ends a command as Ctrl-C does (drain, stop, leave the embedded server), not at once.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         match args.command:
             case "serve":
@@ -165,7 +174,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, BackupError) as e:
         print(f"optin-ledger: {e}", file=sys.stderr)
         return 2
+    finally:
+        stop_embedded()
+        signal.signal(signal.SIGTERM, previous)
     return 2
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from adapters.clock import SystemClock
 from adapters.crypto.data_keys import PostgresDataKeys
 from adapters.crypto.sealer import NaclSealer
 from adapters.email.smtp import smtp_sender
+from adapters.metrics import MeteredSender
 from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.dev_outbox import DevOutboxSender
 from adapters.postgres.event_store import PostgresEventStore
@@ -113,7 +114,7 @@ def senders(
             status_callback=f"{settings.public_url}/v1/webhooks/sms/status",
         )
     log.info("senders", email=email.name, sms=sms.name)
-    return {"email": email, "sms": sms}
+    return {"email": MeteredSender(email, "email"), "sms": MeteredSender(sms, "sms")}
 
 
 def sms_http_client(settings: Settings) -> httpx.AsyncClient:

@@ -27,7 +27,8 @@ from ledger.message import Basis, Message, code_message_id, request_message
 from ledger.ports import Clock
 from ledger.program import Program
 from ledger.registry import ContactRegistry
-from ledger.send_failure import Failure, SendError
+from ledger.send_failure import Failure
+from ledger.send_failure import SendError as SendError  # re-exported: senders raise it
 from ledger.send_policy import Refusal, consent_now, still_allowed
 from ledger.template import TemplateKind
 from ledger.verification import CODE_TTL, Verification

@@ -9,8 +9,10 @@ is recorded as an event.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Literal
 from uuid import UUID
 
 import phonenumbers
@@ -46,11 +48,26 @@ def country_and_prefix(address: Address) -> tuple[str | None, str | None]:
     return region, "+" + code + str(number.national_number)[:3]
 
 
+CodeObserver = Callable[[Literal["public", "staff"], str | None], None]
+"""Told of every code request: who asked, and the refusal reason (None: allowed). For metrics."""
+
+
+def _unobserved(kind: Literal["public", "staff"], refusal: str | None) -> None:
+    return None
+
+
 class Guardrails:
-    def __init__(self, limiter: RateLimiter, repository: Repository, limits: Limits) -> None:
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        repository: Repository,
+        limits: Limits,
+        observe: CodeObserver = _unobserved,
+    ) -> None:
         self.limiter = limiter
         self.repository = repository
         self.limits = limits
+        self.observe = observe
 
     async def public_code(self, address: Address, address_index: bytes, client_index: bytes | None) -> None:
         """May this anonymous request send a code? Raises (and records why) when not."""
@@ -77,16 +94,19 @@ class Guardrails:
             if wait is not None:
                 await self._refuse(reason, address, country, prefix)
                 raise RateLimitedError("too many code requests; try again later", wait)
+        self.observe("public", None)
 
     async def staff_code(self, contact_id: UUID) -> None:
         """Staff and applications may not flood one contact with codes either."""
         wait = await self.limiter.hit(
             f"code:contact:{contact_id}", self.limits.per_contact, self.limits.window
         )
+        self.observe("staff", None if wait is None else "too_many_for_contact")
         if wait is not None:
             raise RateLimitedError("too many codes sent to this contact; try again later", wait)
 
     async def _refuse(self, reason: str, address: Address, country: str | None, prefix: str | None) -> None:
+        self.observe("public", reason)
         await self.repository.save(
             CodeRefusal(reason=reason, channel=address.channel, country=country, prefix=prefix)
         )

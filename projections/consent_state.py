@@ -193,7 +193,6 @@ _MANY = (
     "AS q(c, blind_index, p, ch, n) "
     "LEFT JOIN contact_lookup l ON q.c IS NULL AND l.blind_index = q.blind_index "
     + _joins("coalesce(q.c, l.contact_id)", "q.p", "q.ch")
-    + " ORDER BY q.n"
 )
 
 
@@ -206,7 +205,8 @@ async def check_many(
 ) -> list[Checked]:
     """Decisions for many (contact or blind index, program, channel) rows, in order, one query."""
     rows = await conn.fetch(_MANY, list(contact_ids), list(indexes), list(optin_ids), list(channels))
-    return [Checked(r[1], _decided(r, 2)) for r in rows]
+    # In order of the request (sorted here: cheaper than an ORDER BY on the wide joined rows).
+    return [Checked(r[1], _decided(r, 2)) for r in sorted(rows, key=lambda r: r[0])]
 
 
 class ProgramConsent(NamedTuple):

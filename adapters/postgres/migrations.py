@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from importlib import resources
+from typing import Literal
 
 import asyncpg
 import structlog
@@ -84,3 +86,26 @@ async def _apply_missing(conn: asyncpg.Connection) -> list[str]:
         log.info("migration applied", version=migration.version)
         applied.append(migration.version)
     return applied
+
+
+@functools.cache
+def _shipped_versions() -> tuple[str, ...]:
+    return tuple(m.version for m in available())
+
+
+async def migration_state(conn: asyncpg.Pool | asyncpg.Connection) -> Literal["ok", "running", "pending"]:
+    """Whether the database's schema is the one this code ships: `running` while any process
+    holds the migration lock, `pending` while a shipped migration is not applied (the schema is
+    older than the code), else `ok`. Looks at the lock first: it never waits behind a migration."""
+    running = await conn.fetchval(
+        "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        " AND classid = 0 AND objid::bigint = $1 AND objsubid = 1)",
+        _LOCK_KEY,
+    )
+    if running:
+        return "running"
+    versions = list(_shipped_versions())
+    applied = await conn.fetchval(
+        "SELECT count(*) FROM schema_migrations WHERE version = ANY($1::text[])", versions
+    )
+    return "ok" if applied == len(versions) else "pending"

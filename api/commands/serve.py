@@ -9,6 +9,7 @@ from pathlib import Path
 import structlog
 import uvicorn
 
+from adapters.metrics import serve_metrics
 from adapters.postgres.leadership import AdvisoryLockLeadership
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
@@ -17,6 +18,7 @@ from api.commands.check import probe_email_at_start
 from api.commands.runtime import prepare
 from api.commands.users import DEMO_ADMIN_EMAIL, ensure_demo_admin
 from projections.catalog import all_projections
+from projections.health import sample_forever
 from projections.runner import ProjectionRunner
 
 log = structlog.get_logger(__name__)
@@ -33,8 +35,17 @@ def serve(
     if settings.demo:
         _announce_demo_admin(asyncio.run(ensure_demo_admin(settings)))
     app = create_app(settings, run_projections=run_projections, run_worker=run_worker)
+    serve_metrics(settings.metrics_host, settings.metrics_port)
     log.info("serving", url=f"http://{host}:{port}", schema=f"http://{host}:{port}/schema/swagger")
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=20,  # requests still running then are cut off; stopping must end
+    )
     # uvicorn re-raises the interrupt once it has shut down cleanly
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run()
@@ -70,14 +81,19 @@ def project(data_dir: Path | None) -> int:
     settings = prepare(data_dir)
     assert settings.database_url
     dsn = settings.database_url
+    serve_metrics(settings.metrics_host, settings.metrics_port)
 
     async def run() -> None:
         await migrate(dsn)
         pool = await create_pool(dsn, role=settings.db_role)
+        runner = ProjectionRunner(pool, all_projections(settings))
+        sampler = asyncio.create_task(sample_forever(pool, list(runner.projections)))  # lag metrics
         try:
-            runner = ProjectionRunner(pool, all_projections(settings))
             await AdvisoryLockLeadership(dsn, name="optin-ledger projector").run(runner.run_forever)
         finally:
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
             await pool.close()
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import structlog
 
+from adapters.metrics import serve_metrics
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
@@ -29,6 +30,7 @@ def worker(data_dir: Path | None) -> int:
     assert settings.database_url
     probe_email_at_start(settings)
     dsn = settings.database_url
+    serve_metrics(settings.metrics_host, settings.metrics_port)
 
     async def run() -> None:
         await migrate(dsn)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import structlog
@@ -22,6 +22,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 
+from adapters import metrics
 from adapters.sms.signature import valid_signature
 from api.auth.guards import anyone
 from api.services import Services
@@ -53,8 +54,12 @@ async def _signed_form(request: Request[Any, Any, Any], services: Services) -> d
     return params
 
 
-def _unknown_receipt(reason: str, params: dict[str, str], message_id: UUID | None) -> None:
-    """A receipt for no message of ours: one log event per receipt, `sms.receipt_unknown`, to count."""
+UnknownReceipt = Literal["no_message_id", "unknown_message", "unknown_message_sid"]
+
+
+def _unknown_receipt(reason: UnknownReceipt, params: dict[str, str], message_id: UUID | None) -> None:
+    """A receipt for no message of ours: counted (`optin_sms_receipts_unknown_total`) and logged."""
+    metrics.receipt_unknown(reason)
     log.warning(
         "sms.receipt_unknown",
         reason=reason,

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from prometheus_client import REGISTRY
 
 from adapters.settings import Settings
 from adapters.sms.signature import twilio_signature
@@ -25,6 +26,7 @@ from tests.fakes.twilio import NUMBER, SID, TOKEN, Provider, twilio_server
 
 pytestmark = pytest.mark.integration
 PUBLIC = "https://optin.example.org"
+UNKNOWN = "optin_sms_receipts_unknown_total"
 
 
 @pytest.fixture
@@ -308,6 +310,8 @@ async def test_receipts_for_no_message_of_ours_are_logged_to_be_counted_and_chan
     message_id = queued.json()["message_id"]
     await message(client, staff, message_id, "sent")
     before = len(log_events("sms.receipt_unknown"))
+    reasons = ("no_message_id", "unknown_message", "unknown_message_sid")
+    counted = {r: REGISTRY.get_sample_value(UNKNOWN, {"reason": r}) or 0.0 for r in reasons}
     stranger = uuid.uuid4()
     for path, sid in [
         ("/v1/webhooks/sms/status", "SMnoid"),
@@ -322,6 +326,8 @@ async def test_receipts_for_no_message_of_ours_are_logged_to_be_counted_and_chan
         ("no_message_id", "SMnoid"), ("unknown_message", "SMstranger"), ("unknown_message_sid", "SMnotours"),
     ]  # fmt: skip
     assert logged[1]["message_id"] == str(stranger) and logged[0]["level"] == "warning"
+    for reason in reasons:  # and counted, for the metrics endpoint
+        assert REGISTRY.get_sample_value(UNKNOWN, {"reason": reason}) == counted[reason] + 1
     still = await message(client, staff, message_id, "sent")
     assert [e["topic"] for e in still["events"]][-1] == "message.sent"
 

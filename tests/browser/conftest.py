@@ -88,6 +88,7 @@ def server(server_database: str, tmp_path_factory: pytest.TempPathFactory) -> It
         OPTIN_INDEX_KEY=base64.b64encode(keys["index_key"]).decode(),
         OPTIN_TOKEN_KEY=base64.b64encode(keys["token_key"]).decode(),
         OPTIN_LOG_FORMAT="json",
+        OPTIN_METRICS_PORT="0",
         OPTIN_PUBLIC_URL=f"http://localhost:{port}",
     )
     command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--data-dir", str(data_dir)]
