@@ -280,7 +280,9 @@ class ConsentMachine(RuleBasedStateMachine):
         if not self._live(1):
             return
         self.sid += 1
-        self.run(self.world.inbound.receive(self.addresses[1], family, f"SM{self.sid}-{self.contacts[1].hex}"))
+        self.run(
+            self.world.inbound.receive(self.addresses[1], family, f"SM{self.sid}-{self.contacts[1].hex}")
+        )
         if family == "STOP":
             self.model.channel_out(1)
         elif family == "START":
