@@ -18,9 +18,8 @@ import msgspec
 from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import InvalidCommandError
-from ledger.masking import scrub
 from ledger.rendering import SmsLength
-from ledger.send_failure import Failure, summary
+from ledger.send_failure import Failure, summary, upcast_legacy_failure
 from ledger.template import TemplateKind
 from ledger.vocabulary import Actor, Channel, Purpose
 
@@ -135,7 +134,7 @@ class Message(Aggregate):
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
-            _legacy_failure(state)
+            upcast_legacy_failure(state)
 
     class DeadLettered(Aggregate.Event):
         TOPIC = "message.dead_lettered"
@@ -150,7 +149,7 @@ class Message(Aggregate):
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
-            _legacy_failure(state)
+            upcast_legacy_failure(state)
 
     class Cancelled(Aggregate.Event):
         """Consent changed between queueing and sending: the message never left."""
@@ -278,17 +277,9 @@ class Message(Aggregate):
         )
 
     @event(Failed)
-    def _failed(
-        self,
-        contact_id: UUID,
-        attempt: int,
-        category: str,
-        code: str | None,
-        sealed_detail: bytes | None,
-        legacy_error: str | None,
-        retry_at: datetime,
-        at: datetime,
-    ) -> None:
+    def _failed(self, contact_id: UUID, attempt: int, category: str, code: str | None,
+                sealed_detail: bytes | None, legacy_error: str | None, retry_at: datetime, at: datetime,
+                ) -> None:  # fmt: skip
         self.status, self.attempts, self.retry_at = "retrying", attempt, retry_at
         self.reason = summary(category, code, legacy_error)
 
@@ -298,16 +289,9 @@ class Message(Aggregate):
         self._dead_lettered(self.contact_id, self.attempts + 1, f.category, f.code, f.sealed_detail, None, at)
 
     @event(DeadLettered)
-    def _dead_lettered(
-        self,
-        contact_id: UUID,
-        attempts: int,
-        category: str,
-        code: str | None,
-        sealed_detail: bytes | None,
-        legacy_error: str | None,
-        at: datetime,
-    ) -> None:
+    def _dead_lettered(self, contact_id: UUID, attempts: int, category: str, code: str | None,
+                       sealed_detail: bytes | None, legacy_error: str | None, at: datetime,
+                       ) -> None:  # fmt: skip
         self.status, self.attempts = "dead_lettered", attempts
         self.reason = summary(category, code, legacy_error)
 
@@ -341,13 +325,6 @@ class Message(Aggregate):
     def _require(self, *statuses: Status) -> None:
         if self.status not in statuses:
             raise InvalidCommandError(f"the message is {self.status}")
-
-
-def _legacy_failure(state: dict[str, Any]) -> None:
-    """A v1 failure kept the provider's text in clear: read it masked again (today's scrubber
-    knows more spellings than the one that wrote it), and mark it legacy."""
-    legacy = scrub(str(state.pop("error", "")))
-    state.update(category="legacy", code=None, sealed_detail=None, legacy_error=legacy)
 
 
 def request_message(

@@ -11,7 +11,9 @@ Events recorded before this rule keep their text (masked when read) and read as 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+from ledger.masking import scrub
 
 FailureCategory = Literal[
     "recipient_refused",  # the provider says this address does not exist or is not valid
@@ -61,3 +63,10 @@ def summary(category: str, code: str | None, legacy_error: str | None = None) ->
     if legacy_error is not None:
         return f"legacy: {legacy_error}"
     return f"{category} {code}" if code else category
+
+
+def upcast_legacy_failure(state: dict[str, Any]) -> None:
+    """A v1 `message.failed` / `dead_lettered` kept the provider's text in clear: read it masked
+    again (today's scrubber knows more spellings than the one that wrote it), marked legacy."""
+    legacy = scrub(str(state.pop("error", "")))
+    state.update(category="legacy", code=None, sealed_detail=None, legacy_error=legacy)

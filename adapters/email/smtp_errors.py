@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiosmtplib
@@ -63,52 +64,41 @@ def send_error(error: Exception, recipient: str) -> SendError:
     return SendError(text, category="provider_error")
 
 
+# Configuration errors, in the order they are told apart: (does it apply, what to say).
+_MISCONFIGURED: tuple[tuple[Callable[[Exception, str, SmtpSetup], bool], str], ...] = (
+    (lambda e, w, s: isinstance(e, aiosmtplib.SMTPAuthenticationError),
+     "the SMTP server at {at} refused the login of OPTIN_SMTP_USERNAME ({words}): "
+     "check OPTIN_SMTP_USERNAME and OPTIN_SMTP_PASSWORD"),
+    (lambda e, w, s: "STARTTLS extension not supported" in w,
+     "the SMTP server at {at} does not offer STARTTLS, and OPTIN_SMTP_TLS is starttls (the default): "
+     "for implicit TLS (usually port 465) set OPTIN_SMTP_TLS=tls; for a plain server on a trusted "
+     "network, OPTIN_SMTP_TLS=none"),
+    (lambda e, w, s: "AUTH extension is not supported" in w,
+     "the SMTP server at {at} offers no login on this connection ({words}): set "
+     "OPTIN_SMTP_TLS=starttls or tls, or leave OPTIN_SMTP_USERNAME unset"),
+    (lambda e, w, s: "wrong_version_number" in w.lower().replace(" ", "_"),
+     "the SMTP server at {at} does not speak TLS from the first byte, and OPTIN_SMTP_TLS is tls "
+     "({words}): use OPTIN_SMTP_TLS=starttls (usually port 587) or none"),
+    (lambda e, w, s: _certificate_problem(e),
+     "the certificate of the SMTP server at {at} is not trusted ({words}): give its CA bundle in "
+     "OPTIN_SMTP_CA_FILE, or use the host name the certificate names"),
+    (lambda e, w, s: "waiting for server ready message" in w and s.tls != "tls",
+     "the SMTP server at {at} took the connection but sent no greeting within {timeout} s: if it "
+     "expects TLS from the first byte (usually port 465), set OPTIN_SMTP_TLS=tls"),
+    (lambda e, w, s: _unknown_host(e), "OPTIN_SMTP_HOST={host} does not resolve ({words})"),
+)  # fmt: skip
+
+
 def setup_error(error: Exception, setup: SmtpSetup) -> SmtpSetupError:
     """A failed probe as a sentence an operator can act on."""
-    words, at = scrub(_words(error)), setup.where
-    if isinstance(error, aiosmtplib.SMTPAuthenticationError):
-        return SmtpSetupError(
-            f"the SMTP server at {at} refused the login of OPTIN_SMTP_USERNAME ({words}): "
-            "check OPTIN_SMTP_USERNAME and OPTIN_SMTP_PASSWORD",
-            fatal=True,
-        )
-    if "STARTTLS extension not supported" in words:
-        return SmtpSetupError(
-            f"the SMTP server at {at} does not offer STARTTLS, and OPTIN_SMTP_TLS is starttls (the "
-            "default): for implicit TLS (usually port 465) set OPTIN_SMTP_TLS=tls; for a plain "
-            "server on a trusted network, OPTIN_SMTP_TLS=none",
-            fatal=True,
-        )
-    if "AUTH extension is not supported" in words:
-        return SmtpSetupError(
-            f"the SMTP server at {at} offers no login on this connection ({words}): set "
-            "OPTIN_SMTP_TLS=starttls or tls, or leave OPTIN_SMTP_USERNAME unset",
-            fatal=True,
-        )
-    if "WRONG_VERSION_NUMBER" in words or "wrong version number" in words:
-        return SmtpSetupError(
-            f"the SMTP server at {at} does not speak TLS from the first byte, and OPTIN_SMTP_TLS is "
-            f"tls ({words}): use OPTIN_SMTP_TLS=starttls (usually port 587) or none",
-            fatal=True,
-        )
-    if _certificate_problem(error):
-        return SmtpSetupError(
-            f"the certificate of the SMTP server at {at} is not trusted ({words}): give its CA "
-            "bundle in OPTIN_SMTP_CA_FILE, or use the host name the certificate names",
-            fatal=True,
-        )
-    if "waiting for server ready message" in words and setup.tls != "tls":
-        return SmtpSetupError(
-            f"the SMTP server at {at} took the connection but sent no greeting within "
-            f"{setup.timeout:g} s: if it expects TLS from the first byte (usually port 465), set "
-            "OPTIN_SMTP_TLS=tls",
-            fatal=True,
-        )
-    if _unknown_host(error):
-        return SmtpSetupError(f"OPTIN_SMTP_HOST={setup.host} does not resolve ({words})", fatal=True)
+    words = scrub(_words(error))
+    told = {"at": setup.where, "words": words, "host": setup.host, "timeout": f"{setup.timeout:g}"}
+    for applies, says in _MISCONFIGURED:
+        if applies(error, words, setup):
+            return SmtpSetupError(says.format(**told), fatal=True)
     return SmtpSetupError(
-        f"the SMTP server at {at} does not answer now ({words}): is it up, and are OPTIN_SMTP_HOST "
-        "and OPTIN_SMTP_PORT right?",
+        f"the SMTP server at {setup.where} does not answer now ({words}): is it up, and are "
+        "OPTIN_SMTP_HOST and OPTIN_SMTP_PORT right?",
         fatal=False,
     )
 
