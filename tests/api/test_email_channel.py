@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import email.policy
+import io
 import re
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -21,7 +22,6 @@ from adapters.settings import Settings
 from tests import pii
 from tests.api.channels import Client, ask, confirm, contact, eventually, message, program, send
 from tests.api.conftest import AuthHeaders
-from tests.conftest import LOG_OUTPUT
 from tests.fakes.smtp import PASSWORD, USERNAME, Mailbox, smtp_server
 
 pytestmark = pytest.mark.integration
@@ -228,7 +228,12 @@ async def test_invites_and_marketing_carry_list_unsubscribe_as_plain_ascii_in_th
 
 
 async def test_a_refusal_quoting_an_internationalised_address_is_logged_masked_and_recorded_sealed(
-    client: Client, mailbox: Mailbox, auth_headers: AuthHeaders, pool: asyncpg.Pool, settings: Settings
+    client: Client,
+    mailbox: Mailbox,
+    auth_headers: AuthHeaders,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    log_output: io.StringIO,
 ) -> None:
     staff = await auth_headers("staff")
     orders = await program(client, staff, ["email"], purpose="transactional", name="Orders")
@@ -252,5 +257,5 @@ async def test_a_refusal_quoting_an_internationalised_address_is_logged_masked_a
     key = await PostgresDataKeys(pool, settings.kek).get(UUID(person))
     detail = NaclSealer(settings.index_key).open(key, base64.b64decode(last["sealed_detail"]))
     assert detail == "550 5.1.1 <j***@b***.de>: Recipient address rejected"  # the server's words
-    logged = [line for line in LOG_OUTPUT.getvalue().splitlines() if "email.send_failed" in line]
+    logged = [line for line in log_output.getvalue().splitlines() if "email.send_failed" in line]
     assert any("5.1.1 <j***@b***.de>: Recipient address rejected" in line for line in logged)

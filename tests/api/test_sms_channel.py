@@ -7,6 +7,7 @@ a bad signature is refused and changes nothing; a blocked send never reaches the
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Iterator
@@ -21,7 +22,6 @@ from adapters.sms.signature import twilio_signature
 from tests import pii
 from tests.api.channels import Client, contact, eventually, message, program, send
 from tests.api.conftest import AuthHeaders
-from tests.conftest import LOG_OUTPUT
 from tests.fakes.twilio import NUMBER, SID, TOKEN, Provider, twilio_server
 
 pytestmark = pytest.mark.integration
@@ -296,20 +296,20 @@ async def test_help_names_the_sender_and_how_to_reach_it(client: Client, provide
     )
 
 
-def log_events(name: str) -> list[dict[str, Any]]:
-    lines = LOG_OUTPUT.getvalue().splitlines()
+def log_events(output: io.StringIO, name: str) -> list[dict[str, Any]]:
+    lines = output.getvalue().splitlines()
     return [json.loads(line) for line in lines if f'"{name}"' in line]
 
 
 async def test_receipts_for_no_message_of_ours_are_logged_to_be_counted_and_change_nothing(
-    client: Client, provider: Provider, auth_headers: AuthHeaders
+    client: Client, provider: Provider, auth_headers: AuthHeaders, log_output: io.StringIO
 ) -> None:
     staff, orders, _, person = await orders_by_sms(client, auth_headers)
     queued = await send(client, staff, contact_id=person, optin_id=orders, kind="transactional",
                         variables={"message": "Your parcel ships today."})  # fmt: skip
     message_id = queued.json()["message_id"]
     await message(client, staff, message_id, "sent")
-    before = len(log_events("sms.receipt_unknown"))
+    before = len(log_events(log_output, "sms.receipt_unknown"))
     reasons = ("no_message_id", "unknown_message", "unknown_message_sid")
     counted = {r: REGISTRY.get_sample_value(UNKNOWN, {"reason": r}) or 0.0 for r in reasons}
     stranger = uuid.uuid4()
@@ -321,7 +321,7 @@ async def test_receipts_for_no_message_of_ours_are_logged_to_be_counted_and_chan
         receipt = {"AccountSid": SID, "MessageSid": sid, "MessageStatus": "delivered"}
         answered = await webhook(client, path, receipt)
         assert answered.status_code == 204, answered.text  # acknowledged: the provider need not retry
-    logged = log_events("sms.receipt_unknown")[before:]
+    logged = log_events(log_output, "sms.receipt_unknown")[before:]
     assert [(e["reason"], e["message_sid"]) for e in logged] == [
         ("no_message_id", "SMnoid"), ("unknown_message", "SMstranger"), ("unknown_message_sid", "SMnotours"),
     ]  # fmt: skip
@@ -333,7 +333,7 @@ async def test_receipts_for_no_message_of_ours_are_logged_to_be_counted_and_chan
 
 
 async def test_the_providers_own_opt_out_refusal_21610_is_final_and_named(
-    client: Client, provider: Provider, auth_headers: AuthHeaders
+    client: Client, provider: Provider, auth_headers: AuthHeaders, log_output: io.StringIO
 ) -> None:
     staff, orders, number, person = await orders_by_sms(client, auth_headers)
     provider.refuse_next = [(400, {
@@ -344,7 +344,9 @@ async def test_the_providers_own_opt_out_refusal_21610_is_final_and_named(
                         variables={"message": "Your parcel ships today."})  # fmt: skip
     dead = await message(client, staff, queued.json()["message_id"], "dead_lettered")
     assert dead["message"]["reason"] == "recipient_opted_out 21610" and dead["message"]["attempts"] == 1
-    (logged,) = [e for e in log_events("sms.send_failed") if e["message_id"] == queued.json()["message_id"]]
+    (logged,) = [
+        e for e in log_events(log_output, "sms.send_failed") if e["message_id"] == queued.json()["message_id"]
+    ]
     assert logged["category"] == "recipient_opted_out" and logged["permanent"] is True
     assert logged["detail"].startswith("SMS API answered 400 (error 21610: Attempt to send to unsubscribed")
     assert number[-7:] not in logged["detail"]
