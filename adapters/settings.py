@@ -43,6 +43,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_tls: SmtpTls = "starttls"
     smtp_ca_file: str | None = None
     """A CA bundle to trust for the SMTP server's certificate (an internal CA); default: the system's."""
+    smtp_timeout: float = 30.0
+    """Seconds to wait for the SMTP server at each step (connect, greeting, each reply)."""
     email_from: str = "OptIn Ledger <no-reply@localhost>"
     sms_api_url: str = "https://api.twilio.com"
     sms_account_sid: str | None = None
@@ -64,6 +66,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """asyncpg's prepared-statement cache per connection; 0 behind a transaction-pooling PgBouncer."""
     sender_name: str = "OptIn Ledger"
     """How replies and footers name the sender (`{{ program_name }}` of channel-wide replies)."""
+    sender_contact: str | None = None
+    """How a contact reaches the sender (URL, email or phone), named in the SMS HELP reply
+    (default: OPTIN_PUBLIC_URL)."""
     unsubscribe_mailto: str | None = None
     """The mailto address in List-Unsubscribe (default: unsubscribe@ the OPTIN_EMAIL_FROM domain)."""
     sms_stop_keywords: tuple[str, ...] = STOP_WORDS
@@ -236,6 +241,7 @@ def load_settings(
         smtp_password=env.get("OPTIN_SMTP_PASSWORD") or None,
         smtp_tls=_choice(env, "OPTIN_SMTP_TLS", ("none", "starttls", "tls")) or "starttls",  # type: ignore[arg-type]
         smtp_ca_file=env.get("OPTIN_SMTP_CA_FILE") or None,
+        smtp_timeout=_float(env, "OPTIN_SMTP_TIMEOUT", 30.0),
         email_from=env.get("OPTIN_EMAIL_FROM") or "OptIn Ledger <no-reply@localhost>",
         sms_api_url=(env.get("OPTIN_SMS_API_URL") or "https://api.twilio.com").rstrip("/"),
         sms_account_sid=env.get("OPTIN_SMS_ACCOUNT_SID") or None,
@@ -261,6 +267,7 @@ def load_settings(
         require_database_url=_flag(env, "OPTIN_REQUIRE_DATABASE_URL"),
         cookie_secure=_flag(env, "OPTIN_COOKIE_SECURE") if env.get("OPTIN_COOKIE_SECURE") else True,
         sender_name=env.get("OPTIN_SENDER_NAME") or "OptIn Ledger",
+        sender_contact=env.get("OPTIN_SENDER_CONTACT") or None,
         unsubscribe_mailto=env.get("OPTIN_UNSUBSCRIBE_MAILTO") or None,
         sms_stop_keywords=_words(env, "OPTIN_SMS_STOP_KEYWORDS", STOP_WORDS),
         sms_start_keywords=_words(env, "OPTIN_SMS_START_KEYWORDS", START_WORDS),

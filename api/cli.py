@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     with_data_dir(sub.add_parser("migrate", help="apply database migrations"))
     with_data_dir(sub.add_parser("project", help="run the projection runner only"))
     with_data_dir(sub.add_parser("worker", help="run the outbox worker only (sends codes and messages)"))
+    with_data_dir(sub.add_parser("check", help="test the database, the SMTP server and the SMS account"))
     replay = with_data_dir(sub.add_parser("replay", help="rebuild projections from the ledger"))
     replay.add_argument("name", nargs="?", help="one projection (default: all)")
 
@@ -147,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from api.commands.worker import worker
 
                 return worker(args.data_dir)
+            case "check":
+                from api.commands.check import check
+
+                return check(args.data_dir)
             case "replay":
                 from api.commands.replay import replay
 

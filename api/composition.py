@@ -55,6 +55,7 @@ from ledger.application.templates import Templates
 from ledger.application.unsubscribe import Unsubscribe
 from ledger.application.users import Accounts
 from ledger.composer import Composer
+from ledger.help_reply import help_reply
 from ledger.keywords import Keywords
 from ledger.ports import ReadModels
 from ledger.repository import Repository
@@ -229,7 +230,9 @@ def _inbound(
         preferences,
         composer,
         keywords,
-        help_text=settings.sms_help_text,
+        help_text=help_reply(
+            settings.sms_help_text, settings.sender_name, settings.sender_contact or settings.public_url
+        ),
         sender_name=settings.sender_name,
     )
 

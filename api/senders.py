@@ -12,7 +12,7 @@ from datetime import timedelta
 import httpx
 import structlog
 
-from adapters.email.smtp import SmtpSender
+from adapters.email.smtp import smtp_sender
 from adapters.metrics import MeteredSender
 from adapters.postgres.dev_outbox import DevOutboxSender
 from adapters.postgres.outbox_queue import OutboxWorker, PostgresOutboxQueue
@@ -29,18 +29,7 @@ log = structlog.get_logger(__name__)
 def senders(parts: Components, http: httpx.AsyncClient) -> dict[Channel, Sender]:
     settings = parts.settings
     dev = DevOutboxSender(parts.pool, parts.contacts.keys, parts.contacts.sealer)
-    email: Sender = dev
-    if settings.smtp_host:
-        email = SmtpSender(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            tls=settings.smtp_tls,
-            sender=settings.email_from,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            ca_file=settings.smtp_ca_file,
-            return_paths=return_paths(settings),
-        )
+    email: Sender = smtp_sender(settings, return_paths(settings)) or dev
     sms: Sender = dev
     if settings.sms_account_sid and not (settings.sms_auth_token and settings.sms_from):
         log.warning(

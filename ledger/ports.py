@@ -11,6 +11,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import StoredEvent
 
+from ledger.send_failure import SendError
 from ledger.vocabulary import Channel
 
 __all__ = [
@@ -170,18 +171,6 @@ class Outgoing(msgspec.Struct, frozen=True, kw_only=True):
     html: str | None = None
     unsubscribe_url: str | None = None
     unsubscribe_mailto: str | None = None
-
-
-class SendError(Exception):
-    """The provider did not take the message; `permanent` ones are not retried.
-
-    `recipient_opted_out`: the provider refuses because the recipient unsubscribed with it (an
-    SMS STOP the carrier enforces): the ledger records that as a channel opt-out."""
-
-    def __init__(self, reason: str, *, permanent: bool = False, recipient_opted_out: bool = False) -> None:
-        super().__init__(reason)
-        self.permanent = permanent or recipient_opted_out
-        self.recipient_opted_out = recipient_opted_out
 
 
 class Sender(Protocol):

@@ -42,6 +42,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.add_cleanup(lambda: shutil.rmtree(config.option.basetemp, ignore_errors=True))
 
 
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """This test's log lines as the service writes them (JSON, masked), whatever an earlier test
+    did to the logging set-up; kept for the session's leak check too."""
+    buffer = io.StringIO()
+    configure_logging("json", stream=buffer)
+    try:
+        yield buffer
+    finally:
+        LOG_OUTPUT.write(buffer.getvalue())
+        configure_logging("json", stream=LOG_OUTPUT)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run if any address a test used appears in the session's log output."""
     leaked = pii.leaks(LOG_OUTPUT.getvalue())

@@ -10,7 +10,11 @@ ledger, before it writes anything.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
+import io
+import os
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,7 +94,7 @@ async def write_backup(pool: asyncpg.Pool, path: Path, progress: Progress | None
         header = BackupHeader(
             head["position"], bytes(head["hash"]).hex(), datetime.now().astimezone().isoformat(), counts
         )
-        with gzip.open(path, "wb") as out:
+        with _owner_only(path) as raw, gzip.GzipFile(fileobj=raw, mode="wb") as out:
             out.write(encoder.encode(_header_line(header)) + b"\n")
             done = 0
             async for r in conn.cursor(_SELECT_EVENTS):
@@ -106,6 +110,21 @@ async def write_backup(pool: asyncpg.Pool, path: Path, progress: Progress | None
     if progress:
         progress(header.position, header.position)
     return header
+
+
+@contextlib.contextmanager
+def _owner_only(path: Path) -> Iterator[io.BufferedWriter]:
+    """A new file readable by its owner only from its first byte (it holds password hashes and
+    wrapped keys): created 0600 beside `path`, renamed over it once complete, removed on failure."""
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            yield raw
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def _header_line(header: BackupHeader) -> dict[str, Any]:

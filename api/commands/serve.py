@@ -16,6 +16,7 @@ from adapters.postgres.leadership import AdvisoryLockLeadership
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import settings_pool
 from api.app import create_app
+from api.commands.check import probe_email_at_start
 from api.commands.runtime import prepare
 from api.commands.users import DEMO_ADMIN_EMAIL, ensure_demo_admin
 from api.composition import compose
@@ -30,6 +31,8 @@ def serve(
 ) -> int:
     settings = prepare(data_dir)
     assert settings.database_url
+    if run_worker:
+        probe_email_at_start(settings)
     asyncio.run(migrate(settings.database_url))
     asyncio.run(prepare_erasure_log(settings.erasure_log_location))  # a restore needs it to exist
     if settings.demo:

@@ -17,6 +17,7 @@ from adapters.heartbeat import beating
 from adapters.metrics import serve_metrics
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import settings_pool
+from api.commands.check import probe_email_at_start
 from api.commands.runtime import prepare
 from api.composition import compose
 from api.senders import outbox_worker, sms_http_client
@@ -28,6 +29,7 @@ log = structlog.get_logger(__name__)
 def worker(data_dir: Path | None) -> int:
     settings = prepare(data_dir)
     assert settings.database_url
+    probe_email_at_start(settings)
     dsn = settings.database_url
     serve_metrics(settings.metrics_host, settings.metrics_port)
 

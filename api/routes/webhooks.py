@@ -7,13 +7,15 @@ nothing. Without an SMS account configured there is nothing to receive: 404.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
+import structlog
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
 
+from adapters import metrics
 from adapters.settings import Settings
 from adapters.sms.signature import valid_signature
 from api.auth.guards import anyone
@@ -21,6 +23,7 @@ from api.dependencies import components
 from ledger.application.inbound_sms import InboundSms
 from ledger.application.receipts import DeliveryReceipts
 
+log = structlog.get_logger(__name__)
 _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -38,6 +41,21 @@ async def _signed_form(request: Request[Any, Any, Any], settings: Settings) -> d
     if params.get("AccountSid", settings.sms_account_sid) != settings.sms_account_sid:
         raise PermissionDeniedException("the request is for another account")
     return params
+
+
+UnknownReceipt = Literal["no_message_id", "unknown_message", "unknown_message_sid"]
+
+
+def _unknown_receipt(reason: UnknownReceipt, params: dict[str, str], message_id: UUID | None) -> None:
+    """A receipt for no message of ours: counted (`optin_sms_receipts_unknown_total`) and logged."""
+    metrics.receipt_unknown(reason)
+    log.warning(
+        "sms.receipt_unknown",
+        reason=reason,
+        message_id=str(message_id) if message_id else None,
+        message_sid=params.get("MessageSid", "")[:64],
+        status=params.get("MessageStatus", "")[:32],
+    )
 
 
 class WebhooksController(Controller):
@@ -75,7 +93,12 @@ class WebhooksController(Controller):
         params = await _signed_form(request, settings)
         try:
             message_id = UUID(request.query_params.get("message_id", ""))
-        except ValueError:
-            return  # not a message of ours: acknowledged, so the provider does not retry
+        except ValueError:  # not a message of ours: acknowledged (no retries), but said and counted
+            _unknown_receipt("no_message_id", params, None)
+            return
         state = params.get("MessageStatus", "")
-        await receipts.record(message_id, params.get("MessageSid"), state, params.get("ErrorCode") or None)
+        unknown = await receipts.record(
+            message_id, params.get("MessageSid"), state, params.get("ErrorCode") or None
+        )
+        if unknown is not None:
+            _unknown_receipt(unknown, params, message_id)

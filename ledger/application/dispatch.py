@@ -24,9 +24,11 @@ from ledger.application.contacts import ContactRegistry
 from ledger.composer import Composer
 from ledger.consent import Evidence
 from ledger.errors import ConflictError, InvalidValueError, NotFoundError
+from ledger.masking import scrub
 from ledger.message import Basis, Message, code_message_id, request_message
 from ledger.ports import Clock, Job, OutboxQueue, Outgoing, Sender, SendError
 from ledger.program import Program
+from ledger.send_failure import Failure
 from ledger.send_policy import Refusal, consent_now, still_allowed
 from ledger.template import TemplateKind
 from ledger.verification import CODE_TTL, Verification
@@ -101,25 +103,32 @@ class Dispatcher:
         try:
             provider_id = await sender.send(outgoing)
         except SendError as e:
-            await self._refused(message, sender.name, e)
+            await self._refused(message, outgoing, sender.name, e)
             return
         message.sent(sender.name, provider_id, self.clock.now())
         await self._record(message, self.clock.now() + LATER)
 
-    async def _refused(self, message: Message, provider: str, error: SendError) -> None:
-        now = self.clock.now()
+    async def _refused(self, message: Message, outgoing: Outgoing, provider: str, error: SendError) -> None:
+        now, failure = self.clock.now(), await self._failure(outgoing, error)
         if error.recipient_opted_out:
-            await self._recipient_opted_out(message.id, str(error), provider)
+            await self._recipient_opted_out(message.id, failure, provider)
             await self.queue.hold(message.id, now + LATER)
         elif error.permanent or message.attempts + 1 >= self.policy.max_attempts:
-            message.dead_letter(str(error), now)
+            message.dead_letter(failure, now)
             await self._record(message, now + LATER)
         else:
             retry_at = self.policy.retry_at(message.attempts + 1, now)
-            message.failed(str(error), retry_at, now)
+            message.failed(failure, retry_at, now)
             await self._record(message, retry_at)
 
-    async def _recipient_opted_out(self, message_id: UUID, reason: str, provider: str) -> None:
+    async def _failure(self, outgoing: Outgoing, error: SendError) -> Failure:
+        """The category and code in clear; the provider's words masked once more, then sealed."""
+        key = await self.registry.keys.get(outgoing.contact_id)
+        detail = scrub(str(error), outgoing.to)[:500]
+        sealed = self.registry.sealer.seal(key, detail) if key is not None and detail else None
+        return Failure(category=error.category, code=error.code, sealed_detail=sealed)
+
+    async def _recipient_opted_out(self, message_id: UUID, failure: Failure, provider: str) -> None:
         """The provider says the recipient unsubscribed with it (an SMS STOP the carrier keeps):
         the message is dead-lettered and the channel opted out, as a STOP would, in one append."""
         for attempt in range(_RETRIES):
@@ -127,7 +136,7 @@ class Dispatcher:
             proof = Evidence(actor=Actor(kind="system", id=provider), source="provider")
             changed = await self.preferences.opt_out_everywhere(message.contact_id, message.channel, proof)
             if message.status in ("queued", "retrying"):
-                message.dead_letter(reason, self.clock.now())
+                message.dead_letter(failure, self.clock.now())
                 changed.append(message)
             try:
                 await self.repository.save(*changed)

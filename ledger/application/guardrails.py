@@ -2,8 +2,9 @@
 
 Public code requests cost money per SMS and are a favourite target of SMS pumping (fraudsters
 request codes to premium numbers they share revenue on). So besides per-address and per-IP
-sliding windows, SMS goes only to allowed countries, and hourly caps hold per destination prefix
-and overall. Every refusal is recorded as an event.
+sliding windows, SMS goes only to allowed countries and to numbers that can receive a code
+(`ledger/number_types.py`), and hourly caps hold per destination prefix and overall. Every refusal
+is recorded as an event.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import phonenumbers
 from ledger.address import Address
 from ledger.code_refusal import CodeRefusal
 from ledger.errors import InvalidValueError, RateLimitedError
+from ledger.number_types import refusal_text, refused_number_type
 from ledger.ports import RateLimiter
 from ledger.repository import Repository
 
@@ -73,6 +75,10 @@ class Guardrails:
         if address.channel == "sms" and country not in self.limits.sms_countries:
             await self._refuse("country_not_allowed", address, country, prefix)
             raise InvalidValueError("text messages are not sent to numbers in that country")
+        kind = refused_number_type(address.value) if address.channel == "sms" else None
+        if kind is not None:
+            await self._refuse(f"number_type_{kind}", address, country, prefix)
+            raise InvalidValueError(refusal_text(kind))
         checks = [
             (f"code:address:{address_index.hex()[:32]}", self.limits.per_address, "too_many_for_address"),
         ]

@@ -8,6 +8,7 @@ than be lost, and asks the provider to try again later if it does not come (`Try
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 from uuid import UUID
 
 from ledger.errors import ConflictError, TryLaterError
@@ -17,6 +18,7 @@ from ledger.repository import Repository
 
 DELIVERED = frozenset({"delivered", "read"})
 UNDELIVERED = frozenset({"undelivered", "failed"})
+Unknown = Literal["unknown_message", "unknown_message_sid"]
 
 
 class DeliveryReceipts:
@@ -27,28 +29,28 @@ class DeliveryReceipts:
 
     async def record(
         self, message_id: UUID, provider_id: str | None, state: str, error_code: str | None
-    ) -> None:
-        """Record a final state (`DELIVERED` or `UNDELIVERED`); others, and receipts for messages
-        or provider ids that are not ours, change nothing."""
+    ) -> Unknown | None:
+        """Record a final state (`DELIVERED` or `UNDELIVERED`); others change nothing. A receipt
+        for a message or provider id that is not ours changes nothing either, and says which."""
         if state not in DELIVERED | UNDELIVERED:
-            return  # queued, sending, sent: nothing new for us
+            return None  # queued, sending, sent: nothing new for us
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait
         while True:  # the worker may be writing this message's stream right now
             message = await self.repository.find(Message, message_id)
             if message is None:
-                return
+                return "unknown_message"
             if message.provider_id is None and message.status in ("queued", "retrying"):
                 if loop.time() >= deadline:
                     raise TryLaterError("this message's send is still being recorded; try again")
                 await asyncio.sleep(0.05)
                 continue
             if message.provider_id != provider_id:
-                return
+                return "unknown_message_sid"
             message.report(state, state in DELIVERED, error_code, self.clock.now())
             try:
                 await self.repository.save(message)
-                return
+                return None
             except ConflictError:
                 if loop.time() >= deadline:
                     raise TryLaterError("this message is being changed; try again") from None

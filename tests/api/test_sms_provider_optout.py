@@ -43,7 +43,8 @@ async def test_a_21610_refusal_opts_the_number_out_of_the_channel_and_is_not_ret
     message_id = refused.json()["message_id"]
     dead = await message(client, staff, message_id, "dead_lettered")
     assert dead["message"]["attempts"] == 1
-    assert "21610" in dead["events"][-1]["details"]["error"]
+    failure = dead["events"][-1]["details"]
+    assert (failure["category"], failure["code"]) == ("recipient_opted_out", "21610"), failure
     assert len(provider.requests_for(message_id)) == 1
     assert await status(client, staff, orders, person) == "opted_out"
     assert await status(client, staff, offers, person) == "opted_out"

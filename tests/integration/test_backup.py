@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import gzip
+import os
+import stat
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -209,3 +211,24 @@ async def test_a_tampered_backup_or_a_non_empty_target_is_refused(
     await restore_into(settings, backup)
     with pytest.raises(BackupError, match="already holds a ledger"):
         await restore_into(settings, backup)
+
+
+async def test_a_backup_is_readable_by_its_owner_only_from_the_first_byte(
+    pool: asyncpg.Pool, registry: ContactRegistry, tmp_path: Path
+) -> None:
+    """It holds password hashes and wrapped keys: 0600 whatever the umask, also over an old file;
+    and nothing half-written is ever left under the backup's name."""
+    await registry.register(normalise("email", pii.email()), STAFF)
+    fresh, old = tmp_path / "fresh.gz", tmp_path / "old.gz"
+    old.write_bytes(b"last night's backup")
+    old.chmod(0o644)
+    previous = os.umask(0o022)  # the usual umask: files made without a mode come out 0644
+    try:
+        await write_backup(pool, fresh)
+        await write_backup(pool, old)
+    finally:
+        os.umask(previous)
+    for path in (fresh, old):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert gzip.decompress(path.read_bytes()).startswith(b'{"kind":"header"')
+    assert sorted(os.listdir(tmp_path)) == ["fresh.gz", "old.gz"]
