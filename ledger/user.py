@@ -155,6 +155,15 @@ class User(Aggregate):
         self.api_keys[key_id] = True
 
 
+CREDENTIAL_CHANGES: tuple[type[Aggregate.Event], ...] = (
+    User.RoleChanged,
+    User.Disabled,
+    User.PasswordChanged,
+)
+"""Each of these bumps the account's credential version: a token carries the version it was
+issued at, so every token issued before the change is refused (whatever the clock says)."""
+
+
 def create_user(*, email: str, role: UserRole, actor: Actor) -> User:
     """A new account for a normalised `email` (see `normalise_staff_email`); only its mask is kept."""
     if role not in USER_ROLES:

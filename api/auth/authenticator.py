@@ -1,7 +1,9 @@
 """Turn a bearer credential into a `Principal`: staff JWT, service API key, or contact session.
 
 The role and the disabled flag are read from the users read model on every request, never from
-the token, so a role change or a disabled account takes effect at the next request.
+the token, so a role change or a disabled account takes effect at the next request. A staff token
+or console session carries the account's credential version, and is refused once a password
+change, a role change or disabling the account has bumped it.
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ class Authenticator:
         session = verify_console_token(self._token_key, token)
         if await self._credentials.console_session_ended(session.session_id):
             raise InvalidTokenError("this session was logged out; log in again")
-        return await self._user(VerifiedToken(session.user_id, session.issued_at)), session
+        verified = VerifiedToken(session.user_id, session.issued_at, {"cv": session.credential_version})
+        return await self._user(verified), session
 
     async def end_console_session(self, token: str) -> None:
         """Log out: the session of this cookie is refused from now on, wherever it was copied."""
@@ -94,10 +97,11 @@ class Authenticator:
             raise InvalidTokenError("invalid or expired token")
         if access.disabled:
             raise InvalidTokenError("this account is disabled")
-        changed = access.password_changed_at
-        # Tokens carry whole seconds: compare at that precision, so a fresh login still counts.
-        if changed is not None and verified.issued_at.timestamp() < int(changed.timestamp()):
-            raise InvalidTokenError("the password changed after this token was issued; log in again")
+        # A version, not a time: a token issued in the same second as a change is older too.
+        if verified.credential_version != access.credential_version:
+            raise InvalidTokenError(
+                "the account's credentials changed since this token was issued; log in again"
+            )
         return Principal(kind="user", id=str(access.user_id), role=access.role)
 
     async def _api_key(self, secret: str) -> Principal:

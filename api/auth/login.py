@@ -19,7 +19,7 @@ import structlog
 
 from adapters.postgres.credentials import PostgresCredentials
 from adapters.postgres.throttle import PostgresThrottle
-from api.auth.directory import UserDirectory
+from api.auth.directory import Access, UserDirectory
 from api.auth.passwords import PasswordHasher
 from api.auth.tokens import STAFF_TOKEN_TTL, derive_key, issue_staff_token
 from ledger.application.users import Accounts
@@ -99,11 +99,13 @@ class LoginService:
             if by_account.blocks:  # if this attempt fails too, the block begins
                 blocked_until = by_account.state.next_attempt_at
         matches = await self.hasher.verify(password_hash, password)
-        failure = await self._failure(user_id, password_hash, matches)
-        if failure is None and user_id is not None and account_key is not None:
+        failure, access = await self._failure(user_id, password_hash, matches)
+        if access is not None and account_key is not None:
             await self.throttle.forgive(account_key, now, reset=True)
             await self.throttle.forgive(client_key, now, reset=False)
-            token = issue_staff_token(self.token_key, user_id)
+            token = issue_staff_token(
+                self.token_key, access.user_id, credential_version=access.credential_version
+            )
             return IssuedToken(token, int(STAFF_TOKEN_TTL.total_seconds()))
         if user_id is not None and failure is not None:
             actor = Actor(kind="system", id="login", correlation_id=correlation_id)
@@ -115,14 +117,15 @@ class LoginService:
 
     async def _failure(
         self, user_id: UUID | None, password_hash: str | None, matches: bool
-    ) -> LoginFailure | None:
+    ) -> tuple[LoginFailure | None, Access | None]:
+        """Why a known account's login fails, or the account's access when it succeeds."""
         if user_id is None:
-            return None
+            return None, None
         if password_hash is None:
-            return "no_password"
+            return "no_password", None
         if not matches:
-            return "wrong_password"
+            return "wrong_password", None
         access = await self.directory.user_access(user_id)
         if access is None or access.disabled:
-            return "disabled"
-        return None
+            return "disabled", None
+        return None, access

@@ -53,7 +53,7 @@ def _issue(
     audience: str,
     subject: UUID,
     ttl: timedelta,
-    extras: dict[str, str] | None = None,
+    extras: dict[str, object] | None = None,
 ) -> str:
     now = datetime.now(UTC)
     token = Token(
@@ -74,6 +74,12 @@ class VerifiedToken:
     issued_at: datetime
     extras: dict[str, object] | None = None
 
+    @property
+    def credential_version(self) -> int | None:
+        """The account's credential version when this was issued (`cv`; None: no such claim)."""
+        version = (self.extras or {}).get("cv")
+        return version if isinstance(version, int) and not isinstance(version, bool) else None
+
 
 def _verify(token_key: bytes | None, audience: str, token: str) -> VerifiedToken:
     try:
@@ -91,13 +97,22 @@ def _verify(token_key: bytes | None, audience: str, token: str) -> VerifiedToken
         raise InvalidTokenError("invalid or expired token") from e
 
 
-def issue_staff_token(token_key: bytes | None, user_id: UUID, *, ttl: timedelta = STAFF_TOKEN_TTL) -> str:
-    """An access token for a staff user; the role is looked up at each request, not carried."""
-    return _issue(token_key, STAFF_AUDIENCE, user_id, ttl)
+def issue_staff_token(
+    token_key: bytes | None,
+    user_id: UUID,
+    *,
+    credential_version: int = 0,
+    ttl: timedelta = STAFF_TOKEN_TTL,
+) -> str:
+    """An access token for a staff user. The role is looked up at each request, not carried; the
+    account's credential version is (`cv`), so a later password or role change or disabling
+    the account ends it."""
+    return _issue(token_key, STAFF_AUDIENCE, user_id, ttl, {"cv": credential_version})
 
 
 def verify_staff_token(token_key: bytes | None, token: str) -> VerifiedToken:
-    """The user id and issue time of a valid staff token, else `InvalidTokenError`."""
+    """The user id, issue time and credential version of a valid staff token, else
+    `InvalidTokenError` (whether the version is still the account's is the caller's check)."""
     return _verify(token_key, STAFF_AUDIENCE, token)
 
 
@@ -113,7 +128,7 @@ def issue_contact_token(
     It names the verification that proved it (`vid`), the evidence consent changes made in this
     session rest on.
     """
-    extras = {"vid": str(verification_id)} if verification_id else None
+    extras: dict[str, object] | None = {"vid": str(verification_id)} if verification_id else None
     return _issue(token_key, CONTACT_AUDIENCE, contact_id, ttl, extras)
 
 
@@ -142,15 +157,17 @@ def issue_console_token(
     token_key: bytes | None,
     user_id: UUID,
     *,
+    credential_version: int = 0,
     session_id: str | None = None,
     ttl: timedelta = CONSOLE_TOKEN_TTL,
 ) -> str:
     """The staff console's session cookie: its own audience, so it never passes as a bearer token.
 
     It carries the session's id (`sid`): new at login, the same in every renewal, so logging out
-    can end the session wherever a copy of the cookie is."""
+    can end the session wherever a copy of the cookie is; and the credential version (`cv`)
+    like a staff token."""
     sid = session_id or secrets.token_urlsafe(16)
-    return _issue(token_key, CONSOLE_AUDIENCE, user_id, ttl, {"sid": sid})
+    return _issue(token_key, CONSOLE_AUDIENCE, user_id, ttl, {"sid": sid, "cv": credential_version})
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +175,7 @@ class ConsoleSession:
     user_id: UUID
     issued_at: datetime
     session_id: str
+    credential_version: int | None
 
 
 def verify_console_token(token_key: bytes | None, token: str) -> ConsoleSession:
@@ -166,4 +184,4 @@ def verify_console_token(token_key: bytes | None, token: str) -> ConsoleSession:
     sid = (verified.extras or {}).get("sid")
     if not isinstance(sid, str) or not sid:
         raise InvalidTokenError("invalid or expired token")
-    return ConsoleSession(verified.subject, verified.issued_at, sid)
+    return ConsoleSession(verified.subject, verified.issued_at, sid, verified.credential_version)

@@ -3,7 +3,7 @@
 Page routers do not read `Authorization` headers; these middlewares replace whatever the bearer
 middleware found with the principal of the router's own cookie (or none), so the ordinary guards
 (`allow`, `contact_only`) decide. A console session is the same check as a staff token (role and
-disabled flag read fresh each request, older than a password change is refused) and is renewed
+disabled flag read fresh each request, refused once the account's credential version moved on) and is renewed
 while it is used, so it expires after an idle half hour. Logging out ends the session on the
 server too: a copy of the cookie taken before is refused.
 """
@@ -92,7 +92,10 @@ class CookieSession:
         if datetime.now(UTC) - console.issued_at < _RENEW_AFTER:
             return principal, None
         renewed = issue_console_token(
-            self.settings.token_key, UUID(principal.id), session_id=console.session_id
+            self.settings.token_key,
+            UUID(principal.id),
+            credential_version=console.credential_version or 0,
+            session_id=console.session_id,
         )
         return principal, renewed
 
