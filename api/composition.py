@@ -26,6 +26,7 @@ from adapters.email.feedback.verp import ReturnPaths, derive_verp_key
 from adapters.erasure_log import erasure_log
 from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.audit_export import PostgresAuditExport
+from adapters.postgres.contact_sessions import PostgresContactLogouts
 from adapters.postgres.credentials import PostgresCredentials
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.locks import PostgresLocks
@@ -203,7 +204,9 @@ def _staff(
         reads=reads,
         index_key=settings.index_key,
     )
-    authenticator = Authenticator(directory, credentials, settings.token_key, clock.now)
+    authenticator = Authenticator(
+        directory, credentials, settings.token_key, clock.now, PostgresContactLogouts(pool)
+    )
     accounts.changed = authenticator.forget_keys  # a changed account's cached key answers go
     login = LoginService(
         accounts,

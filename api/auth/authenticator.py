@@ -13,13 +13,16 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
+from adapters.postgres.contact_sessions import PostgresContactLogouts
 from adapters.postgres.credentials import PostgresCredentials
 from api.auth.api_keys import api_key_hash, looks_like_api_key
 from api.auth.directory import UserDirectory
 from api.auth.principal import Principal
 from api.auth.tokens import (
     CONSOLE_TOKEN_TTL,
+    CONTACT_TOKEN_TTL,
     ConsoleSession,
+    ContactSession,
     InvalidTokenError,
     VerifiedToken,
     verify_console_token,
@@ -43,9 +46,11 @@ class Authenticator:
         credentials: PostgresCredentials,
         token_key: bytes | None,
         clock: Callable[[], datetime],
+        contact_logouts: PostgresContactLogouts,
     ) -> None:
         self._directory = directory
         self._credentials = credentials
+        self._contact_logouts = contact_logouts
         self._token_key = token_key
         self._clock = clock
         self._touched: dict[UUID, float] = {}
@@ -64,11 +69,25 @@ class Authenticator:
                 session = verify_contact_session(self._token_key, credential)
             except InvalidTokenError:
                 raise staff_error from None
+        return await self._contact(session)
+
+    async def contact_principal(self, token: str) -> Principal:
+        """The contact behind a session token or cookie, unless that session was signed out."""
+        return await self._contact(verify_contact_session(self._token_key, token))
+
+    async def end_contact_session(self, session_id: str) -> None:
+        """Sign out: the session is refused from now on, wherever its token was copied."""
+        await self._contact_logouts.end(session_id, forget_after=CONTACT_TOKEN_TTL)
+
+    async def _contact(self, session: ContactSession) -> Principal:
+        if await self._contact_logouts.ended(session.session_id):
+            raise InvalidTokenError("this session was signed out; ask for a new code")
         return Principal(
             kind="contact",
             id=str(session.contact_id),
             contact_id=session.contact_id,
             verification_id=session.verification_id,
+            session_id=session.session_id,
         )
 
     async def console_principal(self, token: str) -> tuple[Principal, ConsoleSession]:

@@ -126,9 +126,11 @@ def issue_contact_token(
     """A short-lived session token for one contact who has just proved control of an address.
 
     It names the verification that proved it (`vid`), the evidence consent changes made in this
-    session rest on.
+    session rest on, and the session (`sid`), so that signing out ends it wherever a copy is.
     """
-    extras: dict[str, object] | None = {"vid": str(verification_id)} if verification_id else None
+    extras: dict[str, object] = {"sid": secrets.token_urlsafe(16)}
+    if verification_id:
+        extras["vid"] = str(verification_id)
     return _issue(token_key, CONTACT_AUDIENCE, contact_id, ttl, extras)
 
 
@@ -136,14 +138,19 @@ def issue_contact_token(
 class ContactSession:
     contact_id: UUID
     verification_id: UUID | None
+    session_id: str
 
 
 def verify_contact_session(token_key: bytes | None, token: str) -> ContactSession:
-    """The contact and the verification behind a valid session token, else `InvalidTokenError`."""
+    """The contact, the verification and the session id behind a valid session token, else
+    `InvalidTokenError` (whether the session was signed out is the caller's check)."""
     verified = _verify(token_key, CONTACT_AUDIENCE, token)
-    vid = (verified.extras or {}).get("vid")
+    extras = verified.extras or {}
+    vid, sid = extras.get("vid"), extras.get("sid")
+    if not isinstance(sid, str) or not sid:
+        raise InvalidTokenError("invalid or expired token")
     try:
-        return ContactSession(verified.subject, UUID(str(vid)) if vid else None)
+        return ContactSession(verified.subject, UUID(str(vid)) if vid else None, sid)
     except ValueError as e:
         raise InvalidTokenError("invalid or expired token") from e
 
