@@ -129,7 +129,8 @@ class User(Aggregate):
 
     @event(LoginBlocked)
     def record_login_block(self, until: datetime, actor: Actor) -> None:
-        """Too many failures: logins for this account are refused until `until`."""
+        """Too many failures from one client: its logins to this account are refused until
+        `until` (other clients are not: nobody can lock an account for everyone)."""
 
     def issue_api_key(self, key_id: UUID, prefix: str, key_hash: bytes, actor: Actor) -> None:
         if self.role != "service":
