@@ -16,7 +16,6 @@ again from the real head while holding the lock; so the chain can never fork.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import time
 from collections import deque
@@ -113,7 +112,7 @@ class PostgresEventStore:
         self._pending_events += len(events)
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_pending())
-        elif self._grown is not None and self._pending_events >= self._flying_events:
+        elif self._grown is not None and self._enough_waiting():
             _settle_none(self._grown)
         # The write runs in its own task: a caller that gives up does not cancel it.
         started = time.perf_counter()
@@ -137,9 +136,10 @@ class PostgresEventStore:
         """Whether to send a batch now, though another is in the database: it would wait for that
         one's commit and take a flush of its own, so only when a slot is free and as many events
         wait as are in flight (or a full batch)."""
-        return len(self._in_flight) < self._max_in_flight and self._pending_events >= min(
-            self._flying_events, self._max_batch_events
-        )
+        return len(self._in_flight) < self._max_in_flight and self._enough_waiting()
+
+    def _enough_waiting(self) -> bool:
+        return self._pending_events >= min(self._flying_events, self._max_batch_events)
 
     async def _wait_for_room(self) -> None:
         """Until a batch in flight is done, or enough appends arrived to pipeline the next."""
@@ -173,21 +173,17 @@ class PostgresEventStore:
                 return
         batch = _chain(self._head, calls)
         self._head = batch.head
-        if self._in_flight:
+        if self._flying_events:
             self.stats.pipelined += 1
-        size = len(batch.ids)
-        self._flying_events += size
+        self._flying_events += len(batch.ids)
         task = asyncio.create_task(self._write(batch, previous))
         self._in_flight.add(task)
-        task.add_done_callback(functools.partial(self._landed, size))
+        task.add_done_callback(self._in_flight.discard)
         self._last = task
-
-    def _landed(self, size: int, task: asyncio.Task[None]) -> None:
-        self._in_flight.discard(task)
-        self._flying_events -= size
 
     async def _write(self, batch: _Batch, previous: asyncio.Task[None] | None) -> None:
         conn: _Held | None = None
+        flying = len(batch.ids)
         try:
             conn = self._idle.pop() if self._idle else await self._pool.acquire()
             if not await _try_append(conn, batch):
@@ -201,10 +197,13 @@ class PostgresEventStore:
                     if self._last is not asyncio.current_task():
                         self._head = None
                     batch = await _append_locked(conn, batch.calls)
+            self._flying_events -= flying
+            flying = 0
             self._answer(batch)
-            held, conn = conn, None
-            await self._done_with(held)
+            self._keep(conn)
+            conn = None
         except BaseException as e:
+            self._flying_events -= flying
             if self._last is asyncio.current_task():
                 self._head = None  # the outcome is unknown: re-read the head next time
             for call in batch.calls:
@@ -214,16 +213,13 @@ class PostgresEventStore:
             if not isinstance(e, Exception):
                 raise
 
-    async def _done_with(self, conn: _Held) -> None:
-        """Keep the connection for the next batch while appends keep coming (saves the pool's
-        acquire and release per batch); give it and any kept ones back once all is quiet."""
-        if self._pending or len(self._in_flight) > 1:
-            self._idle.append(conn)
-            if self._reaper is None:  # two writes ending together may both keep theirs
-                self._reaper = asyncio.create_task(self._release_when_quiet())
-            return
-        await self._pool.release(conn)
-        await self._release_idle()
+    def _keep(self, conn: _Held) -> None:
+        """Keep the connection for the next batch (saves the pool's acquire and release per
+        batch: the callers just answered usually append again at once); the reaper gives the
+        kept ones back once appends have stopped for a moment."""
+        self._idle.append(conn)
+        if self._reaper is None:
+            self._reaper = asyncio.create_task(self._release_when_quiet())
 
     async def _release_when_quiet(self) -> None:
         try:
