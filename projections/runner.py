@@ -85,9 +85,10 @@ class ProjectionRunner:
     async def rebuild(self, projection: Projection, progress: Progress | None = None) -> int:
         """Empty the read model and replay the ledger up to its current head, in one transaction.
 
-        Readers keep seeing the old read model until the new one is complete; a rebuild that
-        stops half-way (a crash, a kill) leaves it as it was, at its tracked position, and the
-        next rebuild starts again from zero. Events are read ahead and decoded on a second
+        Readers see the old read model or the complete new one, never half of one: they wait
+        while it runs (TRUNCATE locks the tables until the commit). A rebuild that stops
+        half-way (a crash, a kill) leaves the old one as it was, at its tracked position, and
+        the next rebuild starts again from zero. Events are read ahead and decoded on a second
         connection, so that work overlaps with the database applying the previous batch; a
         `Rebuildable` projection folds in memory, and each batch folds while the database writes
         what the previous one produced. The cyclic garbage collector rests meanwhile: its full
