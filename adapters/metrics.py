@@ -13,7 +13,7 @@ from typing import Literal
 import structlog
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from ledger.dispatch import Outgoing, Sender, SendError
+from ledger.ports import Outgoing, Sender, SendError
 
 log = structlog.get_logger(__name__)
 
@@ -57,6 +57,11 @@ CODE_REQUESTS = Counter(
 WEBHOOK_VERIFICATIONS = Counter(
     "optin_webhook_verifications_total", "SMS webhook signature checks, by result", ["result"]
 )
+SMS_RECEIPTS_UNKNOWN = Counter(
+    "optin_sms_receipts_unknown_total",
+    "Signed delivery receipts for no message of ours (no or an unknown message id, another MessageSid)",
+    ["reason"],
+)
 
 _CONSENT_PATHS = {("GET", "/v1/consent"): "single", ("POST", "/v1/consent/check"): "bulk"}
 
@@ -92,6 +97,10 @@ def code_requested(kind: Literal["public", "staff"], refusal: str | None) -> Non
 
 def webhook_verified(result: Literal["valid", "invalid", "missing"]) -> None:
     WEBHOOK_VERIFICATIONS.labels(result).inc()
+
+
+def receipt_unknown(reason: Literal["no_message_id", "unknown_message", "unknown_message_sid"]) -> None:
+    SMS_RECEIPTS_UNKNOWN.labels(reason).inc()
 
 
 class MeteredSender:

@@ -8,11 +8,14 @@ from adapters.settings import Settings
 from ledger.channel_optout import ChannelOptOut
 from ledger.consent import Consent
 from ledger.contact import Contact
+from ledger.mailbox import Mailbox
 from ledger.message import Message
 from ledger.verification import Verification
 from projections.activity import ActivityProjection
 from projections.consent_state import ConsentStateProjection
 from projections.contacts import ContactsProjection
+from projections.email_feedback import EmailFeedbackProjection
+from projections.evidence_index import EvidenceIndexProjection
 from projections.messages import MessagesProjection
 from projections.outbox import OutboxProjection
 from projections.programs import ProgramsProjection
@@ -46,6 +49,9 @@ TIMELINE_EVENTS = (
     Message.Cancelled,
     Message.Delivered,
     Message.Undelivered,
+    Mailbox.Bounced,
+    Mailbox.Complained,
+    Mailbox.Cleared,
 )
 
 
@@ -68,4 +74,6 @@ def all_projections(settings: Settings) -> list[Projection]:
         ActivityProjection(),
         TemplatesProjection(),
         MessagesProjection(),
+        EmailFeedbackProjection(),
+        EvidenceIndexProjection(),
     ]

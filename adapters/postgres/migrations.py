@@ -41,12 +41,20 @@ def available() -> list[Migration]:
 
 
 async def migrate(dsn: str, *, schema: str | None = None) -> list[str]:
-    """Apply what is missing; return the versions applied now. Safe to run concurrently."""
-    conn = await asyncpg.connect(dsn)
+    """Apply what is missing; return the versions applied now. Safe to run concurrently.
+
+    A login that may not create tables (the service role itself, as a deployment that separates
+    the owner from the app logs in) only checks that nothing is missing, and says so if it is.
+    """
+    # No statement cache: this connection may go through a transaction-pooling PgBouncer.
+    conn = await asyncpg.connect(dsn, statement_cache_size=0)
     try:
         if schema:
             await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
             await conn.execute(f"SET search_path TO {quote_ident(schema)}")
+        if not await conn.fetchval("SELECT has_schema_privilege(current_schema(), 'CREATE')"):
+            await _check_applied(conn)
+            return []
         await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
         try:
             return await _apply_missing(conn)
@@ -54,6 +62,24 @@ async def migrate(dsn: str, *, schema: str | None = None) -> list[str]:
             await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
     finally:
         await conn.close()
+
+
+async def _check_applied(conn: asyncpg.Connection) -> None:
+    """Refuse to run on a schema the owner has not migrated to this version."""
+    try:
+        rows = await conn.fetch("SELECT version, checksum FROM schema_migrations")
+    except asyncpg.PostgresError as e:
+        raise MigrationError(
+            f"{await conn.fetchval('SELECT current_user')} may not migrate and cannot read "
+            f"schema_migrations ({e}): run `optin-ledger migrate` as the database owner first"
+        ) from e
+    done = {r["version"]: r["checksum"] for r in rows}
+    missing = [m.version for m in available() if done.get(m.version) != m.checksum]
+    if missing:
+        raise MigrationError(
+            f"the database lacks migrations {', '.join(missing)}: run `optin-ledger migrate` "
+            "as the database owner first (this login may not create tables)"
+        )
 
 
 async def _apply_missing(conn: asyncpg.Connection) -> list[str]:

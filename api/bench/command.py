@@ -30,9 +30,9 @@ from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
 from adapters.settings import Settings
 from api.app import create_app
-from api.auth.services import create_auth_services
 from api.bench.consent import _scoped, _serving
 from api.bench.scratch import scratch_schema
+from api.composition import compose
 from ledger.program import new_program
 from ledger.repository import Repository
 from ledger.vocabulary import SYSTEM
@@ -55,12 +55,12 @@ async def _populate(settings: Settings, dsn: str) -> tuple[uuid.UUID, str]:
             actor=SYSTEM,
         )
         await repo.save(program)
-        accounts = create_auth_services(settings, pool, repo).accounts
+        accounts = compose(settings, pool, follow=False).accounts
         service, _ = await accounts.create(
             email="bench-writer@bench.example.org", role="service", password=None, actor=SYSTEM
         )
-        _, key, _ = await accounts.issue_api_key(service.id, SYSTEM)
-        return program.id, key.secret
+        issued = await accounts.issue_api_key(service.id, SYSTEM)
+        return program.id, issued.key.secret
     finally:
         await pool.close()
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import msgspec
 from litestar import Response, get
 from litestar.di import NamedDependency
 
+from adapters.settings import Settings
 from api.auth.guards import anyone
-from api.services import Services
+from api.dependencies import components
 from projections.health import readiness
+from projections.runner import ProjectionRunner
 
 
 class Health(msgspec.Struct):
@@ -37,16 +40,17 @@ def health() -> Health:
     tags=["operations"],
     summary="Readiness: database reachable, schema migrated, projections within the lag bound",
     guards=[anyone],
+    dependencies=components("settings", "pool", "runner"),
 )
-async def ready(services: NamedDependency[Services]) -> Response[Readiness]:
-    settings = services.settings
+async def ready(
+    settings: NamedDependency[Settings],
+    pool: NamedDependency[asyncpg.Pool],
+    runner: NamedDependency[ProjectionRunner],
+) -> Response[Readiness]:
     try:
         async with asyncio.timeout(2):
             state = await readiness(
-                services.pool,
-                list(services.runner.projections),
-                settings.ready_max_lag_events,
-                settings.ready_max_lag_seconds,
+                pool, list(runner.projections), settings.ready_max_lag_events, settings.ready_max_lag_seconds
             )
     except Exception:  # whatever stops us reaching the database means "not ready"
         return Response(Readiness(status="unavailable", database="unreachable"), status_code=503)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
-from adapters.erasure_log import FileErasureLog, PostgresErasureLog
+from adapters.erasure_log import prepare_erasure_log
 from adapters.memory.erasure_log import InMemoryErasureLog
+from adapters.postgres.dsn import with_database
 from ledger.ports import ErasureLog
+from tests.conftest import drop_database
 
 
 class ErasureLogContract:
@@ -40,14 +44,24 @@ class TestInMemoryErasureLog(ErasureLogContract):
         return InMemoryErasureLog()
 
 
+# A new log is one the service has prepared (created empty) where it starts: from then on a
+# missing one means a wrong or lost location, which `erased()` refuses (tests/integration).
 class TestFileErasureLog(ErasureLogContract):
     @pytest.fixture
     async def subject(self, tmp_path: Path) -> ErasureLog:
-        return FileErasureLog(tmp_path / "erasures.log")
+        return await prepare_erasure_log(str(tmp_path / "erasures.log"))
 
 
 @pytest.mark.integration
 class TestPostgresErasureLog(ErasureLogContract):
     @pytest.fixture
-    async def subject(self, database_url: str) -> ErasureLog:
-        return PostgresErasureLog(database_url)
+    async def subject(self, admin_dsn: str) -> AsyncIterator[ErasureLog]:
+        """In a database of its own: the log refuses one that holds a ledger."""
+        name = f"optin_erasures_{uuid.uuid4().hex[:12]}"
+        conn = await asyncpg.connect(admin_dsn)
+        try:
+            await conn.execute(f"CREATE DATABASE {name}")
+            yield await prepare_erasure_log(with_database(admin_dsn, name))
+            await drop_database(conn, name)
+        finally:
+            await conn.close()

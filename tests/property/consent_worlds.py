@@ -23,21 +23,23 @@ from adapters.memory.address_book import InMemoryAddressBook
 from adapters.memory.clock import ManualClock
 from adapters.memory.data_keys import InMemoryDataKeys
 from adapters.memory.event_store import InMemoryEventStore
+from adapters.memory.rate_limits import InMemoryRateLimiter
 from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.pool import create_pool
 from api.auth.unsubscribe_tokens import UnsubscribeTokens
-from ledger.channel_preferences import ChannelPreferences
+from ledger.application.channel_preferences import ChannelPreferences
+from ledger.application.consent import ConsentFlows
+from ledger.application.contacts import ContactRegistry
+from ledger.application.guardrails import Guardrails, Limits
+from ledger.application.inbound_sms import InboundSms
+from ledger.application.messaging import Messaging
+from ledger.application.unsubscribe import Unsubscribe
 from ledger.composer import Composer
-from ledger.consent_flows import ConsentFlows
 from ledger.decision import BEARING_TOPICS, ConsentDecision, ConsentFacts, Mark, decide
-from ledger.inbound_sms import InboundSms
 from ledger.keywords import Keywords
-from ledger.messaging import Messaging
 from ledger.ports import EventStore
-from ledger.registry import ContactRegistry
 from ledger.repository import Repository
-from ledger.unsubscribe import Unsubscribe
 from projections import consent_state
 from projections.consent_state import ConsentStateProjection, FactChanges, Key, fold_batch, touched
 from projections.projection import Envelope
@@ -116,7 +118,8 @@ class _Wiring:
         self.preferences = ChannelPreferences(self.repository, self.programs)
         self.inbound = InboundSms(self.registry, self.preferences, composer, Keywords())
         self.unsubscribe = Unsubscribe(self.registry, self.preferences)
-        self.messaging = Messaging(composer, self.flows)
+        guardrails = Guardrails(InMemoryRateLimiter(ManualClock()), self.repository, Limits())
+        self.messaging = Messaging(composer, self.flows, guardrails)
         self.program_ids: list[UUID] = []
 
     async def programs(self) -> list[UUID]:

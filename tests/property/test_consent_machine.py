@@ -34,11 +34,11 @@ from hypothesis.stateful import (
 )
 
 from ledger.address import Address, normalise
+from ledger.application.consent import Client
+from ledger.application.messaging import SendRequest
 from ledger.consent import Consent
-from ledger.consent_flows import Client
 from ledger.decision import bearing_streams, decide_at
 from ledger.errors import DomainError
-from ledger.messaging import SendRequest
 from ledger.program import Program, new_program
 from ledger.send_policy import Refusal, consent_now, permit, purpose_of
 from ledger.verification import CODE_TTL, MAX_ATTEMPTS, Verification
@@ -244,7 +244,7 @@ class ConsentMachine(RuleBasedStateMachine):
         target = (self.contacts[who], self.programs[program].id, self.channel(who))
         variables = {"message": "Hi", "subject": "Hi"}
         request = SendRequest(target[0], target[1], kind=kind, variables=variables)  # type: ignore[arg-type]
-        outcome = self.run(self.world.messaging.send(request, APP, "api_key:machine-key"))
+        outcome = self.run(self.world.messaging.send(request, APP))
         (decision,) = self.run(self.world.read([target]))
         expected = permit(purpose_of(kind, self.programs[program].purpose), decision)  # type: ignore[arg-type]
         if isinstance(expected, Refusal):
@@ -280,7 +280,9 @@ class ConsentMachine(RuleBasedStateMachine):
         if not self._live(1):
             return
         self.sid += 1
-        self.run(self.world.inbound.receive(self.addresses[1], family, f"SM{self.sid}-{self.contacts[1].hex}"))
+        self.run(
+            self.world.inbound.receive(self.addresses[1], family, f"SM{self.sid}-{self.contacts[1].hex}")
+        )
         if family == "STOP":
             self.model.channel_out(1)
         elif family == "START":

@@ -73,12 +73,12 @@ def test_a_confirmed_code_or_a_reply_from_the_phone_grants(evidence: Evidence) -
     assert (consent.status, consent.pending) == ("opted_in", None)
 
 
-def test_staff_record_an_opt_out_only_with_a_reason() -> None:
+def test_staff_record_an_opt_out_at_once_a_reason_is_optional() -> None:
     consent = opted_in()
-    with pytest.raises(InvalidCommandError, match="reason"):
-        consent.withdraw(Evidence(actor=STAFF, source="admin"))
-    consent.withdraw(Evidence(actor=STAFF, source="admin", sealed_reason=b"sealed"))
+    consent.withdraw(Evidence(actor=STAFF, source="admin"))
     assert (then(consent), consent.status) == (["consent.withdrawn"], "opted_out")
+    consent.withdraw(Evidence(actor=STAFF, source="admin", sealed_reason=b"sealed"))
+    assert then(consent) == ["consent.withdrawn"]
 
 
 def test_a_contact_opts_out_without_any_proof() -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from ledger.consent_flows import Client
+from ledger.application.consent import Client
 from ledger.errors import (
     DisclosureChangedError,
     InvalidCommandError,

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from ledger.address import normalise
+from ledger.application.guardrails import Guardrails, Limits
 from ledger.errors import InvalidValueError, RateLimitedError
-from ledger.guardrails import Guardrails, Limits
 from tests import pii
 from tests.unit.world import World
 
@@ -58,3 +58,36 @@ async def test_staff_cannot_flood_one_contact_with_codes() -> None:
     with pytest.raises(RateLimitedError):
         await rails.staff_code(contact)
     await rails.staff_code(uuid.uuid4())
+
+
+@pytest.mark.parametrize(
+    ("number", "kind", "said"),
+    [
+        ("+19005550123", "premium_rate", "premium-rate"),
+        ("+18005550199", "toll_free", "toll-free"),
+        ("+445612345678", "voip", "VoIP"),
+        ("+447640123456", "pager", "pager"),
+        ("+447012345678", "personal_number", "personal (follow-me)"),
+        ("+448431234567", "premium_rate", "premium-rate"),
+    ],
+)
+async def test_public_codes_go_only_to_numbers_that_can_receive_one(
+    number: str, kind: str, said: str
+) -> None:
+    world = World()
+    rails = Guardrails(world.limiter, world.repository, Limits(sms_countries=frozenset({"US", "GB"})))
+    address = normalise("sms", pii.remember(number))
+    with pytest.raises(InvalidValueError) as refused:
+        await rails.public_code(address, b"\x05" * 32, None)
+    assert str(refused.value) == f"codes are texted to mobile numbers only, not to {said} numbers"
+    [row] = await world.store.read_after(0, 10)
+    assert row.topic == "verification.refused" and f'"number_type_{kind}"'.encode() in row.state
+    assert number[-7:].encode() not in row.state  # the prefix only, never the number
+
+
+async def test_mobile_and_fixed_line_or_mobile_numbers_get_codes() -> None:
+    world = World()
+    rails = Guardrails(world.limiter, world.repository, Limits(sms_countries=frozenset({"US", "GB"})))
+    for number in ("+447400123456", pii.phone()):  # a UK mobile; a US number (mobile or fixed: unknowable)
+        await rails.public_code(normalise("sms", pii.remember(number)), number.encode().ljust(32), None)
+    assert await world.topics_after(0) == []

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from api.auth.unsubscribe_tokens import UnsubscribeTokens
-from ledger.channel_preferences import ChannelPreferences
+from ledger.application.channel_preferences import ChannelPreferences
+from ledger.application.inbound_sms import InboundSms
 from ledger.composer import Composer
-from ledger.inbound_sms import InboundSms
 from ledger.keywords import Keywords
 from tests.unit.world import NOBODY, STAFF, World
 

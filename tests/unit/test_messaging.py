@@ -7,11 +7,12 @@ from uuid import UUID
 import pytest
 
 from api.auth.unsubscribe_tokens import UnsubscribeTokens
-from ledger.channel_preferences import ChannelPreferences
+from ledger.application.channel_preferences import ChannelPreferences
+from ledger.application.guardrails import Guardrails, Limits
+from ledger.application.messaging import Messaging, SendOutcome, SendRequest
 from ledger.composer import Composer
 from ledger.consent import Evidence
 from ledger.errors import ConflictError, InvalidValueError
-from ledger.messaging import Messaging, SendOutcome, SendRequest
 from ledger.program import Program
 from ledger.vocabulary import Actor
 from tests.unit.world import NOBODY, STAFF, World
@@ -22,12 +23,12 @@ TEXT = {"message": "Friday deals", "subject": "Deals"}
 
 def messaging(world: World) -> Messaging:
     composer = Composer(world.repository, world.sealer, UnsubscribeTokens(bytes(32), "https://ledger.test"))
-    return Messaging(composer, world.flows)
+    return Messaging(composer, world.flows, Guardrails(world.limiter, world.repository, Limits()))
 
 
 async def send(world: World, contact: UUID, program: Program, **options: str) -> SendOutcome:
     request = SendRequest(contact, program.id, kind="promotional", variables=TEXT, **options)  # type: ignore[arg-type]
-    return await messaging(world).send(request, APP, "api_key:key-1")
+    return await messaging(world).send(request, APP)
 
 
 async def test_an_opted_in_contact_gets_the_message_queued_on_that_consent() -> None:
@@ -82,7 +83,7 @@ async def test_transactional_mail_needs_no_opt_in() -> None:
     world = World()
     program, contact = await world.program(purpose="transactional"), await world.contact()
     request = SendRequest(contact, program.id, kind="transactional", variables=TEXT)
-    outcome = await messaging(world).send(request, APP, "api_key:key-1")
+    outcome = await messaging(world).send(request, APP)
     assert outcome.status == "queued"
     assert outcome.basis is not None and outcome.basis.rule == "transactional"
 
@@ -105,7 +106,7 @@ async def test_a_missing_variable_is_refused_and_leaves_no_trace() -> None:
     head = await world.store.head()
     request = SendRequest(contact, program.id, kind="promotional", variables={"subject": "Deals"})
     with pytest.raises(InvalidValueError, match="message"):
-        await messaging(world).send(request, APP, "api_key:key-1")
+        await messaging(world).send(request, APP)
     assert not any(t.startswith("message.") for t in await world.topics_after(head))
 
 
@@ -113,6 +114,6 @@ async def test_with_no_consent_yet_the_opt_in_invite_goes_instead() -> None:
     world = World()
     program, contact = await world.program(), await world.contact()
     request = SendRequest(contact, program.id, kind="promotional", variables=TEXT)
-    outcome = await messaging(world).send_with_consent(request, APP, "api_key:key-1", NOBODY)
+    outcome = await messaging(world).send_with_consent(request, APP, NOBODY)
     assert outcome.status == "diverted" and outcome.verification_id is not None
     assert (await world.consent(contact, program)).status == "pending"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from ledger.retention import Retention
+from ledger.application.retention import Retention
 from ledger.verification import CODE_TTL, Verification
 from tests.unit.world import NOBODY, STAFF, World
 

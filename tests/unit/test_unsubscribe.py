@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from ledger.application.channel_preferences import ChannelPreferences
+from ledger.application.consent import Client
+from ledger.application.unsubscribe import Unsubscribe
 from ledger.channel_optout import ChannelOptOut, channel_optout_id
-from ledger.channel_preferences import ChannelPreferences
-from ledger.consent_flows import Client
 from ledger.errors import NotFoundError
-from ledger.unsubscribe import Unsubscribe
 from tests.unit.world import NOBODY, STAFF, World
 
 

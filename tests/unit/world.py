@@ -20,11 +20,11 @@ from adapters.memory.erasure_log import InMemoryErasureLog
 from adapters.memory.event_store import InMemoryEventStore
 from adapters.memory.rate_limits import InMemoryRateLimiter
 from ledger.address import Address, normalise
+from ledger.application.consent import Client, ConsentFlows
+from ledger.application.contacts import ContactRegistry
 from ledger.codec import LedgerMapper
 from ledger.consent import Consent, consent_id
-from ledger.consent_flows import Client, ConsentFlows
 from ledger.program import Program, new_program
-from ledger.registry import ContactRegistry
 from ledger.repository import Repository
 from ledger.vocabulary import Actor, Channel, Purpose
 from tests import pii

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from api.web.console import audit, contacts, dashboard, login, messages, programs, requests, templates, users
+from api.web.console.evidence import download_evidence
 
 CONSOLE_HANDLERS: list[ControllerRouterHandler] = [
     login.login_page,
@@ -14,6 +15,7 @@ CONSOLE_HANDLERS: list[ControllerRouterHandler] = [
     contacts.contacts_page,
     contacts.search,
     contacts.contact_page,
+    download_evidence,
     requests.requests_page,
     requests.submit,
     programs.programs_page,
