@@ -29,7 +29,7 @@ _PHONE_RUN = re.compile(
     r"(?<![\w.:/%+＋\-])(?P<intl>(?:tel:)?(?:\+|＋|%2B) ?)?\(?\d[\d \u00a0().\-/]{0,24}\d(?!\w)",
     re.IGNORECASE,
 )
-_DATE = re.compile(r"\d{4}([-/.])\d{1,2}\1\d{1,2}|\d{1,2}([-/.])\d{1,2}\2\d{4}")
+_DATE = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})|(\d{1,2})([-/.])(\d{1,2})\6(\d{4})")
 _NATIONAL_MIN, _INTERNATIONAL_MIN = 7, 6
 
 
@@ -119,6 +119,17 @@ def _masked_run(match: re.Match[str], known: list[str]) -> str:
         return mask_phone(run)
     if match.group("intl"):
         return mask_phone(run) if len(digits) >= _INTERNATIONAL_MIN else run
-    if len(digits) >= _NATIONAL_MIN and not _DATE.fullmatch(run):
+    if len(digits) >= _NATIONAL_MIN and not _is_date(run):
         return mask_phone(run)
     return run
+
+
+def _is_date(run: str) -> bool:
+    """A calendar date (2026-11-30, 30.11.2026, 11/30/2026), not a number that looks like one
+    (22-45-3300): the year is plausible, a month is 1-12 and a day 1-31."""
+    found = _DATE.fullmatch(run)
+    if found is None:
+        return False
+    year, a, b = (found[1], found[3], found[4]) if found[1] else (found[8], found[5], found[7])
+    first, second = int(a), int(b)
+    return 1900 <= int(year) <= 2199 and 1 <= min(first, second) <= 12 and max(first, second) <= 31
