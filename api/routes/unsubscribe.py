@@ -8,7 +8,9 @@ authority, so no session or CSRF token is needed; it can only ever opt its one c
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
@@ -35,7 +37,7 @@ class UnsubscribeController(Controller):
     tags = ("unsubscribe",)
     include_in_schema = False
     dependencies = components("unsubscribe", "tokens")
-    opt: ClassVar[dict[str, Any]] = {PAGE_OPT: True}  # the same security headers as every page
+    opt: Mapping[str, Any] | None = MappingProxyType({PAGE_OPT: True})  # the pages' security headers
     exception_handlers = PAGE_ERRORS
 
     @get("/{token:str}", guards=[anyone], summary="Unsubscribe page (changes nothing)")

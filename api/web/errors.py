@@ -114,7 +114,7 @@ def _pick(handlers: ExceptionHandlersMap, exc: Exception) -> Handler:
     """The handler for the most specific class of `exc` in `handlers` (as Litestar picks)."""
     for cls in type(exc).__mro__:
         if cls in handlers:
-            found: Handler = handlers[cls]  # type: ignore[index,assignment]
+            found: Handler = handlers[cls]
             return found
     raise LookupError(type(exc).__name__)  # unreachable while both maps handle `Exception`
 
