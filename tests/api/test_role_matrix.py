@@ -124,6 +124,8 @@ PAGES: dict[tuple[str, str], Guard] = {
     ("POST", "/console/programs"): allow("staff"),
     ("POST", "/console/programs/preview"): allow("staff"),
     ("GET", "/console/programs/{}"): allow("staff", "auditor"),
+    ("GET", "/console/programs/{}/disclosures"): allow("staff", "auditor"),
+    ("GET", "/console/ledger/proof/{}"): allow("auditor"),
     ("POST", "/console/programs/{}"): allow("staff"),
     ("GET", "/console/templates"): allow("staff"),
     ("GET", "/console/templates/new"): allow("staff"),
