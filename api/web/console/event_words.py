@@ -15,7 +15,7 @@ Details = Mapping[str, Any]
 
 SOURCES = {
     "web": "the contact's own web page",
-    "api": "the public API, with a code",
+    "api": "the API",
     "app": "an application (API key)",
     "sms_keyword": "an SMS keyword",
     "email_one_click": "the unsubscribe link in an email",
@@ -37,6 +37,21 @@ def _program(names: Mapping[str, str], details: Details) -> str:
 def _channel(details: Details) -> str:
     channel = details.get("channel")
     return _CHANNELS.get(str(channel), str(channel)) if channel else ""
+
+
+_KINDS = {
+    "verification_code": "A code message",
+    "optin_invite": "An opt-in invitation",
+    "optin_confirmation": "An opt-in confirmation",
+    "transactional": "A transactional message",
+    "promotional": "A promotional message",
+    "optout_confirmation": "An opt-out confirmation",
+}
+
+
+def _kind(d: Details) -> str:
+    kind = str(d.get("kind", "message"))
+    return _KINDS.get(kind, "A " + kind.replace("_", " ") + " message")
 
 
 def _requested(d: Details, names: Mapping[str, str]) -> str:
@@ -76,9 +91,7 @@ _WORDS: dict[str, Words] = {
     "verification.failed": lambda d, n: f"A wrong code was entered (attempt {d.get('attempt', '?')}).",
     "verification.locked": lambda d, n: "Too many wrong codes: the code was locked.",
     "verification.expired": lambda d, n: "A code expired unused.",
-    "message.requested": lambda d, n: (
-        f"A {str(d.get('kind', '')).replace('_', ' ')} message was requested by {_channel(d)}."
-    ),
+    "message.requested": lambda d, n: f"{_kind(d)} was requested by {_channel(d)}.",
     "message.queued": lambda d, n: "The message was queued to send.",
     "message.blocked": _blocked,
     "message.diverted": lambda d, n: "No consent yet: an opt-in invitation was sent instead.",
