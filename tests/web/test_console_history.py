@@ -110,7 +110,7 @@ async def test_staff_see_the_history_without_proofs_and_admins_see_staff_emails_
     await client.post("/console/logout", data={"_csrf_token": csrf_of(page.text)}, follow_redirects=False)
 
     await log_in(client, auth_services, pool, "admin")
-    page = html.unescape((await client.get(f"/console/contacts/{contact}")).text)
-    assert f"By staff member {REQUESTER}" in page  # staff are not contacts: in full, for admins
+    seen = html.unescape((await client.get(f"/console/contacts/{contact}")).text)
+    assert f"By staff member {REQUESTER}" in seen  # staff are not contacts: in full, for admins
     users = html.unescape((await client.get("/console/users")).text)
     assert REQUESTER in users and "admin-console@staff.example.org" in users
