@@ -4,6 +4,7 @@ toggle and the live region says what changed."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import asyncpg
@@ -80,9 +81,13 @@ async def test_opt_in_with_a_code_change_a_preference_and_unsubscribe_by_keyboar
     await tab_to(tab, tab.get_by_role("button", name="Unsubscribe from Moth night"))
     await tab.keyboard.press("Enter")
     await expect(tab.get_by_role("heading", level=1)).to_have_text("You are unsubscribed")
-    status = await api.get(
-        "/v1/consent",
-        params={"contact_id": contact, "optin_id": optin, "channel": "email"},
-        headers=staff.headers,
-    )
+    for _ in range(100):  # the read model follows the ledger within moments
+        status = await api.get(
+            "/v1/consent",
+            params={"contact_id": contact, "optin_id": optin, "channel": "email"},
+            headers=staff.headers,
+        )
+        if status.json()["status"] == "opted_out":
+            break
+        await asyncio.sleep(0.05)
     assert status.json()["status"] == "opted_out"
