@@ -119,9 +119,18 @@ def _masked_run(match: re.Match[str], known: list[str]) -> str:
         return mask_phone(run)
     if match.group("intl"):
         return mask_phone(run) if len(digits) >= _INTERNATIONAL_MIN else run
-    if len(digits) >= _NATIONAL_MIN and not _DATE.fullmatch(run):
+    if len(digits) >= _NATIONAL_MIN and not _is_date(run):
         return mask_phone(run)
     return run
+
+
+def _is_date(run: str) -> bool:
+    """A calendar date (kept: error texts quote them), not a number spelled like one (`22-45-3300`)."""
+    if not _DATE.fullmatch(run):
+        return False
+    parts = [int(p) for p in re.split(r"[-/.]", run)]
+    year, a, b = (parts[0], parts[1], parts[2]) if parts[0] > 999 else (parts[2], parts[0], parts[1])
+    return 1900 <= year <= 2099 and 1 <= min(a, b) <= 12 and max(a, b) <= 31
 
 
 def mask_ip(ip: str) -> str:
