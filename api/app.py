@@ -45,6 +45,7 @@ from api.routes import (
     webhooks,
 )
 from api.senders import outbox_worker, sms_http_client
+from api.web.errors import page_aware
 from api.web.rendering import template_config
 from api.web.routers import web_routers
 from api.web.security import security_headers
@@ -154,7 +155,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
         before_send=[security_headers],
         lifespan=[lifespan],
         dependencies=APP_DEPENDENCIES,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=page_aware(EXCEPTION_HANDLERS),
         request_max_body_size=1_048_576,
         middleware=[forwarded_client(settings.trusted_proxies), correlation_and_access_log, authentication],
         openapi_config=OpenAPIConfig(

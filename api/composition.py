@@ -31,6 +31,7 @@ from adapters.postgres.credentials import PostgresCredentials
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.locks import PostgresLocks
 from adapters.postgres.rate_limits import PostgresRateLimiter
+from adapters.postgres.staff_emails import StaffEmails
 from adapters.postgres.throttle import PostgresThrottle
 from adapters.postgres.transparency_log import TransparencyLog
 from adapters.settings import Settings
@@ -194,7 +195,12 @@ def _staff(
     background: AsyncioBackground,
 ) -> tuple[Accounts, UserDirectory, Authenticator, LoginService]:
     """Account commands, the users read model, authentication and login."""
-    clock, directory, credentials = SystemClock(), UserDirectory(pool), PostgresCredentials(pool)
+    emails = StaffEmails(pool, settings.index_key)
+    clock, directory, credentials = (
+        SystemClock(),
+        UserDirectory(pool, emails),
+        PostgresCredentials(pool, emails),
+    )
     hasher = hasher or PasswordHasher()
     accounts = Accounts(
         repository,
