@@ -123,9 +123,9 @@ class PreferencePages(Controller):
         contact_id = signed_in(request)
         assert contact_id is not None
         action: Action = "opt_in" if data.action == "opt_in" else "opt_out"
-        error = None
+        error, position = None, 0
         try:
-            await pages.self_service.set_own(
+            position = await pages.self_service.set_own(
                 contact_id,
                 data.optin_id,
                 action,
@@ -135,8 +135,10 @@ class PreferencePages(Controller):
             )
         except DisclosureChangedError as e:
             error = f"{e}: it is shown below."
-        if not is_htmx(request) and error is None:
-            return see_other(request, "/preferences")
+        if (
+            not is_htmx(request) and error is None
+        ):  # the replica may answer the next page: once it has the change
+            return see_other(request, f"/preferences?min_position={position}")
         address = await pages.contacts.address_of(contact_id)
         consents = await own_consents(pages.pool, contact_id, address.channel)
         if not is_htmx(request):
