@@ -63,9 +63,10 @@ SMS_RECEIPTS_UNKNOWN = Counter(
     ["reason"],
 )
 
-READ_QUERIES = Counter(
-    "optin_read_queries_total",
-    "Read-model queries of requests, by the database that answered (replica or primary)",
+READ_REQUESTS = Counter(
+    "optin_read_requests_total",
+    "Requests whose read-model queries were sent to the replica or to the primary (by `read_db`;"
+    " a query the replica then fails is counted in optin_read_fallbacks_total)",
     ["database"],
 )
 READ_FALLBACKS = Counter(

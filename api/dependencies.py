@@ -17,6 +17,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
+from adapters import metrics
 from adapters.postgres.replica import ReadDatabase
 from api.auth.guards import principal_of
 from api.auth.principal import Principal
@@ -119,17 +120,21 @@ async def provide_read_db(
     if replica is None or writes or not min_position:
         if min_position:
             await wait_for_position(services.pool, min_position, names)
-        yield services.pool if replica is None or writes else replica
+        on_replica = replica is not None and not writes and replica.serving
+        metrics.READ_REQUESTS.labels("replica" if on_replica else "primary").inc()
+        yield replica if replica is not None and not writes else services.pool
         return
     assert services.settings.read_replica is not None
     wait = min(services.settings.read_replica.wait_seconds, MIN_POSITION_WAIT)
     started = asyncio.get_running_loop().time()
     async with replica.connection_at(min_position, wait) as connection:
         if connection is not None:
+            metrics.READ_REQUESTS.labels("replica").inc()
             yield connection
             return
     waited = asyncio.get_running_loop().time() - started
     await wait_for_position(services.pool, min_position, names, max(MIN_POSITION_WAIT - waited, 0.0))
+    metrics.READ_REQUESTS.labels("primary").inc()
     yield services.pool
 
 

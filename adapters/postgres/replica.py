@@ -116,9 +116,7 @@ class ReplicaPool(asyncpg.Pool):
             except Unavailable as e:
                 metrics.READ_FALLBACKS.labels(e.reason).inc()
             else:
-                metrics.READ_QUERIES.labels("replica").inc()
                 return result
-        metrics.READ_QUERIES.labels("primary").inc()
         return await run(self._primary)
 
     async def _on_replica(self, run: Callable[[ReadDatabase], Awaitable[T]]) -> T:
