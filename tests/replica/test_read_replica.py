@@ -66,7 +66,7 @@ async def opt_out(client: Client, headers: dict[str, str], optin: str) -> tuple[
     return out.json()["contact_id"], int(out.headers["ledger-position"])
 
 
-async def status(client: Client, headers: dict[str, str], optin: str, contact: str, **query: object) -> str:
+async def status(client: Client, headers: dict[str, str], optin: str, contact: str, **query: int) -> str:
     got = await client.get(
         "/v1/consent",
         params={"optin_id": optin, "contact_id": contact, "channel": "email", **query},
