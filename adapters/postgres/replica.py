@@ -81,12 +81,12 @@ class ReplicaPool(asyncpg.Pool):
         self._reached = reached
         self._replica = replica
         self._lag = ReplicaLag()
-        self._serving = False  # until the first check has seen it reachable and caught up
+        self._serving: bool | None = None  # unknown (not serving) until the first check
         self._check_task: asyncio.Task[None] | None = None
 
     @property
     def serving(self) -> bool:
-        return self._serving
+        return bool(self._serving)
 
     @property
     def primary(self) -> asyncpg.Pool:
@@ -185,7 +185,7 @@ class ReplicaPool(asyncpg.Pool):
             return
         self._serving = serving
         if serving:
-            log.info("read replica serving reads again", **context)
+            log.info("read replica serving reads", **context)
         else:
             log.warning(f"read replica {reason}: the primary answers reads", **context)
 
