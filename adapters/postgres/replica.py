@@ -6,9 +6,10 @@ tracking table included, so a replica whose tracking rows show position P holds 
 as of P. `ReplicaPool` is an `asyncpg.Pool` (the read functions take one as they are) whose
 `fetch`, `fetchrow` and `fetchval` run on the replica while it is *serving*, and on the primary
 otherwise, or when the replica fails them for want of a connection (down, restarting, refusing
-connections) or cancels them to replay WAL. It stops serving at such a failure and whenever its
-read models fall more than `max_lag_seconds` behind the primary's; a check every
-`check_seconds` puts it back. `acquire()` is the replica's own, without fallback.
+connections) or cancels them to replay WAL (adapters/postgres/replica_connection.py). It stops
+serving at such a failure and whenever its read models fall more than `max_lag_seconds` behind
+the primary's; a check every `check_seconds` puts it back. `acquire()` is the replica's own,
+without fallback.
 
 A request that must see a position gets one replica connection (`connection_at`): waiting and
 reading on the same connection keeps the answer consistent even when the URL balances over
@@ -29,6 +30,7 @@ import structlog
 from adapters import metrics
 from adapters.postgres.pool import Connection
 from adapters.postgres.pool import _light_reset as light_reset  # the primary's: one ROLLBACK at most
+from adapters.postgres.replica_connection import GONE, Borrowed, Fallback, ReplicaConnection, ours
 from adapters.postgres.replica_lag import ReplicaLag
 from adapters.postgres.replica_settings import ReadReplicaSettings
 
@@ -41,37 +43,18 @@ if TYPE_CHECKING:
     replica connection known to have replayed the position the request asked for."""
 else:  # Litestar checks dependency values with msgspec, which takes one custom class per union
     ReadDatabase = Any
-Borrowed: TypeAlias = "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
 Reached = Callable[[ReadDatabase], Awaitable[int | None]]
 """The position the read models of a database have reached (projections/runner.py)."""
 
-GONE: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,  # connection lost, or never made
-    asyncpg.AdminShutdownError,  # the replica is stopping
-    asyncpg.CrashShutdownError,
-    asyncpg.CannotConnectNowError,  # starting up, or not yet consistent
-    asyncpg.TooManyConnectionsError,
-)
-"""Errors that say the replica cannot take queries now (not that a query is wrong)."""
-
-CONFLICT: tuple[type[BaseException], ...] = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
-"""On a hot standby: a query cancelled because replaying the primary's WAL needed its rows."""
-
 
 class Unavailable(Exception):
-    """The replica could not run a query; `reason` says why (unreachable or conflict)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    """No replica connection could be had (refused, timed out, refused the login)."""
 
 
 class ReplicaPool(asyncpg.Pool):
     """See the module docstring. Open with `open_replica_pool`; `close()` stops the checks too."""
 
-    __slots__ = ("_check_task", "_lag", "_primary", "_reached", "_replica", "_serving")
+    __slots__ = ("_check_task", "_fallback", "_lag", "_primary", "_reached", "_replica", "_serving")
 
     def __init__(
         self, dsn: str, primary: asyncpg.Pool, reached: Reached, replica: ReadReplicaSettings, **pool: Any
@@ -83,6 +66,7 @@ class ReplicaPool(asyncpg.Pool):
         self._lag = ReplicaLag()
         self._serving: bool | None = None  # unknown (not serving) until the first check
         self._check_task: asyncio.Task[None] | None = None
+        self._fallback = Fallback(primary, self.lost)
 
     @property
     def serving(self) -> bool:
@@ -112,54 +96,56 @@ class ReplicaPool(asyncpg.Pool):
     async def _either(self, run: Callable[[ReadDatabase], Awaitable[T]]) -> T:
         if self._serving:
             try:
-                result = await self._on_replica(run)
-            except Unavailable as e:
-                metrics.READ_FALLBACKS.labels(e.reason).inc()
-            else:
-                return result
+                return await self._on_replica(run)
+            except Unavailable:
+                metrics.READ_FALLBACKS.labels("unreachable").inc()
         return await run(self._primary)
 
     async def _on_replica(self, run: Callable[[ReadDatabase], Awaitable[T]]) -> T:
-        """`run` on a replica connection, or `Unavailable` (and out of service, when unreachable)."""
-        conn = await self._connection()
+        """`run` on a replica connection lent to it (see `ReplicaConnection`), or `Unavailable`."""
+        borrowed = await self._connection()
+        conn = ours(borrowed)
+        conn.lend(self._fallback)
         try:
             return await run(conn)
-        except GONE as e:
-            self.lost(e)
-            raise Unavailable("unreachable") from e
-        except CONFLICT as e:
-            raise Unavailable("conflict") from e
         finally:
-            await self.release(conn)
+            conn.lend(None)
+            await self.release(borrowed)
 
     async def _connection(self) -> Borrowed:
         try:
             conn: Borrowed = await asyncpg.Pool.acquire(self)
         except Exception as e:  # whatever stops a connection (refused, auth, role): not serving
             self.lost(e)
-            raise Unavailable("unreachable") from e
+            raise Unavailable from e
         return conn
 
     @contextlib.asynccontextmanager
     async def connection_at(self, position: int, timeout: float) -> AsyncIterator[Connection | None]:
-        """One replica connection whose read models include `position`, for the caller's reads;
-        None when the replica is not serving or has not replayed that far within `timeout`."""
+        """One replica connection whose read models include `position`, lent to the caller's
+        reads; None when the replica is not serving or has not replayed that far in `timeout`."""
         if not self._serving:
             yield None
             return
         try:
-            conn = await self._connection()
+            borrowed = await self._connection()
         except Unavailable:
             metrics.READ_FALLBACKS.labels("unreachable").inc()
             yield None
             return
+        conn = ours(borrowed)
         try:
-            reached = await self._wait(conn, position, timeout)
-            yield conn if reached else None
+            if not await self._wait(conn, position, timeout):
+                yield None
+                return
+            conn.lend(self._fallback)
+            yield conn
         finally:
-            await self.release(conn)
+            conn.lend(None)
+            await self.release(borrowed)
 
-    async def _wait(self, conn: Borrowed, position: int, timeout: float) -> bool:
+    async def _wait(self, conn: ReplicaConnection, position: int, timeout: float) -> bool:
+        """Has this connection's replica replayed `position` (asked there only) within `timeout`?"""
         loop = asyncio.get_running_loop()
         deadline, delay = loop.time() + timeout, 0.002
         try:
@@ -196,14 +182,25 @@ class ReplicaPool(asyncpg.Pool):
             self._lag.primary_at(loop.time(), await self._reached(self._primary) or 0)
         try:
             async with asyncio.timeout(self._replica.connect_timeout + 1.0):
-                replica_at = await self._on_replica(self._reached) or 0
-        except (Unavailable, TimeoutError) as e:
+                replica_at = await self._measure()
+        except Unavailable as e:
             self.lost(e.__cause__ or e)
+            return
+        except GONE as e:  # TimeoutError among them
+            self.lost(e)
             return
         lag = self._lag.behind(loop.time(), replica_at)
         metrics.READ_REPLICA_LAG_SECONDS.set(min(lag, 1e9))
         fresh = lag <= self._replica.max_lag_seconds
         self._set_serving(fresh, "lagging", lag_seconds=round(min(lag, 1e9), 3))
+
+    async def _measure(self) -> int:
+        """The replica's read-model position, asked of the replica alone."""
+        conn = await self._connection()
+        try:
+            return await self._reached(conn) or 0
+        finally:
+            await self.release(conn)
 
     async def _check_forever(self) -> None:
         while True:
@@ -252,7 +249,7 @@ async def open_replica_pool(
         max_inactive_connection_lifetime=300.0,
         reset=light_reset,
         loop=None,
-        connection_class=asyncpg.Connection,
+        connection_class=ReplicaConnection,
         record_class=asyncpg.Record,
         statement_cache_size=statement_cache_size,
         timeout=replica.connect_timeout,
