@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import asyncpg
 import structlog
+from asyncpg.transaction import Transaction
 
 from adapters import metrics
 from adapters.postgres.pool import Connection
@@ -54,12 +55,22 @@ class Unavailable(Exception):
 class ReplicaPool(asyncpg.Pool):
     """See the module docstring. Open with `open_replica_pool`; `close()` stops the checks too."""
 
-    __slots__ = ("_check_task", "_fallback", "_lag", "_primary", "_reached", "_replica", "_serving")
+    __slots__ = (
+        "_check_task",
+        "_fallback",
+        "_in_transaction",
+        "_lag",
+        "_primary",
+        "_reached",
+        "_replica",
+        "_serving",
+    )
 
     def __init__(
         self, dsn: str, primary: asyncpg.Pool, reached: Reached, replica: ReadReplicaSettings, **pool: Any
     ) -> None:
         super().__init__(dsn, **pool)
+        self._in_transaction = pool.get("statement_cache_size") == 0
         self._primary = primary
         self._reached = reached
         self._replica = replica
@@ -134,15 +145,35 @@ class ReplicaPool(asyncpg.Pool):
             yield None
             return
         conn = ours(borrowed)
+        # Behind a transaction-pooling PgBouncer (the chart's `-ro` pooler; the statement cache is
+        # off there) only a transaction keeps statements on one standby: then the wait and the
+        # reads are one read-only transaction, each statement seeing the latest replay (read
+        # committed). Not otherwise: its table locks would hold up replay of a VACUUM truncation.
+        transaction = conn.transaction(readonly=True) if self._in_transaction else None
         try:
-            if not await self._wait(conn, position, timeout):
+            if not await self._begin_and_wait(transaction, conn, position, timeout):
                 yield None
                 return
             conn.lend(self._fallback)
             yield conn
         finally:
             conn.lend(None)
+            if transaction is not None:
+                with contextlib.suppress(Exception):  # nothing to keep; a dead connection is dropped
+                    await transaction.rollback()
             await self.release(borrowed)
+
+    async def _begin_and_wait(
+        self, transaction: Transaction | None, conn: ReplicaConnection, position: int, timeout: float
+    ) -> bool:
+        try:
+            if transaction is not None:
+                await transaction.start()
+        except GONE as e:
+            self.lost(e)
+            metrics.READ_FALLBACKS.labels("unreachable").inc()
+            return False
+        return await self._wait(conn, position, timeout)
 
     async def _wait(self, conn: ReplicaConnection, position: int, timeout: float) -> bool:
         """Has this connection's replica replayed `position` (asked there only) within `timeout`?"""

@@ -45,14 +45,15 @@ class Fallback:
 class ReplicaConnection(asyncpg.Connection):
     """The `connection_class` of the replica's pool."""
 
-    __slots__ = ("_fallback",)
+    __slots__ = ("_fallback", "_fallen")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._fallback: Fallback | None = None
+        self._fallen = False
 
     def lend(self, fallback: Fallback | None) -> None:
-        self._fallback = fallback
+        self._fallback, self._fallen = fallback, False
 
     async def fetch(
         self, query: str, *args: object, timeout: float | None = None, record_class: Any = None
@@ -72,17 +73,19 @@ class ReplicaConnection(asyncpg.Connection):
         fallback = self._fallback
         if fallback is None:
             return await here(self, *args, **kwargs)
-        reason = "unreachable"
-        if self.is_closed():  # the replica dropped it since it was lent
-            fallback.lost(asyncpg.ConnectionDoesNotExistError("the replica closed the connection"))
-        else:
-            try:
-                return await here(self, *args, **kwargs)
-            except GONE as e:
-                fallback.lost(e)
-            except CONFLICT:
-                reason = "conflict"
-        metrics.READ_FALLBACKS.labels(reason).inc()
+        if not self._fallen:  # once fallen back (its transaction may be broken), the primary's
+            reason = "unreachable"
+            if self.is_closed():  # the replica dropped it since it was lent
+                fallback.lost(asyncpg.ConnectionDoesNotExistError("the replica closed the connection"))
+            else:
+                try:
+                    return await here(self, *args, **kwargs)
+                except GONE as e:
+                    fallback.lost(e)
+                except CONFLICT:
+                    reason = "conflict"
+            self._fallen = True
+            metrics.READ_FALLBACKS.labels(reason).inc()
         return await getattr(fallback.primary, method)(*args, **kwargs)
 
 

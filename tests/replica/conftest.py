@@ -29,8 +29,8 @@ from tests.replica.streaming import Cluster, StreamingPair, unavailable
 
 __all__ = ["app", "as_admin", "auth_headers", "auth_services", "client"]
 
-REPLICA = ReadReplicaSettings(url="", wait_seconds=0.5, max_lag_seconds=1.0, check_seconds=0.1)
-"""Short bounds, so that lagging and recovering take a second or two, not the defaults' more."""
+REPLICA = ReadReplicaSettings(url="", wait_seconds=1.5, max_lag_seconds=3.0, check_seconds=0.1)
+"""Bounds short enough for lagging and recovering to take seconds, long enough for a busy machine."""
 
 
 def _cannot(reason: str) -> None:
