@@ -220,6 +220,9 @@ class ReplicaPool(asyncpg.Pool):
         except GONE as e:  # TimeoutError among them
             self.lost(e)
             return
+        except Exception as e:  # not a replica of this database (no read models there, say)
+            self._set_serving(False, "unusable", error=f"{type(e).__name__}: {e}"[:200])
+            return
         lag = self._lag.behind(loop.time(), replica_at)
         metrics.READ_REPLICA_LAG_SECONDS.set(min(lag, 1e9))
         fresh = lag <= self._replica.max_lag_seconds

@@ -1,6 +1,7 @@
 """`DATABASE_READ_URL` without a streaming pair (tests/replica has the real one): a replica that
-cannot be reached at start-up leaves the primary answering every read, at once and without an
-error; a read URL on the primary's own database serves reads through the replica's path."""
+cannot be reached at start-up, or is no replica of this database, leaves the primary answering
+every read, at once and without an error; a read URL on the primary's own database serves reads
+through the replica's path."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from prometheus_client import REGISTRY
 
+from adapters.postgres.dsn import with_database
 from adapters.postgres.replica_settings import ReadReplicaSettings
 from adapters.settings import Settings
 from tests import pii
@@ -34,9 +36,13 @@ def closed_port() -> int:
 
 @pytest.fixture
 def read_url(request: pytest.FixtureRequest, database_url: str) -> str:
-    """Nothing listening (the default), or `primary`: the primary's own database."""
-    if getattr(request, "param", None) == "primary":
+    """`closed` (the default): nothing listens there; `elsewhere`: a database with no ledger (not
+    a replica of this one); `primary`: the primary's own database."""
+    where = getattr(request, "param", "closed")
+    if where == "primary":
         return database_url
+    if where == "elsewhere":
+        return with_database(database_url, "postgres")
     return f"postgresql://nobody@127.0.0.1:{closed_port()}/optin"
 
 
@@ -50,8 +56,13 @@ def requests_to(database: str) -> float:
     return REGISTRY.get_sample_value("optin_read_requests_total", {"database": database}) or 0.0
 
 
-async def test_an_unreachable_replica_leaves_every_read_to_the_primary_without_waiting(
-    log_output: io.StringIO, client: Client, auth_headers: AuthHeaders
+@pytest.mark.parametrize(
+    ("read_url", "logged"),
+    [("closed", "read replica unreachable"), ("elsewhere", "read replica unusable")],
+    indirect=["read_url"],
+)
+async def test_a_replica_unreachable_or_unusable_leaves_every_read_to_the_primary_without_waiting(
+    log_output: io.StringIO, client: Client, auth_headers: AuthHeaders, logged: str
 ) -> None:
     staff = await auth_headers("staff")
     made = await client.post(
@@ -73,7 +84,7 @@ async def test_an_unreachable_replica_leaves_every_read_to_the_primary_without_w
         listed = await client.get(path, headers=staff)
         assert listed.status_code == 200, (path, listed.text)
     assert REGISTRY.get_sample_value("optin_read_replica_serving") == 0.0
-    assert "read replica unreachable: the primary answers reads" in log_output.getvalue()
+    assert f"{logged}: the primary answers reads" in log_output.getvalue()
 
 
 @pytest.mark.parametrize("read_url", ["primary"], indirect=True)
