@@ -34,6 +34,7 @@ from adapters.postgres.pool import _light_reset as light_reset  # the primary's:
 from adapters.postgres.replica_connection import GONE, Borrowed, Fallback, ReplicaConnection, ours
 from adapters.postgres.replica_lag import ReplicaLag
 from adapters.postgres.replica_settings import ReadReplicaSettings
+from adapters.resilience import forever
 
 log = structlog.get_logger(__name__)
 
@@ -237,12 +238,14 @@ class ReplicaPool(asyncpg.Pool):
             await self.release(conn)
 
     async def _check_forever(self) -> None:
-        while True:
-            await self.check()
+        async def step() -> None:
             await asyncio.sleep(self._replica.check_seconds)
+            await self.check()
+
+        await forever(step, "read replica check")
 
     def start(self) -> None:
-        """Check the replica now and every `check_seconds` until `close()`."""
+        """Check the replica every `check_seconds` until `close()`."""
         self._check_task = asyncio.get_running_loop().create_task(self._check_forever())
 
     async def close(self) -> None:
