@@ -44,6 +44,7 @@ def streaming_pair() -> Iterator[StreamingPair]:
     reason = unavailable()
     if reason:
         _cannot(reason)
+    StreamingPair.reap()
     pair = StreamingPair()
     try:
         pair.create()

@@ -82,15 +82,34 @@ class Cluster:
         return ""
 
 
-class StreamingPair:
-    """A primary and its hot standby (`create()`); `destroy()` stops both and deletes them."""
+PREFIX = "optin-replica-"
 
-    def __init__(self) -> None:
-        self.base = Path(tempfile.mkdtemp(prefix="optin-replica-"))
-        if os.geteuid() == 0:
-            shutil.chown(self.base, "postgres", "postgres")
+
+class StreamingPair:
+    """A primary and its hot standby (`create()`); `destroy()` stops both and deletes them.
+
+    The folder names the test process that made it (`owner.pid`): a pair whose process died
+    without `destroy()` (killed, timed out) is stopped and deleted by the next one (`reap`)."""
+
+    def __init__(self, base: Path | None = None) -> None:
+        self.base = base or Path(tempfile.mkdtemp(prefix=PREFIX))
         self.primary = Cluster(self.base / "primary", _free_port())
         self.replica = Cluster(self.base / "replica", _free_port())
+        if base is None:
+            (self.base / "owner.pid").write_text(str(os.getpid()))
+            if os.geteuid() == 0:
+                shutil.chown(self.base, "postgres", "postgres")
+
+    @staticmethod
+    def reap() -> None:
+        """Stop and delete the pairs of test processes that are gone."""
+        for base in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+            try:
+                os.kill(int((base / "owner.pid").read_text()), 0)
+            except ProcessLookupError:
+                StreamingPair(base).destroy()
+            except (OSError, ValueError):
+                continue  # another user's, or being made right now
 
     def create(self) -> None:
         _run(
