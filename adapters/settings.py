@@ -15,6 +15,11 @@ import msgspec
 import platformdirs
 
 from adapters.email.feedback.settings import FeedbackSettings, FeedbackSettingsError, load_feedback_settings
+from adapters.postgres.replica_settings import (
+    ReadReplicaSettings,
+    ReadReplicaSettingsError,
+    load_read_replica,
+)
 from ledger.application.inbound_sms import DEFAULT_HELP
 from ledger.keywords import HELP_WORDS, START_WORDS, STOP_WORDS, normalise_keyword
 
@@ -32,6 +37,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the service reads from its environment. Names follow API.md's operator contract."""
 
     database_url: str | None = None
+    read_replica: ReadReplicaSettings | None = None
+    """`DATABASE_READ_URL`: a streaming replica for read-model queries (adapters/postgres/replica.py)."""
     data_dir: Path
     kek: bytes | None = None
     index_key: bytes | None = None
@@ -230,10 +237,12 @@ def load_settings(
     resolved_dir = data_dir or Path(env.get("OPTIN_DATA_DIR") or default_data_dir())
     try:
         email_feedback = load_feedback_settings(env)
-    except FeedbackSettingsError as e:
+        read_replica = load_read_replica(env)
+    except (FeedbackSettingsError, ReadReplicaSettingsError) as e:
         raise SettingsError(str(e)) from None
     return Settings(
         database_url=env.get("DATABASE_URL") or None,
+        read_replica=read_replica,
         data_dir=resolved_dir.expanduser().resolve(),
         kek=_secret(env, "OPTIN_KEK"),
         index_key=_secret(env, "OPTIN_INDEX_KEY"),

@@ -20,7 +20,7 @@ from adapters.settings import Settings
 from api.auth.middleware import authentication
 from api.auth.openapi import SECURITY, security_components
 from api.client_address import forwarded_client
-from api.composition import Components, compose
+from api.composition import Components, compose, open_read_pool
 from api.dependencies import APP_DEPENDENCIES
 from api.email_feedback import start_email_feedback
 from api.middleware import correlation_and_access_log
@@ -105,7 +105,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await settings_pool(settings)
-        parts = compose(settings, pool)
+        parts = compose(settings, pool, replica=await open_read_pool(settings, pool))
         app.state.components = parts
         await ensure_default_templates(parts.repository)
         feedback = app.state.email_feedback = await start_email_feedback(settings, pool, parts.contacts)

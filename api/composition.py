@@ -4,6 +4,11 @@
 the benchmarks all build their objects here, so they all erase, limit and send the same way (the
 erasure log, for one, is wired in wherever a contact can be erased). Nothing connects or starts
 here: the caller owns the pool and the tasks.
+
+Reads: `serve` also opens a pool on the read replica when `DATABASE_READ_URL` is set
+(`open_read_pool`, next to the primary's); it becomes `Components.replica`, and the read handlers
+get it, or the primary, per request from `api/dependencies.py` (`read_db`). Everything else here
+(writes, `as_of` replays, authentication, the projection runner) stays on the primary.
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ from adapters.postgres.contact_sessions import PostgresContactLogouts
 from adapters.postgres.credentials import PostgresCredentials
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.locks import PostgresLocks
+from adapters.postgres.pool import Connection
 from adapters.postgres.rate_limits import PostgresRateLimiter
+from adapters.postgres.replica import ReplicaPool, open_replica_pool
 from adapters.postgres.staff_emails import StaffEmails
 from adapters.postgres.throttle import PostgresThrottle
 from adapters.postgres.transparency_log import TransparencyLog
@@ -66,7 +73,7 @@ from projections import contacts as contacts_read
 from projections import verifications as verifications_read
 from projections.catalog import all_projections
 from projections.read_models import CatchingUpReadModels, FollowingReadModels
-from projections.runner import ProjectionRunner
+from projections.runner import ProjectionRunner, read_models_position
 from projections.verifications import PostgresVerificationLookup
 
 
@@ -77,6 +84,7 @@ class Components:
 
     settings: Settings
     pool: asyncpg.Pool
+    replica: ReplicaPool | None
     store: PostgresEventStore
     repository: Repository
     clock: SystemClock
@@ -108,16 +116,44 @@ class Components:
     evidence: Evidence
 
     async def close(self) -> None:
-        """Stop the event store's writer (the pool is the caller's to close)."""
+        """Stop the event store's writer and close the replica's pool (the primary's is the
+        caller's to close)."""
         await self.store.close()
+        if self.replica is not None:
+            await self.replica.close()
+
+
+async def open_read_pool(settings: Settings, pool: asyncpg.Pool) -> ReplicaPool | None:
+    """The read replica's pool beside the primary's `pool` (None without `DATABASE_READ_URL`):
+    as large as the primary's, checked in the background until `Components.close()`."""
+    if settings.read_replica is None:
+        return None
+    names = [p.name for p in all_projections(settings)]
+
+    async def reached(db: asyncpg.Pool | Connection) -> int | None:
+        return await read_models_position(db, names)
+
+    return await open_replica_pool(
+        settings.read_replica,
+        pool,
+        reached,
+        max_size=pool.get_max_size(),
+        statement_cache_size=settings.db_statement_cache,
+    )
 
 
 def compose(
-    settings: Settings, pool: asyncpg.Pool, *, follow: bool = True, hasher: PasswordHasher | None = None
+    settings: Settings,
+    pool: asyncpg.Pool,
+    *,
+    replica: ReplicaPool | None = None,
+    follow: bool = True,
+    hasher: PasswordHasher | None = None,
 ) -> Components:
-    """Everything on `pool`. `follow`: a projection runner follows the ledger (in this process or
-    another), so writes that must be seen wait for it; else (one-off commands) they bring the read
-    models up to date themselves. `hasher`: tests pass a cheap one."""
+    """Everything on `pool`; `replica` (from `open_read_pool`) for the read handlers. `follow`: a
+    projection runner follows the ledger (in this process or another), so writes that must be
+    seen wait for it; else (one-off commands) they bring the read models up to date themselves.
+    `hasher`: tests pass a cheap one."""
     if settings.kek is None or settings.index_key is None or settings.token_key is None:
         raise ValueError("the service needs OPTIN_KEK, OPTIN_INDEX_KEY and OPTIN_TOKEN_KEY")
     clock, store = SystemClock(), PostgresEventStore(pool)
@@ -139,6 +175,7 @@ def compose(
     return Components(
         settings=settings,
         pool=pool,
+        replica=replica,
         store=store,
         repository=repository,
         clock=clock,

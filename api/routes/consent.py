@@ -13,7 +13,9 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import JSONBody, QueryParameter
 
+from adapters.postgres.replica import ReadDatabase
 from api.auth.guards import allow
+from api.dependencies import READS_ONLY
 from api.routes.contacts import AddressText
 from api.services import Services
 from ledger.address import normalise
@@ -55,7 +57,7 @@ class ConsentController(Controller):
     async def get_consent(
         self,
         services: NamedDependency[Services],
-        caught_up: NamedDependency[int | None],
+        read_db: NamedDependency[ReadDatabase],
         optin_id: Annotated[UUID, QueryParameter()],
         channel: Annotated[Channel, QueryParameter()],
         contact_id: Annotated[UUID | None, QueryParameter()] = None,
@@ -79,7 +81,7 @@ class ConsentController(Controller):
                 services.store, services.repository.mapper, contact_id, optin_id, channel, as_of
             )
         else:
-            decision = await consent_state.consent_of(services.pool, contact_id, optin_id, channel)
+            decision = await consent_state.consent_of(read_db, contact_id, optin_id, channel)
         return ConsentAnswer(
             status=decision.status,
             since=decision.since,
@@ -87,12 +89,18 @@ class ConsentController(Controller):
             event_topic=decision.topic,
         )
 
-    @post("/v1/consent/check", guards=[allow("staff", "service")], status_code=200, summary="Bulk check")
+    @post(
+        "/v1/consent/check",
+        guards=[allow("staff", "service")],
+        status_code=200,
+        summary="Bulk check",
+        opt=READS_ONLY,
+    )
     async def check(
         self,
         data: JSONBody[CheckIn],
         services: NamedDependency[Services],
-        caught_up: NamedDependency[int | None],
+        read_db: NamedDependency[ReadDatabase],
     ) -> list[CheckOut]:
         indexes: list[bytes | None] = []
         for n, item in enumerate(data.items):
@@ -108,7 +116,7 @@ class ConsentController(Controller):
                 else None
             )
         rows = await consent_state.check_many(
-            services.pool,
+            read_db,
             [i.contact_id for i in data.items],
             indexes,
             [i.optin_id for i in data.items],

@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from adapters.postgres.replica import ReadDatabase
 from api.answers import one_page, written
 from api.auth.guards import allow
 from api.dependencies import components
@@ -51,7 +51,7 @@ class TimelinePage(msgspec.Struct, frozen=True, kw_only=True):
 class ContactsController(Controller):
     path = "/v1/contacts"
     tags = ("contacts",)
-    dependencies = components("contacts", "pool")
+    dependencies = components("contacts")
 
     @post("/", guards=[allow("staff", "service")], summary="Register a contact (idempotent)")
     async def register(
@@ -73,8 +73,7 @@ class ContactsController(Controller):
     async def list(
         self,
         contacts: NamedDependency[ContactRegistry],
-        pool: NamedDependency[asyncpg.Pool],
-        caught_up: NamedDependency[int | None],
+        read_db: NamedDependency[ReadDatabase],
         channel: FromQuery[Channel | None] = None,
         address: Annotated[str | None, QueryParameter(description="exact address (blind index)")] = None,
         created_after: FromQuery[datetime | None] = None,
@@ -88,7 +87,7 @@ class ContactsController(Controller):
             if only is None:
                 return ContactPage(items=[], next_cursor=None)
         rows = await read.list_contacts(
-            pool,
+            read_db,
             channel=channel,
             created_after=created_after,
             created_before=created_before,
@@ -103,10 +102,9 @@ class ContactsController(Controller):
     async def get_one(
         self,
         contact_id: FromPath[UUID],
-        pool: NamedDependency[asyncpg.Pool],
-        caught_up: NamedDependency[int | None],
+        read_db: NamedDependency[ReadDatabase],
     ) -> read.ContactRow:
-        row = await read.get_contact(pool, contact_id)
+        row = await read.get_contact(read_db, contact_id)
         if row is None:
             raise NotFoundException(f"no contact with id {contact_id}")
         return row
@@ -119,14 +117,13 @@ class ContactsController(Controller):
     async def get_timeline(
         self,
         contact_id: FromPath[UUID],
-        pool: NamedDependency[asyncpg.Pool],
-        caught_up: NamedDependency[int | None],
+        read_db: NamedDependency[ReadDatabase],
         after: Annotated[int, QueryParameter(ge=0)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> TimelinePage:
-        if await read.get_contact(pool, contact_id) is None:
+        if await read.get_contact(read_db, contact_id) is None:
             raise NotFoundException(f"no contact with id {contact_id}")
-        items = await timeline(pool, contact_id, after=after, limit=limit)
+        items = await timeline(read_db, contact_id, after=after, limit=limit)
         return TimelinePage(items=items, next_after=items[-1].position if len(items) == limit else None)
 
     @delete("/{contact_id:uuid}", guards=[allow("admin")], status_code=200, summary="Erase (crypto-shred)")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from adapters.postgres.replica import ReadDatabase
 from api.answers import one_page, written
 from api.auth.guards import allow
 from api.dependencies import components
@@ -61,7 +61,7 @@ class MessagePage(msgspec.Struct, frozen=True, kw_only=True):
 class MessagesController(Controller):
     path = "/v1/messages"
     tags = ("messages",)
-    dependencies = components("messaging", "pool")
+    dependencies = components("messaging")
 
     @post(
         "/send",
@@ -90,8 +90,7 @@ class MessagesController(Controller):
     @get("/", guards=[allow("staff", "auditor")], summary="Messages, newest first (bodies masked)")
     async def list(
         self,
-        pool: NamedDependency[asyncpg.Pool],
-        caught_up: NamedDependency[int | None],
+        read_db: NamedDependency[ReadDatabase],
         contact_id: FromQuery[UUID | None] = None,
         optin_id: FromQuery[UUID | None] = None,
         status: Annotated[str | None, QueryParameter(max_length=32)] = None,
@@ -100,7 +99,7 @@ class MessagesController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> MessagePage:
         rows = await read.list_messages(
-            pool,
+            read_db,
             contact_id=contact_id,
             optin_id=optin_id,
             status=status,
@@ -119,13 +118,12 @@ class MessagesController(Controller):
     async def get_one(
         self,
         message_id: FromPath[UUID],
-        pool: NamedDependency[asyncpg.Pool],
-        caught_up: NamedDependency[int | None],
+        read_db: NamedDependency[ReadDatabase],
     ) -> MessageDetail:
-        row = await read.get_message(pool, message_id)
+        row = await read.get_message(read_db, message_id)
         if row is None:
             raise NotFoundException(f"no message with id {message_id}")
-        return MessageDetail(message=row, events=await read.message_events(pool, message_id))
+        return MessageDetail(message=row, events=await read.message_events(read_db, message_id))
 
 
 def _request(data: SendIn) -> SendRequest:

@@ -16,6 +16,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from adapters.postgres.replica import ReadDatabase
 from adapters.settings import Settings
 from api.answers import written
 from api.auth.guards import anyone, contact_only, principal_of
@@ -98,7 +99,7 @@ class PublicController(Controller):
         self,
         request: Request[Any, Any, Any],
         contacts: NamedDependency[ContactRegistry],
-        pool: NamedDependency[asyncpg.Pool],
+        read_db: NamedDependency[ReadDatabase],
     ) -> Me:
         contact_id = _contact(request)
         address = await contacts.address_of(contact_id)
@@ -106,7 +107,7 @@ class PublicController(Controller):
             id=contact_id,
             channel=address.channel,
             address=address.value,
-            consents=await own_consents(pool, contact_id, address.channel),
+            consents=await own_consents(read_db, contact_id, address.channel),
         )
 
     @post("/me/consents", guards=[contact_only], summary="Opt in or out myself, at once")

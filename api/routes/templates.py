@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from litestar import Controller, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from adapters.postgres.replica import ReadDatabase
 from api.answers import written
 from api.auth.guards import allow
 from api.dependencies import components
@@ -90,7 +90,7 @@ def _out(t: Template | read.TemplateRow) -> TemplateOut:
 class TemplatesController(Controller):
     path = "/v1/templates"
     tags = ("templates",)
-    dependencies = components("templates", "pool")
+    dependencies = components("templates")
 
     @post("/", guards=[allow("staff")], summary="Create a template")
     async def create(
@@ -113,15 +113,14 @@ class TemplatesController(Controller):
     @get("/", guards=[allow("staff")], summary="List templates")
     async def list(
         self,
-        pool: NamedDependency[asyncpg.Pool],
-        caught_up: NamedDependency[int | None],
+        read_db: NamedDependency[ReadDatabase],
         kind: FromQuery[TemplateKind | None] = None,
         channel: FromQuery[Channel | None] = None,
         optin_id: FromQuery[UUID | None] = None,
         include_archived: Annotated[bool, QueryParameter()] = False,
     ) -> list[TemplateOut]:
         rows = await read.list_templates(
-            pool, kind=kind, channel=channel, optin_id=optin_id, include_archived=include_archived
+            read_db, kind=kind, channel=channel, optin_id=optin_id, include_archived=include_archived
         )
         return [_out(r) for r in rows]
 
@@ -129,10 +128,9 @@ class TemplatesController(Controller):
     async def get_one(
         self,
         template_id: FromPath[UUID],
-        pool: NamedDependency[asyncpg.Pool],
-        caught_up: NamedDependency[int | None],
+        read_db: NamedDependency[ReadDatabase],
     ) -> TemplateOut:
-        row = await read.get_template(pool, template_id)
+        row = await read.get_template(read_db, template_id)
         if row is None:
             raise NotFoundException(f"no template with id {template_id}")
         return _out(row)

@@ -16,6 +16,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 
+from adapters.postgres.replica import ReadDatabase
 from api.answers import one_page
 from api.auth.directory import UserDirectory
 from api.dependencies import components
@@ -39,15 +40,15 @@ class SearchForm(msgspec.Struct, kw_only=True):
     address: str = ""
 
 
-@get("/contacts", guards=[VIEWERS], dependencies=components("pool"))
+@get("/contacts", guards=[VIEWERS])
 async def contacts_page(
     request: Request[Any, Any, Any],
-    pool: NamedDependency[asyncpg.Pool],
+    read_db: NamedDependency[ReadDatabase],
     cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
 ) -> Response[Any]:
     after = read.cursor_key(cursor) if cursor else None
     rows = await read.list_contacts(
-        pool,
+        read_db,
         channel=None,
         created_after=None,
         created_before=None,
@@ -85,24 +86,22 @@ async def search(
     return page(request, template, title="Contacts", rows=rows, next_cursor=None, searched=True, error=error)
 
 
-@get(
-    "/contacts/{contact_id:uuid}", guards=[VIEWERS], dependencies=components("pool", "contacts", "directory")
-)
+@get("/contacts/{contact_id:uuid}", guards=[VIEWERS], dependencies=components("contacts", "directory"))
 async def contact_page(
     request: Request[Any, Any, Any],
     contact_id: FromPath[UUID],
-    pool: NamedDependency[asyncpg.Pool],
+    read_db: NamedDependency[ReadDatabase],
     contacts: NamedDependency[ContactRegistry],
     directory: NamedDependency[UserDirectory],
 ) -> Response[Any]:
-    contact = await read.get_contact(pool, contact_id)
+    contact = await read.get_contact(read_db, contact_id)
     if contact is None:
         raise NotFoundException("no such contact")
-    names = {p.id: p.name for p in await list_programs(pool, include_archived=True)}
-    decided = await consent_state.decisions_of(pool, contact_id, cast(Channel, contact.channel))
-    events = await timeline(pool, contact_id, after=0, limit=TIMELINE_LIMIT)
+    names = {p.id: p.name for p in await list_programs(read_db, include_archived=True)}
+    decided = await consent_state.decisions_of(read_db, contact_id, cast(Channel, contact.channel))
+    events = await timeline(read_db, contact_id, after=0, limit=TIMELINE_LIMIT)
     who = viewer(request)
-    lines = await History(pool, contacts, directory).lines(
+    lines = await History(read_db, contacts, directory).lines(
         contact_id, events, {str(k): v for k, v in names.items()}, full_emails=may(who, ADMINS)
     )
     return page(

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from adapters.postgres.merkle_tiles import TreeNotReadyError
+from adapters.postgres.replica import ReadDatabase
 from adapters.postgres.transparency_log import NoSigningKeyError, TransparencyLog
 from api.dependencies import components
 from api.web.console.access import AUDITORS, VIEWERS
@@ -22,17 +22,14 @@ from projections.programs import disclosure_history, get_program
 TEXT = "text/plain; charset=utf-8"
 
 
-@get("/programs/{optin_id:uuid}/disclosures", guards=[VIEWERS], dependencies=components("pool"))
+@get("/programs/{optin_id:uuid}/disclosures", guards=[VIEWERS])
 async def disclosures_page(
-    request: Request[Any, Any, Any],
-    optin_id: FromPath[UUID],
-    pool: NamedDependency[asyncpg.Pool],
-    caught_up: NamedDependency[int | None],
+    request: Request[Any, Any, Any], optin_id: FromPath[UUID], read_db: NamedDependency[ReadDatabase]
 ) -> Response[Any]:
-    program = await get_program(pool, optin_id)
+    program = await get_program(read_db, optin_id)
     if program is None:
         raise NotFoundException("no such program")
-    history = await disclosure_history(pool, optin_id)
+    history = await disclosure_history(read_db, optin_id)
     return page(
         request,
         "console/disclosures.html",

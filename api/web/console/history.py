@@ -16,9 +16,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from adapters.postgres.ledger_reads import events_at
+from adapters.postgres.replica import ReadDatabase
 from api.auth.directory import UserDirectory
 from api.web.console.event_words import source_words, what_happened
 from ledger.application.contacts import ContactRegistry
@@ -97,7 +96,7 @@ def _by(entry: TimelineEntry, staff: Mapping[UUID, str]) -> str:
 class History:
     """Builds the console's lines for one contact."""
 
-    def __init__(self, pool: asyncpg.Pool, contacts: ContactRegistry, directory: UserDirectory) -> None:
+    def __init__(self, pool: ReadDatabase, contacts: ContactRegistry, directory: UserDirectory) -> None:
         self.pool = pool
         self.contacts = contacts
         self.directory = directory

@@ -13,6 +13,7 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from adapters.postgres.replica import ReadDatabase
 from api.dependencies import components
 from api.routes.consent_requests import ConsentRequest
 from api.web.console.access import EDITORS
@@ -36,7 +37,7 @@ class RequestForm(msgspec.Struct, kw_only=True):
 
 async def _page(
     request: Request[Any, Any, Any],
-    pool: asyncpg.Pool,
+    pool: ReadDatabase,
     contact_id: str,
     *,
     status: int = 200,
@@ -59,13 +60,13 @@ async def _page(
     )
 
 
-@get("/consent-requests", guards=[EDITORS], dependencies=components("pool"))
+@get("/consent-requests", guards=[EDITORS])
 async def requests_page(
     request: Request[Any, Any, Any],
-    pool: NamedDependency[asyncpg.Pool],
+    read_db: NamedDependency[ReadDatabase],
     contact_id: Annotated[UUID | None, QueryParameter()] = None,
 ) -> Response[Any]:
-    return await _page(request, pool, str(contact_id) if contact_id else "")
+    return await _page(request, read_db, str(contact_id) if contact_id else "")
 
 
 @post("/consent-requests", guards=[EDITORS], dependencies=components("pool", "consent_requests"))

@@ -192,9 +192,9 @@ class PreferencePages(Controller):
         contact_id = signed_in(request)
         assert contact_id is not None
         action: Action = "opt_in" if data.action == "opt_in" else "opt_out"
-        error = None
+        error, position = None, 0
         try:
-            await pages.self_service.set_own(
+            position = await pages.self_service.set_own(
                 contact_id,
                 data.optin_id,
                 action,
@@ -206,7 +206,8 @@ class PreferencePages(Controller):
             error = "The text of this program changed since this page was loaded, so nothing changed. "
             error += "Read the new text below, then choose again."
         if not is_htmx(request) and error is None:
-            return see_other(request, f"/preferences?changed={data.optin_id}")
+            # the replica may answer the next page: once it has the change
+            return see_other(request, f"/preferences?changed={data.optin_id}&min_position={position}")
         address, consents = await _own(pages, contact_id)
         if not is_htmx(request):
             return page(

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from litestar import Request
 from litestar.datastructures import Cookie, State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
+from adapters.postgres.replica import ReadDatabase
 from adapters.settings import Settings
 from api.auth.principal import Principal
 from api.auth.tokens import CONTACT_TOKEN_TTL, issue_contact_token
@@ -31,17 +31,18 @@ from ledger.vocabulary import Channel
 
 @dataclass(frozen=True, slots=True)
 class ContactPages:
-    """What the contact pages use: the self-service use cases, contacts, read models, settings."""
+    """What the contact pages use: the self-service use cases, contacts, read models (`pool`: the
+    request's `read_db`, the primary's when the request writes), settings."""
 
     self_service: SelfService
     contacts: ContactRegistry
-    pool: asyncpg.Pool
+    pool: ReadDatabase
     settings: Settings
 
 
-def provide_pages(state: State) -> ContactPages:
+def provide_pages(state: State, read_db: NamedDependency[ReadDatabase]) -> ContactPages:
     parts = state.components
-    return ContactPages(parts.self_service, parts.contacts, parts.pool, parts.settings)
+    return ContactPages(parts.self_service, parts.contacts, read_db, parts.settings)
 
 
 PAGES = {"pages": Provide(provide_pages, sync_to_thread=False)}
