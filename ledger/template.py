@@ -27,6 +27,7 @@ TemplateKind = Literal[
     "transactional",
     "promotional",
     "optout_confirmation",
+    "consent_receipt",
 ]
 KINDS: tuple[TemplateKind, ...] = (
     "verification_code",
@@ -35,12 +36,16 @@ KINDS: tuple[TemplateKind, ...] = (
     "transactional",
     "promotional",
     "optout_confirmation",
+    "consent_receipt",
 )
 MARKETING_KINDS: frozenset[TemplateKind] = frozenset({"optin_invite", "promotional"})
-SYSTEM_VARIABLES = frozenset({"code", "unsubscribe_url", "program_name", "disclosure", "expires_minutes"})
+SYSTEM_VARIABLES = frozenset(
+    {"code", "unsubscribe_url", "program_name", "disclosure", "expires_minutes"}
+    | {"receipt_url", "receipt_jws", "consent_change", "ledger_position"}  # consent receipts
+)
 """Filled in by the ledger itself; callers may not set them."""
 
-_NEEDS = {"verification_code": "code", "optin_invite": "code"}
+_NEEDS = {"verification_code": "code", "optin_invite": "code", "consent_receipt": "receipt_url"}
 _STOP = re.compile(r"\bSTOP\b")
 _UNSUBSCRIBE = re.compile(r"\{\{\s*unsubscribe_url\s*\}\}")
 _NAMESPACE = uuid.UUID("7e3b1c5a-2f0d-4c1e-9a6b-74656d706c74")
