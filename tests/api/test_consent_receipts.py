@@ -80,7 +80,8 @@ async def settled(pool: asyncpg.Pool) -> None:
     head = await pool.fetchval("SELECT position FROM ledger_head")
 
     async def quiet() -> bool:
-        tracked = dict(await pool.fetch("SELECT name, position FROM projection_tracking"))
+        rows = await pool.fetch("SELECT name, position FROM projection_tracking")
+        tracked = {r["name"]: r["position"] for r in rows}
         if tracked.get("consent_receipts", 0) < head:
             return False
         now = await pool.fetchval("SELECT position FROM ledger_head")
@@ -122,6 +123,8 @@ async def test_an_opt_in_by_code_gets_one_receipt_email_whose_link_serves_a_veri
     (receipt_mail,) = receipts_in(await arrived(mailbox, address, 2))
     await settled(pool)
     assert len(mailbox.to(address)) == 2  # the invite and the receipt, nothing more
+    raw = mailbox.raw_to(address)[1]  # the long JWS travels 7-bit clean, within SMTP's line limit
+    assert raw.isascii() and all(len(line) <= 998 for line in raw.split(b"\r\n"))
     assert receipt_mail["Subject"] == "Your consent receipt: Weekly offers"
     assert receipt_mail["List-Unsubscribe"] is None  # a receipt is no marketing
     text = text_of(receipt_mail)
