@@ -1,11 +1,12 @@
 """Follow the ledger and hand every new opt-in and opt-out to `ConsentReceipts`, which queues its
 receipt for the outbox worker.
 
-Tracked like a projection (`projection_tracking`, name `consent_receipts`): each batch runs under
-an advisory lock and its position is written when the batch is done, so two followers never
-interleave and a crash resumes where the last finished batch stopped. The receipts of a batch cut
-short by a crash are recorded again: their message ids derive from the events' positions, so the
-second time finds them recorded and sends nothing twice (at least once, exactly one message).
+Tracked like a projection (`projection_tracking`, name `consent_receipts`): a batch's position is
+written once all its receipts are recorded, so a crash resumes where the last finished batch
+stopped. The receipts of a batch cut short are handed over again, and so are those two followers
+both take: a receipt's message id derives from its event's position, so the second time finds it
+recorded and nothing is sent twice (at least once, exactly one message). No connection is held
+while receipts are recorded, beyond the one listening for new events.
 
 It starts where the ledger stood when its migration ran (`060_consent_receipts.sql`): consent
 changed before this feature existed is listed at `/v1/public/me/receipts`, never mailed.
@@ -19,7 +20,6 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from adapters.postgres.pool import Connection
 from adapters.resilience import forever, wait_or_timeout
 from ledger.codec import LedgerMapper
 from ledger.consent import Consent
@@ -31,6 +31,13 @@ _EVENTS = (
     "WHERE notification_id > $1 AND notification_id <= $2 AND topic = ANY($3::text[]) "
     "ORDER BY notification_id"
 )
+
+_START = (
+    "INSERT INTO projection_tracking (name, position) SELECT $1, position FROM ledger_head "
+    "ON CONFLICT DO NOTHING"
+)
+_TRACKED = "SELECT position FROM projection_tracking WHERE name = $1"
+_ADVANCE = "UPDATE projection_tracking SET position = greatest(position, $2) WHERE name = $1"
 
 Deliver = Callable[[int, "Consent.Granted | Consent.Withdrawn"], Awaitable[object]]
 """`ConsentReceipts.deliver`: queue the receipt of the consent event at a position."""
@@ -78,31 +85,26 @@ class ConsentReceiptFollower:
         """Deliver batches until the follower reaches the ledger head; return events handed over."""
         handed = 0
         while True:
-            async with self.pool.acquire() as conn, conn.transaction():
-                reached, count = await self._advance(conn)
-            handed += count
-            if not reached:
+            found = await self._next_batch()
+            if found is None:
                 return handed
+            rows, upto = found
+            for row in rows:  # each appends on its own; no connection is held meanwhile
+                change = self.mapper.decode(row[3], row[1], row[2], row[4])
+                assert isinstance(change, Consent.Granted | Consent.Withdrawn)  # the topics asked for
+                await self.deliver(int(row[0]), change)
+            await self.pool.execute(_ADVANCE, NAME, upto)
+            handed += len(rows)
 
-    async def _advance(self, conn: Connection) -> tuple[bool, int]:
-        """Deliver the next batch; (whether there was one, consent events in it)."""
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('projection:' || $1))", NAME)
-        # A lost tracking row starts at the head: receipts are for changes from now on, never a
-        # flood of old ones.
-        await conn.execute(
-            "INSERT INTO projection_tracking (name, position) SELECT $1, position FROM ledger_head "
-            "ON CONFLICT DO NOTHING",
-            NAME,
-        )
-        position = int(await conn.fetchval("SELECT position FROM projection_tracking WHERE name = $1", NAME))
-        head = int(await conn.fetchval("SELECT position FROM ledger_head"))
-        upto = min(position + self.batch_size, head)
-        if upto <= position:
-            return False, 0
-        rows = await conn.fetch(_EVENTS, position, upto, TOPICS)
-        for row in rows:  # appended on other connections, in ledger order
-            change = self.mapper.decode(row[3], row[1], row[2], row[4])
-            assert isinstance(change, Consent.Granted | Consent.Withdrawn)  # the topics asked for
-            await self.deliver(int(row[0]), change)
-        await conn.execute("UPDATE projection_tracking SET position = $2 WHERE name = $1", NAME, upto)
-        return True, len(rows)
+    async def _next_batch(self) -> tuple[list[asyncpg.Record], int] | None:
+        """The consent events after the tracked position (up to a batch), and where they end."""
+        async with self.pool.acquire() as conn:
+            # A lost tracking row starts at the head: receipts are for changes from now on,
+            # never a flood of old ones.
+            await conn.execute(_START, NAME)
+            position = int(await conn.fetchval(_TRACKED, NAME))
+            head = int(await conn.fetchval("SELECT position FROM ledger_head"))
+            upto = min(position + self.batch_size, head)
+            if upto <= position:
+                return None
+            return await conn.fetch(_EVENTS, position, upto, TOPICS), upto
