@@ -5,7 +5,8 @@ message (never a cache). What a message needs of it depends on its purpose: mark
 marketing program, a `promotional` or `optin_confirmation` message) needs `opted_in`;
 transactional needs no consent, but is blocked by an opt-out of its program or of the channel
 (SMS STOP). Nothing goes to an erased contact or about an archived program. The answer names the
-ledger position and topic of the event it relied on.
+ledger position and topic of the event it relied on. Queued messages that confirm what the
+contact just did (keyword replies, codes, consent receipts) have rules of their own (`still_allowed`).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Every change of subject or body is a new version; a message records the template id and version
 it was rendered from, so what was sent can always be traced to the exact text staff approved.
 Templates that market (`optin_invite`, `promotional`) must tell the reader how to opt out: SMS
-with the STOP keyword, email with the `{{ unsubscribe_url }}` link. Ids are deterministic for the
-defaults and for a program's own template of a kind and channel, so no lookup is needed.
+with the STOP keyword, email with the `{{ unsubscribe_url }}` link; a `consent_receipt` must place
+the `{{ receipt_url }}` link. Ids are deterministic for the defaults and for a program's own
+template of a kind and channel, so no lookup is needed.
 """
 
 from __future__ import annotations
