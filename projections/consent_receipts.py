@@ -53,12 +53,15 @@ class ConsentReceiptFollower:
         *,
         mapper: LedgerMapper | None = None,
         batch_size: int = 1000,
+        concurrency: int = 8,
         poll_interval: float = 1.0,
     ) -> None:
         self.pool = pool
         self.deliver = deliver
         self.mapper = mapper or LedgerMapper()
         self.batch_size = batch_size
+        self.concurrency = concurrency
+        """Receipts recorded at once: their appends share a transaction (the store batches them)."""
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
 
@@ -89,12 +92,23 @@ class ConsentReceiptFollower:
             if found is None:
                 return handed
             rows, upto = found
-            for row in rows:  # each appends on its own; no connection is held meanwhile
-                change = self.mapper.decode(row[3], row[1], row[2], row[4])
-                assert isinstance(change, Consent.Granted | Consent.Withdrawn)  # the topics asked for
-                await self.deliver(int(row[0]), change)
+            for start in range(0, len(rows), self.concurrency):  # no connection is held meanwhile
+                await self._deliver_all(rows[start : start + self.concurrency])
             await self.pool.execute(_ADVANCE, NAME, upto)
             handed += len(rows)
+
+    async def _deliver_all(self, rows: list[asyncpg.Record]) -> None:
+        try:
+            async with asyncio.TaskGroup() as group:  # one fails: the others stop, none run on
+                for row in rows:
+                    group.create_task(self._deliver(row))
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None  # the cause, as the log and the retry name it
+
+    async def _deliver(self, row: asyncpg.Record) -> None:
+        change = self.mapper.decode(row[3], row[1], row[2], row[4])
+        assert isinstance(change, Consent.Granted | Consent.Withdrawn)  # the topics asked for
+        await self.deliver(int(row[0]), change)
 
     async def _next_batch(self) -> tuple[list[asyncpg.Record], int] | None:
         """The consent events after the tracked position (up to a batch), and where they end."""

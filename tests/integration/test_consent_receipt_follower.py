@@ -56,7 +56,8 @@ async def test_every_consent_event_is_handed_over_in_order_and_a_crash_resumes_a
 ) -> None:
     positions = await opt_ins_and_outs(store, 6)  # 12 consent events among 18 (each stream opens)
     deliver = Crashing(crash_at=5)
-    follower = ConsentReceiptFollower(pool, deliver, batch_size=6)  # 6 positions: 4 consent events
+    # 6 positions a batch: 4 consent events; one at a time, so the crash lands at a known one.
+    follower = ConsentReceiptFollower(pool, deliver, batch_size=6, concurrency=1)
     with pytest.raises(RuntimeError):
         await follower.catch_up()
     assert deliver.seen == positions[:4] and await tracked(pool) == 6  # batch 2 was cut short
@@ -64,6 +65,20 @@ async def test_every_consent_event_is_handed_over_in_order_and_a_crash_resumes_a
     assert deliver.seen == positions  # batch 2 handed over again from its start; nothing skipped
     assert await tracked(pool) == await store.head()
     assert await follower.catch_up() == 0
+
+
+async def test_receipts_recorded_side_by_side_are_all_handed_over_even_after_a_crash(
+    pool: asyncpg.Pool, store: PostgresEventStore
+) -> None:
+    positions = await opt_ins_and_outs(store, 10)
+    deliver = Crashing(crash_at=7)
+    follower = ConsentReceiptFollower(pool, deliver, batch_size=9, concurrency=4)
+    with pytest.raises(RuntimeError):
+        await follower.catch_up()
+    assert await tracked(pool) == 9  # the first batch only
+    await follower.catch_up()
+    assert sorted(set(deliver.seen)) == positions  # some twice (the cut batch), none skipped
+    assert await tracked(pool) == await store.head()
 
 
 async def test_a_lost_tracking_row_starts_at_the_head(pool: asyncpg.Pool, store: PostgresEventStore) -> None:
