@@ -19,6 +19,7 @@ from adapters.runtime import settle_heap
 from adapters.settings import Settings
 from api.auth.middleware import authentication
 from api.auth.openapi import SECURITY, security_components
+from api.client_address import forwarded_client
 from api.composition import Components, compose, receipt_follower
 from api.dependencies import APP_DEPENDENCIES
 from api.email_feedback import start_email_feedback
@@ -159,7 +160,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
         dependencies=APP_DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=1_048_576,
-        middleware=[correlation_and_access_log, authentication],
+        middleware=[forwarded_client(settings.trusted_proxies), correlation_and_access_log, authentication],
         openapi_config=OpenAPIConfig(
             title="OptIn Ledger",
             version=VERSION,
