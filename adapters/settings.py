@@ -108,6 +108,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: tuple[str, ...] = ()
     """CIDRs of the proxies whose `X-Forwarded-For` names the client (`OPTIN_TRUSTED_PROXIES`);
     none by default: the connection's peer is the client."""
+    receipts_email: bool = True
+    receipts_sms: bool = True
+    """Send each opt-in's and opt-out's signed receipt on that channel (`OPTIN_RECEIPTS_EMAIL`,
+    `OPTIN_RECEIPTS_SMS`); off, receipts are still listed and linked, never sent."""
 
     def pool_size(self, default_min: int, default_max: int) -> tuple[int, int]:
         """(min, max) connections of a process's pool: the settings where given, else its defaults."""
@@ -292,6 +296,8 @@ def load_settings(
         signing_key=_secret(env, "OPTIN_SIGNING_KEY"),
         ledger_origin=_origin(env.get("OPTIN_LEDGER_ORIGIN")),
         checkpoint_seconds=_float(env, "OPTIN_CHECKPOINT_SECONDS", 1.0),
+        receipts_email=_flag(env, "OPTIN_RECEIPTS_EMAIL") if env.get("OPTIN_RECEIPTS_EMAIL") else True,
+        receipts_sms=_flag(env, "OPTIN_RECEIPTS_SMS") if env.get("OPTIN_RECEIPTS_SMS") else True,
         metrics_host=env.get("OPTIN_METRICS_HOST") or "127.0.0.1",
         metrics_port=_metrics_port(env),
         ready_max_lag_events=max(0, _int(env, "OPTIN_READY_MAX_LAG_EVENTS", 10000)),

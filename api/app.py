@@ -20,7 +20,7 @@ from adapters.settings import Settings
 from api.auth.middleware import authentication
 from api.auth.openapi import SECURITY, security_components
 from api.client_address import forwarded_client
-from api.composition import Components, compose, open_read_pool
+from api.composition import Components, compose, open_read_pool, receipt_follower
 from api.dependencies import APP_DEPENDENCIES
 from api.email_feedback import start_email_feedback
 from api.middleware import correlation_and_access_log
@@ -39,6 +39,7 @@ from api.routes import (
     messages,
     programs,
     public,
+    receipt_links,
     templates,
     unsubscribe,
     users,
@@ -82,10 +83,12 @@ def _background_tasks(parts: Components, *, run_projections: bool) -> list[async
     if not run_projections:
         return []
     keep_for = timedelta(days=parts.settings.retention_days)
+    receipts = receipt_follower(parts)
     return [
         asyncio.create_task(parts.runner.run_forever()),
         asyncio.create_task(tree_follower(parts.pool, parts.settings).run_forever()),
         asyncio.create_task(_retention_forever(parts.retention, keep_for, timedelta(hours=1))),
+        *([asyncio.create_task(receipts.run_forever())] if receipts else []),
     ]
 
 
@@ -150,6 +153,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
             ledger.LedgerController,
             evidence.contact_evidence,
             evidence.my_receipts,
+            *receipt_links.HANDLERS,
         ],
         template_config=template_config(),
         before_send=[security_headers],

@@ -47,10 +47,12 @@ from api.auth.authenticator import Authenticator
 from api.auth.directory import UserDirectory
 from api.auth.login import LoginService, throttle_keys
 from api.auth.passwords import PasswordHasher
+from api.auth.receipt_links import ReceiptLinkTokens
 from api.auth.unsubscribe_tokens import UnsubscribeTokens
 from api.evidence import Evidence, controller_of
 from ledger.application.channel_preferences import ChannelPreferences, ProgramIds
 from ledger.application.consent import ConsentFlows
+from ledger.application.consent_receipts import ConsentReceipts
 from ledger.application.consent_requests import ConsentRequests
 from ledger.application.contacts import ContactRegistry
 from ledger.application.guardrails import Guardrails, Limits
@@ -69,9 +71,11 @@ from ledger.help_reply import help_reply
 from ledger.keywords import Keywords
 from ledger.ports import ReadModels
 from ledger.repository import Repository
+from ledger.vocabulary import Channel
 from projections import contacts as contacts_read
 from projections import verifications as verifications_read
 from projections.catalog import all_projections
+from projections.consent_receipts import ConsentReceiptFollower
 from projections.read_models import CatchingUpReadModels, FollowingReadModels
 from projections.runner import ProjectionRunner, read_models_position
 from projections.verifications import PostgresVerificationLookup
@@ -114,6 +118,8 @@ class Components:
     audit: PostgresAuditExport
     transparency: TransparencyLog
     evidence: Evidence
+    receipt_links: ReceiptLinkTokens
+    consent_receipts: ConsentReceipts
 
     async def close(self) -> None:
         """Stop the event store's writer and close the replica's pool (the primary's is the
@@ -172,6 +178,7 @@ def compose(
     accounts, directory, authenticator, login = _staff(settings, pool, repository, reads, hasher, background)
     transparency = TransparencyLog(pool, ledger_signer(settings.signing_key, settings.log_origin))
     evidence = Evidence(pool, transparency, contacts.keys, controller_of(settings), repository, clock)
+    receipt_links = ReceiptLinkTokens(settings.token_key, settings.public_url)
     return Components(
         settings=settings,
         pool=pool,
@@ -200,14 +207,33 @@ def compose(
         composer=composer,
         preferences=preferences,
         messaging=Messaging(composer, flows, guardrails),
-        inbound=_inbound(settings, contacts, preferences, composer),
+        inbound=_inbound(settings, contacts, preferences, composer, receipt_links),
         unsubscribe=Unsubscribe(contacts, preferences),
         receipts=DeliveryReceipts(repository, clock),
         retention=_retention(pool, repository, contacts, limiter, limits.window),
         audit=PostgresAuditExport(pool),
         transparency=transparency,
         evidence=evidence,
+        receipt_links=receipt_links,
+        consent_receipts=ConsentReceipts(
+            contacts, composer, receipt_links, evidence, channels=receipt_channels(settings)
+        ),
     )
+
+
+def receipt_channels(settings: Settings) -> frozenset[Channel]:
+    """The channels consent receipts are sent on: those the settings keep on, if anything signs."""
+    if settings.signing_key is None:
+        return frozenset()
+    on: dict[Channel, bool] = {"email": settings.receipts_email, "sms": settings.receipts_sms}
+    return frozenset(channel for channel, sent in on.items() if sent)
+
+
+def receipt_follower(parts: Components) -> ConsentReceiptFollower | None:
+    """The follower that queues consent receipts (run beside the projections), if any are sent."""
+    if not parts.consent_receipts.channels:
+        return None
+    return ConsentReceiptFollower(parts.pool, parts.consent_receipts.deliver)
 
 
 def _contacts(settings: Settings, pool: asyncpg.Pool, repository: Repository) -> ContactRegistry:
@@ -267,7 +293,11 @@ def _staff(
 
 
 def _inbound(
-    settings: Settings, contacts: ContactRegistry, preferences: ChannelPreferences, composer: Composer
+    settings: Settings,
+    contacts: ContactRegistry,
+    preferences: ChannelPreferences,
+    composer: Composer,
+    links: ReceiptLinkTokens,
 ) -> InboundSms:
     keywords = Keywords(
         stop=frozenset(settings.sms_stop_keywords),
@@ -283,6 +313,8 @@ def _inbound(
             settings.sms_help_text, settings.sender_name, settings.sender_contact or settings.public_url
         ),
         sender_name=settings.sender_name,
+        receipts=links if settings.signing_key is not None else None,
+        receipt_line="sms" in receipt_channels(settings),
     )
 
 

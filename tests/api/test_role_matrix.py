@@ -90,6 +90,8 @@ DOCUMENTED: dict[tuple[str, str], Guard] = {
     ("GET", "/v1/ledger/tile/{}"): anyone,
     ("GET", "/v1/contacts/{}/evidence"): allow("staff", "auditor"),
     ("GET", "/v1/public/me/receipts"): contact_only,
+    ("GET", "/v1/public/receipts/{}"): anyone,  # a receipt link: the signed token is the authority
+    ("GET", "/v1/public/receipts/{}/{}"): anyone,
 }
 
 # Server-rendered pages (api/web/). Same rule: exactly this guard each. They authenticate by their
@@ -97,6 +99,7 @@ DOCUMENTED: dict[tuple[str, str], Guard] = {
 # below leaves them out; tests/web/test_console_pages.py walks the console by role with cookies.
 PAGES: dict[tuple[str, str], Guard] = {
     ("GET", "/static/{}"): anyone,
+    ("GET", "/r/{}"): anyone,  # the receipt page a consent receipt links to
     ("GET", "/programs/{}/opt-in"): anyone,
     ("GET", "/programs/{}/opt-out"): anyone,
     ("POST", "/programs/{}/code"): anyone,
