@@ -44,6 +44,7 @@ from api.routes import (
     webhooks,
 )
 from api.senders import outbox_worker, sms_http_client
+from api.text_input import no_nul_text
 from api.web.rendering import template_config
 from api.web.routers import web_routers
 from api.web.security import security_headers
@@ -155,7 +156,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
         dependencies=APP_DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=1_048_576,
-        middleware=[correlation_and_access_log, authentication],
+        middleware=[correlation_and_access_log, no_nul_text, authentication],
         openapi_config=OpenAPIConfig(
             title="OptIn Ledger",
             version=VERSION,

@@ -62,6 +62,7 @@ from ledger.repository import Repository
 from projections import contacts as contacts_read
 from projections import verifications as verifications_read
 from projections.catalog import all_projections
+from projections.consent_checks import ConsentChecks
 from projections.read_models import CatchingUpReadModels, FollowingReadModels
 from projections.runner import ProjectionRunner
 from projections.verifications import PostgresVerificationLookup
@@ -103,6 +104,7 @@ class Components:
     audit: PostgresAuditExport
     transparency: TransparencyLog
     evidence: Evidence
+    consent_checks: ConsentChecks
 
     async def close(self) -> None:
         """Stop the event store's writer (the pool is the caller's to close)."""
@@ -167,6 +169,7 @@ def compose(
         audit=PostgresAuditExport(pool),
         transparency=transparency,
         evidence=evidence,
+        consent_checks=ConsentChecks(pool, contacts, store, repository.mapper),
     )
 
 

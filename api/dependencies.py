@@ -18,9 +18,13 @@ from litestar.params import QueryParameter
 from api.auth.guards import principal_of
 from api.auth.principal import Principal
 from api.composition import Components
+from api.validation import bad_request
 from ledger.application.evidence import Client
 from ledger.vocabulary import Actor
 from projections.runner import wait_for_position
+
+INT64_MAX = 2**63 - 1
+"""The largest ledger position (a PostgreSQL bigint): query integers beyond it are refused."""
 
 
 def component(name: str) -> Provide:
@@ -79,17 +83,23 @@ async def provide_min_position(
         int | None,
         QueryParameter(
             ge=0,
-            description="Wait (up to 2 s) until the read models include this ledger position.",
+            le=INT64_MAX,
+            description="Wait (up to 2 s) until the read models include this ledger position "
+            "(a write's `Ledger-Position`); beyond the ledger's end: 400 at once.",
         ),
     ] = None,
 ) -> int | None:
-    """Dependency `caught_up` for reads: wait until projections reach `?min_position=`, else 503.
+    """Dependency `caught_up` for reads: wait until projections reach `?min_position=`, else 503;
+    a position the ledger has not reached yet is a client's mistake, refused at once (400).
 
     It takes `services` rather than the app state so Litestar resolves the two one after the
     other: dependencies resolved side by side cost a task group per request on the hot path
     (`GET /v1/consent` takes `services` too).
     """
     if min_position:
+        head = await services.store.head()
+        if min_position > head:
+            raise bad_request("min_position", "beyond the end of the ledger", ledger_position=head)
         await wait_for_position(services.pool, min_position, list(services.runner.projections))
     return min_position
 

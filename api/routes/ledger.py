@@ -17,7 +17,7 @@ from litestar.params import FromPath, QueryParameter
 from adapters.postgres.merkle_tiles import TreeNotReadyError
 from adapters.postgres.transparency_log import NoSigningKeyError, TransparencyLog
 from api.auth.guards import allow, anyone
-from api.dependencies import component
+from api.dependencies import INT64_MAX, component
 from api.problems import problem
 from ledger.errors import InvalidValueError
 from ledger.tiles import TilePathError, parse_tile_path
@@ -26,7 +26,9 @@ TEXT = "text/plain; charset=utf-8"
 _FRESH = {"Cache-Control": "no-cache, max-age=1"}
 _FOREVER = {"Cache-Control": "public, max-age=31536000, immutable"}
 
-Size = Annotated[int | None, QueryParameter(ge=0, description="a stored checkpoint's tree size")]
+Size = Annotated[
+    int | None, QueryParameter(ge=0, le=INT64_MAX, description="a stored checkpoint's tree size")
+]
 
 
 class Consistency(msgspec.Struct, frozen=True, kw_only=True, rename={"from_": "from"}):
@@ -84,8 +86,8 @@ class LedgerController(Controller):
     async def consistency(
         self,
         log: NamedDependency[TransparencyLog],
-        from_: Annotated[int, QueryParameter(name="from", ge=0)],
-        to: Annotated[int, QueryParameter(ge=0)],
+        from_: Annotated[int, QueryParameter(name="from", ge=0, le=INT64_MAX)],
+        to: Annotated[int, QueryParameter(ge=0, le=INT64_MAX)],
     ) -> Consistency:
         hashes = await log.consistency(from_, to)
         return Consistency(from_=from_, to=to, hashes=[_b64(h) for h in hashes])

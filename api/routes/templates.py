@@ -110,7 +110,7 @@ class TemplatesController(Controller):
         )
         return written(_out(template), position, 201)
 
-    @get("/", guards=[allow("staff")], summary="List templates")
+    @get("/", guards=[allow("staff", "service")], summary="List templates, with the variables each uses")
     async def list(
         self,
         pool: NamedDependency[asyncpg.Pool],
@@ -125,7 +125,7 @@ class TemplatesController(Controller):
         )
         return [_out(r) for r in rows]
 
-    @get("/{template_id:uuid}", guards=[allow("staff")], summary="One template")
+    @get("/{template_id:uuid}", guards=[allow("staff", "service")], summary="One template and its variables")
     async def get_one(
         self,
         template_id: FromPath[UUID],

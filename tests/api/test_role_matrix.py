@@ -69,15 +69,17 @@ DOCUMENTED: dict[tuple[str, str], Guard] = {
     ("POST", "/v1/webhooks/email/sendgrid"): anyone,
     ("POST", "/v1/webhooks/email/postmark"): anyone,
     ("POST", "/v1/templates"): allow("staff"),
-    ("GET", "/v1/templates"): allow("staff"),
-    ("GET", "/v1/templates/{}"): allow("staff"),
+    # Applications learn a template's variables before they send with it.
+    ("GET", "/v1/templates"): allow("staff", "service"),
+    ("GET", "/v1/templates/{}"): allow("staff", "service"),
     ("PATCH", "/v1/templates/{}"): allow("staff"),
     # Not in API.md: the console's live preview of a template or draft (renders, sends nothing).
     ("POST", "/v1/templates/preview"): allow("staff"),
     ("POST", "/v1/messages/send"): allow("staff", "service"),
     ("POST", "/v1/messages/send_with_consent"): allow("staff", "service"),
-    ("GET", "/v1/messages"): allow("staff", "auditor"),
-    ("GET", "/v1/messages/{}"): allow("staff", "auditor"),
+    # A service key reads the messages its own account sent (others' are 404 to it).
+    ("GET", "/v1/messages"): allow("staff", "auditor", "service"),
+    ("GET", "/v1/messages/{}"): allow("staff", "auditor", "service"),
     ("GET", "/v1/admin/analytics"): allow("staff", "auditor"),
     ("GET", "/v1/audit/events"): allow("auditor"),
     ("GET", "/v1/audit/export"): allow("auditor"),
