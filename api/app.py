@@ -11,7 +11,7 @@ import structlog
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, StoplightRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import StoplightRenderPlugin, SwaggerRenderPlugin
 
 from adapters.postgres.pool import settings_pool
 from adapters.resilience import being_cancelled
@@ -23,6 +23,7 @@ from api.composition import Components, compose
 from api.dependencies import APP_DEPENDENCIES
 from api.email_feedback import start_email_feedback
 from api.middleware import correlation_and_access_log
+from api.openapi.contract import ContractJson
 from api.problems import EXCEPTION_HANDLERS
 from api.routes import (
     analytics,
@@ -164,7 +165,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
             components=security_components(),
             security=SECURITY,
             render_plugins=[
-                JsonRenderPlugin(path=["/", "/openapi.json"]),
+                ContractJson(path=["/", "/openapi.json"]),
                 SwaggerRenderPlugin(),
                 StoplightRenderPlugin(),
             ],

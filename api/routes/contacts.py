@@ -11,6 +11,7 @@ import msgspec
 from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.answers import one_page, written
@@ -53,7 +54,12 @@ class ContactsController(Controller):
     tags = ("contacts",)
     dependencies = components("contacts", "pool")
 
-    @post("/", guards=[allow("staff", "service")], summary="Register a contact (idempotent)")
+    @post(
+        "/",
+        guards=[allow("staff", "service")],
+        summary="Register a contact (idempotent): 201 when new, 200 with the same contact when known",
+        responses={200: ResponseSpec(RegisteredContact, description="Already registered: the same contact.")},
+    )
     async def register(
         self,
         data: JSONBody[NewContact],

@@ -24,6 +24,7 @@ from ledger.template import TemplateKind
 from ledger.vocabulary import Actor, Channel
 from projections import messages as read
 
+BLOCKED = "Blocked by consent: not sent (`reason`, `message_id`; the refusal is recorded too)."
 IdempotencyKey = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:\-]{1,128}$")]
 
 
@@ -76,7 +77,9 @@ class MessagesController(Controller):
     @post(
         "/send",
         guards=[allow("staff", "service")],
+        status_code=202,
         summary="Send if consent allows it now (202), else 409 with the reason",
+        opt={"problems": {409: BLOCKED}},
     )
     async def send(
         self, data: JSONBody[SendIn], messaging: NamedDependency[Messaging], actor: NamedDependency[Actor]
@@ -86,7 +89,9 @@ class MessagesController(Controller):
     @post(
         "/send_with_consent",
         guards=[allow("staff", "service")],
+        status_code=202,
         summary="Send if opted in; with no consent yet, send the opt-in invite instead; else 409",
+        opt={"problems": {409: BLOCKED}},
     )
     async def send_with_consent(
         self,
