@@ -24,6 +24,7 @@ from api.dependencies import APP_DEPENDENCIES
 from api.email_feedback import start_email_feedback
 from api.middleware import correlation_and_access_log
 from api.openapi.contract import ContractJson
+from api.options import allow_every_method
 from api.problems import EXCEPTION_HANDLERS
 from api.routes import (
     analytics,
@@ -45,6 +46,7 @@ from api.routes import (
     webhooks,
 )
 from api.senders import outbox_worker, sms_http_client
+from api.strict_json import StrictJsonRequest
 from api.text_input import no_nul_text
 from api.web.rendering import template_config
 from api.web.routers import web_routers
@@ -152,11 +154,12 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
             evidence.my_receipts,
         ],
         template_config=template_config(),
-        before_send=[security_headers],
+        before_send=[security_headers, allow_every_method],
         lifespan=[lifespan],
         dependencies=APP_DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=1_048_576,
+        request_class=StrictJsonRequest,
         middleware=[correlation_and_access_log, no_nul_text, authentication],
         openapi_config=OpenAPIConfig(
             title="OptIn Ledger",

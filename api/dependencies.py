@@ -23,8 +23,10 @@ from ledger.application.evidence import Client
 from ledger.vocabulary import Actor
 from projections.runner import wait_for_position
 
-INT64_MAX = 2**63 - 1
-"""The largest ledger position (a PostgreSQL bigint): query integers beyond it are refused."""
+MAX_INTEGER = 2**53 - 1
+"""The largest integer a query parameter takes (positions, cursors): every JSON reader holds it
+exactly (JavaScript's `Number.MAX_SAFE_INTEGER`), and the ledger's bigint positions never get
+there; larger ones are refused (422) before they reach a query."""
 
 
 def component(name: str) -> Provide:
@@ -83,7 +85,7 @@ async def provide_min_position(
         int | None,
         QueryParameter(
             ge=0,
-            le=INT64_MAX,
+            le=MAX_INTEGER,
             description="Wait (up to 2 s) until the read models include this ledger position "
             "(a write's `Ledger-Position`); beyond the ledger's end: 400 at once.",
         ),

@@ -1,8 +1,11 @@
-"""No NUL characters in text: PostgreSQL cannot store U+0000 in `text` or `jsonb`, so a request that
-carries one (in its query string, a JSON string or a form field) is refused with a 422 naming
-the field, before any handler or query sees it, instead of failing deep inside a write.
+"""Input refused before any handler sees it, naming the field (422):
 
-The check costs one substring search per body chunk; only a request that has a NUL is parsed
+- NUL characters in text: PostgreSQL cannot store U+0000 in `text` or `jsonb`, so a request that
+  carries one (in its query string, a JSON string or a form field) would fail deep in a write;
+- a query parameter given twice, or given as `null`: every parameter of this API takes one
+  value, and an absent one is left out (Litestar would take either silently).
+
+The body check costs one substring search per chunk; only a request that has a NUL is parsed
 again, to name the fields that hold it.
 """
 
@@ -43,6 +46,18 @@ def _json_fields(value: Any, path: str = "") -> list[str]:
     return []
 
 
+def _check_query(query: bytes) -> None:
+    """Raised inside the route's middleware stack, so Litestar's exception handlers answer."""
+    if b"%00" in query or b"\x00" in query:
+        raise refusal(_form_fields(query), "query")
+    seen: set[str] = set()
+    for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if key in seen or value == "null":
+            why = "given more than once" if key in seen else "null is not a value: leave the parameter out"
+            raise ValidationException(why, extra=[{"key": key, "source": "query", "message": why}])
+        seen.add(key)
+
+
 def refusal(fields: list[str], source: str) -> ValidationException:
     names = fields or [source]
     extra = [{"key": name, "source": source, "message": MESSAGE} for name in names]
@@ -66,9 +81,8 @@ def no_nul_text(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         query: bytes = scope.get("query_string", b"")
-        if b"%00" in query or b"\x00" in query:
-            # Raised inside the route's middleware stack, so Litestar's exception handlers answer.
-            raise refusal(_form_fields(query), "query")
+        if query:
+            _check_query(query)
         content_type = (header(scope, b"content-type") or "").partition(";")[0].strip().lower()
         kind = "json" if content_type.endswith(("/json", "+json")) else None
         kind = "form" if content_type == "application/x-www-form-urlencoded" else kind

@@ -8,11 +8,11 @@ from typing import Annotated
 import asyncpg
 from litestar import get
 from litestar.di import NamedDependency
-from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
 from api.auth.guards import allow
 from api.dependencies import component
+from api.validation import invalid
 from projections.activity import Analytics, analytics
 
 
@@ -34,8 +34,8 @@ async def get_analytics(
     until = until or today
     since = since or until - timedelta(days=29)
     if since > until:
-        raise ValidationException("`from` must not be after `to`")
+        raise invalid("from", "must not be after `to`")
     if (until - since).days > 3660:
-        raise ValidationException("ask for ten years at most")
+        raise invalid("from", "ask for ten years at most")
     stale = datetime.now(UTC) - timedelta(days=pending_days)
     return await analytics(pool, since, until, stale)

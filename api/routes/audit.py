@@ -15,7 +15,7 @@ from litestar.response import Stream
 from adapters.postgres.audit_export import PostgresAuditExport
 from adapters.postgres.event_store import PostgresEventStore
 from api.auth.guards import allow
-from api.dependencies import INT64_MAX, components
+from api.dependencies import MAX_INTEGER, components
 from ledger.masking import scrub
 from ledger.ports import RecordedEvent
 
@@ -74,7 +74,7 @@ class AuditController(Controller):
         store: NamedDependency[PostgresEventStore],
         caught_up: NamedDependency[int | None],
         after: Annotated[
-            int, QueryParameter(ge=0, le=INT64_MAX, description="Return events after this position.")
+            int, QueryParameter(ge=0, le=MAX_INTEGER, description="Return events after this position.")
         ] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> AuditPage:
@@ -91,7 +91,7 @@ class AuditController(Controller):
         self,
         audit: NamedDependency[PostgresAuditExport],
         after: Annotated[
-            int, QueryParameter(ge=0, le=INT64_MAX, description="Export events after this position.")
+            int, QueryParameter(ge=0, le=MAX_INTEGER, description="Export events after this position.")
         ] = 0,
     ) -> Stream:
         lines, filename = await audit.lines(after)

@@ -85,7 +85,12 @@ class ConsentController(Controller):
     tags = ("consent",)
     dependencies = components("consent_checks")
 
-    @get("/v1/consent", guards=[allow("staff", "service", "auditor")], summary="Consent now, or as of a time")
+    @get(
+        "/v1/consent",
+        guards=[allow("staff", "service", "auditor")],
+        summary="Consent now, or as of a time",
+        opt={"problems": {404: "No program has this id."}},
+    )
     async def get_consent(
         self,
         consent_checks: NamedDependency[ConsentChecks],

@@ -16,7 +16,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.answers import one_page, written
 from api.auth.guards import allow
-from api.dependencies import INT64_MAX, components
+from api.dependencies import MAX_INTEGER, components
 from ledger.application.contacts import ContactRegistry
 from ledger.vocabulary import Actor, Channel
 from projections import contacts as read
@@ -127,7 +127,7 @@ class ContactsController(Controller):
         contact_id: FromPath[UUID],
         pool: NamedDependency[asyncpg.Pool],
         caught_up: NamedDependency[int | None],
-        after: Annotated[int, QueryParameter(ge=0, le=INT64_MAX)] = 0,
+        after: Annotated[int, QueryParameter(ge=0, le=MAX_INTEGER)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> TimelinePage:
         if await read.get_contact(pool, contact_id) is None:

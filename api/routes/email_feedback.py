@@ -16,7 +16,7 @@ change nothing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -27,6 +27,7 @@ from litestar.exceptions import (
     NotFoundException,
     PermissionDeniedException,
 )
+from litestar.params import Body
 
 from adapters.email.feedback.postmark import basic_auth_ok, postmark_events
 from adapters.email.feedback.sendgrid import sendgrid_events
@@ -94,11 +95,15 @@ class EmailFeedbackController(Controller):
             "problems": {400: "The message is empty.", 413: "Larger than 10 MiB.", 415: "Not message/rfc822."}
         },
     )
-    async def feedback(self, request: Request[Any, Any, Any]) -> Response[FeedbackOut]:
+    async def feedback(
+        self,
+        request: Request[Any, Any, Any],
+        data: Annotated[bytes, Body(media_type="message/rfc822", description="The raw message.")],
+    ) -> Response[FeedbackOut]:
         kind = (request.headers.get("content-type") or "").partition(";")[0].strip().lower()
         if kind not in _RAW_TYPES:
             raise ClientException("send the raw message as message/rfc822", status_code=415)
-        body = await request.body()
+        body = data
         if not body.strip():
             raise ClientException("the message is empty")
         actor = principal_of(request).actor(request_id(request))

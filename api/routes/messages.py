@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.answers import one_page, written
 from api.auth.guards import allow, principal_of
-from api.dependencies import INT64_MAX, components
+from api.dependencies import MAX_INTEGER, components
 from api.problems import problem
 from api.routes.templates import Variables
 from ledger.application.evidence import Client
@@ -117,7 +117,7 @@ class MessagesController(Controller):
         status: Annotated[str | None, QueryParameter(max_length=32)] = None,
         channel: FromQuery[Channel | None] = None,
         before: Annotated[
-            int | None, QueryParameter(ge=1, le=INT64_MAX, description="the next_before of a page")
+            int | None, QueryParameter(ge=1, le=MAX_INTEGER, description="the next_before of a page")
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> MessagePage:

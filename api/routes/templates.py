@@ -155,7 +155,13 @@ class TemplatesController(Controller):
         )
         return written(_out(template), position, 200)
 
-    @post("/preview", guards=[allow("staff")], status_code=200, summary="Render a template or a draft")
+    @post(
+        "/preview",
+        guards=[allow("staff")],
+        status_code=200,
+        summary="Render a template or a draft",
+        opt={"problems": {404: "No template or program has this id."}},
+    )
     async def preview(self, data: JSONBody[PreviewIn], templates: NamedDependency[Templates]) -> Preview:
         return await preview_of(templates, data)
 
