@@ -86,6 +86,14 @@ def _parameters(operation: dict[str, Any], route: HTTPRoute, handler: Any) -> No
             no_nul(schema)
 
 
+def _body_types(operation: dict[str, Any], media_types: list[str]) -> None:
+    """A raw body taken in several media types (`opt={"body_types": [...]}`): each documented."""
+    content = operation.get("requestBody", {}).get("content", {})
+    if media_types and content:
+        schema = next(iter(content.values())).get("schema", {})
+        operation["requestBody"]["content"] = {t: {"schema": schema} for t in media_types}
+
+
 def _operations(app: Litestar) -> list[tuple[HTTPRoute, Any, str]]:
     found = []
     for route in app.routes:
@@ -113,6 +121,7 @@ def contract(app: Litestar) -> dict[str, Any]:
         given = operation.get("description")
         operation["description"] = f"{given}\n\n{_who_line(answers)}" if given else _who_line(answers)
         _responses(operation, answers, set((handler.responses or {}).keys()))
+        _body_types(operation, handler.opt.get("body_types", []))
         _parameters(operation, route, handler)
     forbid_unknown_fields(schema, [h for _, h, _ in _operations(app)])
     return schema

@@ -15,7 +15,7 @@ from litestar.params import JSONBody, QueryParameter
 from api.auth.guards import allow
 from api.dependencies import components
 from api.routes.contacts import AddressText
-from api.validation import invalid
+from api.validation import DATE_TIME, instant, invalid
 from ledger.decision import ConsentDecision
 from ledger.vocabulary import Channel, ConsentStatus
 from projections.consent_checks import ONE_CONTACT, CheckItem, ConsentChecks, ItemAnswer
@@ -100,15 +100,15 @@ class ConsentController(Controller):
         contact_id: Annotated[UUID | None, QueryParameter(description="or `address`")] = None,
         address: Annotated[str | None, QueryParameter(min_length=1, max_length=320)] = None,
         as_of: Annotated[
-            datetime | None, QueryParameter(description="with a time zone: answered from the events")
+            str | None,
+            QueryParameter(description="with a time zone: answered from the events", schema_extra=DATE_TIME),
         ] = None,
     ) -> ConsentAnswer:
         if (contact_id is None) == (address is None):
             raise invalid("contact_id", ONE_CONTACT)
-        if as_of is not None and as_of.tzinfo is None:
-            raise invalid("as_of", "needs a time zone (for example 2026-01-31T12:00:00Z)")
+        at = instant("as_of", as_of, zone=True)
         decision = await consent_checks.one(
-            optin_id, channel, contact_id=contact_id, address=address, as_of=as_of
+            optin_id, channel, contact_id=contact_id, address=address, as_of=at
         )
         return _answer(decision)
 

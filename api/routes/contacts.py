@@ -17,6 +17,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from api.answers import one_page, written
 from api.auth.guards import allow
 from api.dependencies import MAX_INTEGER, components
+from api.validation import DATE_TIME, instant
 from ledger.application.contacts import ContactRegistry
 from ledger.vocabulary import Actor, Channel
 from projections import contacts as read
@@ -83,8 +84,8 @@ class ContactsController(Controller):
         caught_up: NamedDependency[int | None],
         channel: FromQuery[Channel | None] = None,
         address: Annotated[str | None, QueryParameter(description="exact address (blind index)")] = None,
-        created_after: FromQuery[datetime | None] = None,
-        created_before: FromQuery[datetime | None] = None,
+        created_after: Annotated[str | None, QueryParameter(schema_extra=DATE_TIME)] = None,
+        created_before: Annotated[str | None, QueryParameter(schema_extra=DATE_TIME)] = None,
         cursor: FromQuery[str | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> ContactPage:
@@ -96,8 +97,8 @@ class ContactsController(Controller):
         rows = await read.list_contacts(
             pool,
             channel=channel,
-            created_after=created_after,
-            created_before=created_before,
+            created_after=instant("created_after", created_after),
+            created_before=instant("created_before", created_before),
             only=only,
             after=_decode_cursor(cursor) if cursor else None,
             limit=limit + 1,

@@ -92,7 +92,8 @@ class EmailFeedbackController(Controller):
         status_code=200,
         summary="A raw bounce (DSN), complaint (ARF) or unsubscribe mail, as message/rfc822",
         opt={
-            "problems": {400: "The message is empty.", 413: "Larger than 10 MiB.", 415: "Not message/rfc822."}
+            "problems": {400: "The message is empty.", 413: "Over 10 MiB.", 415: "Not message/rfc822."},
+            "body_types": sorted(_RAW_TYPES),
         },
     )
     async def feedback(
