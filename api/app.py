@@ -11,7 +11,6 @@ import structlog
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import StoplightRenderPlugin, SwaggerRenderPlugin
 
 from adapters.postgres.pool import settings_pool
 from adapters.resilience import being_cancelled
@@ -24,6 +23,7 @@ from api.dependencies import APP_DEPENDENCIES
 from api.email_feedback import start_email_feedback
 from api.middleware import correlation_and_access_log
 from api.openapi.contract import ContractJson
+from api.openapi.docs_pages import OfflineSwagger, schema_router
 from api.options import allow_every_method
 from api.problems import EXCEPTION_HANDLERS
 from api.routes import (
@@ -167,11 +167,8 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
             path="/schema",
             components=security_components(),
             security=SECURITY,
-            render_plugins=[
-                ContractJson(path=["/", "/openapi.json"]),
-                SwaggerRenderPlugin(),
-                StoplightRenderPlugin(),
-            ],
+            render_plugins=[ContractJson(path=["/", "/openapi.json"]), OfflineSwagger()],
+            openapi_router=schema_router(),
         ),
     )
     return Litestar.from_config(config)
