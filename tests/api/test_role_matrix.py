@@ -1,9 +1,10 @@
 """The role matrix, generated from the app's route table: every endpoint × every kind of caller.
 
-`DOCUMENTED` is the "who" of docs/http-api.md (x-roles in the schema). Every route the app serves must appear there and declare
-exactly that guard; then each route is called as anonymous, each staff role, a service key and a
-contact session, and must answer 401 (no credentials), 403 (wrong role or kind) or pass the guard
-(2xx where this file knows a valid request, otherwise at least neither 401/403 nor 5xx).
+`DOCUMENTED` is the "who" of docs/http-api.md (`x-roles` in the schema). Every route the app
+serves must appear there and declare exactly that guard; then each route is called as
+anonymous, each staff role, a service key and a contact session, and must answer 401 (no
+credentials), 403 (wrong role or kind) or pass the guard (2xx where this file knows a valid
+request, otherwise at least neither 401/403 nor 5xx).
 """
 
 from __future__ import annotations
