@@ -83,7 +83,7 @@ class MessagesController(Controller):
     )
     async def send(
         self, data: JSONBody[SendIn], messaging: NamedDependency[Messaging], actor: NamedDependency[Actor]
-    ) -> Response[Any]:
+    ) -> Response[SendOut]:
         return _answer(await messaging.send(_request(data), actor))
 
     @post(
@@ -99,7 +99,7 @@ class MessagesController(Controller):
         messaging: NamedDependency[Messaging],
         actor: NamedDependency[Actor],
         client: NamedDependency[Client],
-    ) -> Response[Any]:
+    ) -> Response[SendOut]:
         return _answer(await messaging.send_with_consent(_request(data), actor, client))
 
     @get(
