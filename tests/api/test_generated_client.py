@@ -39,7 +39,7 @@ def generate(schema: dict[str, Any], into: Path) -> ModuleType:
             "none",
             "--config",
             "config.yaml",
-        ],  # fmt: skip
+        ],
         cwd=into,
         capture_output=True,
         text=True,
@@ -103,14 +103,13 @@ async def test_an_application_works_through_a_client_generated_from_the_schema(
     assert checked.status_code == 200, checked.content
     assert checked.parsed.status.value == "pending"
 
+    email = models.CheckRowChannel.EMAIL
     bulk = await call("consent.v1_consent_check_check").asyncio_detailed(
         client=app_client,
         body=models.CheckIn(
             items=[
-                models.CheckRow(optin_id=optin, channel=models.CheckRowChannel.EMAIL, contact_id=contact_id),
-                models.CheckRow(
-                    optin_id=optin, channel=models.CheckRowChannel.EMAIL, address="not-an-address"
-                ),
+                models.CheckRow(optin_id=optin, channel=email, contact_id=contact_id),
+                models.CheckRow(optin_id=optin, channel=email, address="not-an-address"),
             ]
         ),
     )
