@@ -15,7 +15,9 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from api.answers import written
 from api.auth.guards import allow
 from api.dependencies import components
+from api.validation import invalid
 from ledger.application.templates import Preview, Templates
+from ledger.errors import NotFoundError
 from ledger.rendering import placeholders
 from ledger.template import Template, TemplateKind
 from ledger.vocabulary import Actor, Channel, ProgramName
@@ -160,10 +162,12 @@ class TemplatesController(Controller):
         guards=[allow("staff")],
         status_code=200,
         summary="Render a template or a draft",
-        opt={"problems": {404: "No template or program has this id."}},
     )
     async def preview(self, data: JSONBody[PreviewIn], templates: NamedDependency[Templates]) -> Preview:
-        return await preview_of(templates, data)
+        try:
+            return await preview_of(templates, data)
+        except NotFoundError as e:  # an id in the body, not this URL, names nothing: the body is wrong
+            raise invalid("template_id", str(e), "body") from None
 
 
 async def preview_of(templates: Templates, data: PreviewIn) -> Preview:
