@@ -77,9 +77,10 @@ def test_no_internationalised_email_survives(
     spelled = spellings(address)[spelling]
     out = scrub(f"{before}{spelled}{tail}")
     assert spelled not in out
-    if len(local) > 1:
+    around = f"{before}{tail}".lower()  # text around the address may hold the same letters
+    if len(local) > 1 and local not in around:
         assert local not in out.lower() and local.upper() not in out
-    if len(first_label) > 1:
+    if len(first_label) > 1 and first_label not in around:
         assert first_label not in out.lower()
         assert first_label.encode("idna").decode() not in out.lower()
 
