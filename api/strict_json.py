@@ -49,9 +49,12 @@ class StrictJsonRequest(Request[Any, Any, Any]):
 
 
 def _strict_type(target: Any) -> bool:
-    """Whether msgspec can decode `target` itself (Structs and containers of them)."""
+    """Whether `target` is a JSON document type: a Struct, or a list of them (raw `bytes` bodies
+    and the like are the handler's to read)."""
     try:
-        msgspec.inspect.type_info(target)
+        info = msgspec.inspect.type_info(target)
     except (TypeError, ValueError):
         return False
-    return True
+    if isinstance(info, msgspec.inspect.ListType):
+        info = info.item_type
+    return isinstance(info, msgspec.inspect.StructType)

@@ -18,7 +18,7 @@ from litestar import Litestar, Request
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.routes import HTTPRoute
 
-from api.openapi.answers import Answers, answers_of, kwarg_definitions
+from api.openapi.answers import BODY_PROBLEMS, Answers, answers_of, kwarg_definitions
 from api.openapi.problem import PROBLEM_JSON, PROBLEM_SCHEMA, problem_response
 from api.openapi.schemas import forbid_unknown_fields, no_nul, not_null
 
@@ -87,11 +87,13 @@ def _parameters(operation: dict[str, Any], route: HTTPRoute, handler: Any) -> No
 
 
 def _body_types(operation: dict[str, Any], media_types: list[str]) -> None:
-    """A raw body taken in several media types (`opt={"body_types": [...]}`): each documented."""
-    content = operation.get("requestBody", {}).get("content", {})
-    if media_types and content:
-        schema = next(iter(content.values())).get("schema", {})
-        operation["requestBody"]["content"] = {t: {"schema": schema} for t in media_types}
+    """A raw body the handler reads itself, in these media types (`opt={"body_types": [...]}`)."""
+    if not media_types:
+        return
+    raw = {"schema": {"type": "string", "description": "The raw message."}}
+    operation["requestBody"] = {"required": True, "content": dict.fromkeys(media_types, raw)}
+    for status, why in BODY_PROBLEMS.items():
+        operation["responses"].setdefault(str(status), problem_response(why))
 
 
 def _operations(app: Litestar) -> list[tuple[HTTPRoute, Any, str]]:

@@ -16,7 +16,7 @@ change nothing.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -27,7 +27,6 @@ from litestar.exceptions import (
     NotFoundException,
     PermissionDeniedException,
 )
-from litestar.params import Body
 
 from adapters.email.feedback.postmark import basic_auth_ok, postmark_events
 from adapters.email.feedback.sendgrid import sendgrid_events
@@ -96,15 +95,11 @@ class EmailFeedbackController(Controller):
             "body_types": sorted(_RAW_TYPES),
         },
     )
-    async def feedback(
-        self,
-        request: Request[Any, Any, Any],
-        data: Annotated[bytes, Body(media_type="message/rfc822", description="The raw message.")],
-    ) -> Response[FeedbackOut]:
+    async def feedback(self, request: Request[Any, Any, Any]) -> Response[FeedbackOut]:
         kind = (request.headers.get("content-type") or "").partition(";")[0].strip().lower()
         if kind not in _RAW_TYPES:
             raise ClientException("send the raw message as message/rfc822", status_code=415)
-        body = data
+        body = await request.body()
         if not body.strip():
             raise ClientException("the message is empty")
         actor = principal_of(request).actor(request_id(request))
