@@ -94,7 +94,6 @@ async def test_listing_pages_by_creation_order(
     ahead = await client.get("/v1/users?min_position=999999", headers=admin)
     assert ahead.status_code == 400  # beyond the end of the ledger: refused at once, not waited for
     assert ahead.json()["errors"][0]["key"] == "min_position"
-    assert lagging.headers["retry-after"] == "1"
 
 
 async def test_every_change_names_its_actor_and_request(
