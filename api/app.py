@@ -18,6 +18,7 @@ from adapters.runtime import settle_heap
 from adapters.settings import Settings
 from api.auth.middleware import authentication
 from api.auth.openapi import SECURITY, security_components
+from api.client_address import forwarded_client
 from api.composition import Components, compose
 from api.dependencies import APP_DEPENDENCIES
 from api.email_feedback import start_email_feedback
@@ -48,6 +49,7 @@ from api.routes import (
 from api.senders import outbox_worker, sms_http_client
 from api.strict_json import StrictJsonRequest
 from api.text_input import no_nul_text
+from api.web.errors import page_aware
 from api.web.rendering import template_config
 from api.web.routers import web_routers
 from api.web.security import security_headers
@@ -157,10 +159,15 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
         before_send=[security_headers, allow_every_method],
         lifespan=[lifespan],
         dependencies=APP_DEPENDENCIES,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=page_aware(EXCEPTION_HANDLERS),
         request_max_body_size=1_048_576,
         request_class=StrictJsonRequest,
-        middleware=[correlation_and_access_log, no_nul_text, authentication],
+        middleware=[
+            forwarded_client(settings.trusted_proxies),
+            correlation_and_access_log,
+            no_nul_text,
+            authentication,
+        ],
         openapi_config=OpenAPIConfig(
             title="OptIn Ledger",
             version=VERSION,

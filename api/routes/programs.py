@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Annotated
 from uuid import UUID
 
@@ -97,6 +98,24 @@ class ProgramsController(Controller):
         if row is None:
             raise NotFoundException(f"no program with id {optin_id}")
         return row
+
+    @get(
+        "/{optin_id:uuid}/disclosures",
+        guards=[allow("staff", "service", "auditor")],
+        summary="Every version of a program's disclosure text",
+        description="Oldest first: each version's exact text, its SHA-256 (what consent evidence "
+        "names), when it was published and when the next version replaced it.",
+    )
+    async def disclosures(
+        self,
+        optin_id: FromPath[UUID],
+        pool: NamedDependency[asyncpg.Pool],
+        caught_up: NamedDependency[int | None],
+    ) -> builtins.list[read.DisclosureVersion]:
+        history = await read.disclosure_history(pool, optin_id)
+        if not history:
+            raise NotFoundException(f"no program with id {optin_id}")
+        return history
 
     @patch("/{optin_id:uuid}", guards=[allow("staff")], summary="Change or archive a program")
     async def change(

@@ -15,7 +15,6 @@ from litestar.params import FromPath, QueryParameter
 from api.answers import one_page
 from api.dependencies import components
 from api.web.console.access import VIEWERS
-from api.web.console.contacts import evidence
 from api.web.rendering import page
 from projections import contacts as contacts_read
 from projections import messages as read
@@ -26,6 +25,23 @@ STATUSES = (
     *("queued", "sent", "delivered", "blocked", "diverted"),
     *("retrying", "dead_lettered", "undelivered", "cancelled"),
 )
+
+
+def evidence(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """An event's details as label/value pairs, evidence flattened in; ciphertext left out."""
+    flat: list[tuple[str, str]] = []
+    for key, value in details.items():
+        if key.startswith("sealed") or value is None:
+            continue
+        if isinstance(value, dict):
+            flat.extend(
+                (f"{key}.{k}", str(v))
+                for k, v in value.items()
+                if v is not None and not k.startswith("sealed")
+            )
+        else:
+            flat.append((key, str(value)))
+    return flat
 
 
 @get("/messages", guards=[VIEWERS], dependencies=components("pool"))

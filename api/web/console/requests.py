@@ -42,7 +42,9 @@ async def _page(
     status: int = 200,
     error: str | None = None,
     notice: str | None = None,
+    form: RequestForm | None = None,
 ) -> Response[Any]:
+    """`form`: a refused request, shown again as it was filled in (the error names the field)."""
     return page(
         request,
         "console/requests.html",
@@ -53,6 +55,7 @@ async def _page(
         contact_id=contact_id,
         error=error,
         notice=notice,
+        form=form or RequestForm(),
     )
 
 
@@ -78,7 +81,7 @@ async def submit(
         asked = _as_request(data)
         result = await consent_requests.submit(asked.command(), actor, client)
     except (DomainError, msgspec.ValidationError) as e:
-        return await _page(request, pool, data.contact_id, status=422, error=str(e))
+        return await _page(request, pool, data.contact_id, status=422, error=str(e), form=data)
     if result.verification_id is None:
         return await _page(request, pool, "", notice="Recorded the opt-out.")
     return await _page(request, pool, "", status=202, notice="Asked: a code is on its way to the contact.")

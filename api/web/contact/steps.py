@@ -56,6 +56,9 @@ class AddressForm(msgspec.Struct, kw_only=True):
     disclosure_version: str = ""
 
 
+EXPIRED = "That code step expired. Enter your address again for a new code."
+
+
 class CodeForm(msgspec.Struct, kw_only=True):
     code: str = ""
     action: str = "opt_in"
@@ -80,6 +83,28 @@ async def start(
 
 def pending_address(request: Request[Any, Any, Any], settings: Settings) -> Address | None:
     return open_pending(settings.token_key, request.cookies.get(cookie_name(settings, PENDING)))
+
+
+async def resend(
+    request: Request[Any, Any, Any], pages: ContactPages, client: Client
+) -> tuple[Address, Cookie]:
+    """ "Send a new code" to the address of this browser's code step (`InvalidValueError` when
+    that step expired); rate-limited like the first code."""
+    address = pending_address(request, pages.settings)
+    if address is None:
+        raise InvalidValueError(EXPIRED)
+    return await start(request, pages, address.channel, address.value, client)
+
+
+def entered(request: Request[Any, Any, Any], settings: Settings, form: AddressForm | None) -> AddressForm:
+    """What the address form shows: what was just typed, else the address of this browser's own
+    code step ("change address" comes back to it), else nothing."""
+    if form is not None:
+        return form
+    pending = pending_address(request, settings)
+    if pending is None:
+        return AddressForm()
+    return AddressForm(channel=pending.channel, address=pending.value)
 
 
 async def finish(pages: ContactPages, address: Address, code: str) -> tuple[UUID, UUID, list[Cookie]]:
@@ -114,3 +139,9 @@ def session_proof(request: Request[Any, Any, Any]) -> UUID | None:
 
 def shown_version(form_value: str) -> int | None:
     return int(form_value) if form_value.isdigit() else None
+
+
+def sentence(error: Exception) -> str:
+    """An error's message as a sentence a person reads."""
+    text = str(error).strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
