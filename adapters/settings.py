@@ -34,7 +34,7 @@ class SettingsError(ValueError):
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything the service reads from its environment. Names follow API.md's operator contract."""
+    """Everything the service reads from its environment. Names and meanings: docs/settings.md."""
 
     database_url: str | None = None
     read_replica: ReadReplicaSettings | None = None

@@ -11,7 +11,6 @@ import structlog
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, StoplightRenderPlugin, SwaggerRenderPlugin
 
 from adapters.postgres.pool import settings_pool
 from adapters.resilience import being_cancelled
@@ -24,6 +23,9 @@ from api.composition import Components, compose, open_read_pool, receipt_followe
 from api.dependencies import APP_DEPENDENCIES
 from api.email_feedback import start_email_feedback
 from api.middleware import correlation_and_access_log
+from api.openapi.contract import ContractJson
+from api.openapi.docs_pages import OfflineSwagger, schema_router
+from api.options import allow_every_method
 from api.problems import EXCEPTION_HANDLERS
 from api.routes import (
     analytics,
@@ -46,6 +48,8 @@ from api.routes import (
     webhooks,
 )
 from api.senders import outbox_worker, sms_http_client
+from api.strict_json import StrictJsonRequest
+from api.text_input import no_nul_text
 from api.web.errors import page_aware
 from api.web.rendering import template_config
 from api.web.routers import web_routers
@@ -156,23 +160,26 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
             *receipt_links.HANDLERS,
         ],
         template_config=template_config(),
-        before_send=[security_headers],
+        before_send=[security_headers, allow_every_method],
         lifespan=[lifespan],
         dependencies=APP_DEPENDENCIES,
         exception_handlers=page_aware(EXCEPTION_HANDLERS),
         request_max_body_size=1_048_576,
-        middleware=[forwarded_client(settings.trusted_proxies), correlation_and_access_log, authentication],
+        request_class=StrictJsonRequest,
+        middleware=[
+            forwarded_client(settings.trusted_proxies),
+            correlation_and_access_log,
+            no_nul_text,
+            authentication,
+        ],
         openapi_config=OpenAPIConfig(
             title="OptIn Ledger",
             version=VERSION,
             path="/schema",
             components=security_components(),
             security=SECURITY,
-            render_plugins=[
-                JsonRenderPlugin(path=["/", "/openapi.json"]),
-                SwaggerRenderPlugin(),
-                StoplightRenderPlugin(),
-            ],
+            render_plugins=[ContractJson(path=["/", "/openapi.json"]), OfflineSwagger()],
+            openapi_router=schema_router(),
         ),
     )
     return Litestar.from_config(config)

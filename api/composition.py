@@ -75,6 +75,7 @@ from ledger.vocabulary import Channel
 from projections import contacts as contacts_read
 from projections import verifications as verifications_read
 from projections.catalog import all_projections
+from projections.consent_checks import ConsentChecks
 from projections.consent_receipts import ConsentReceiptFollower
 from projections.read_models import CatchingUpReadModels, FollowingReadModels
 from projections.runner import ProjectionRunner, read_models_position
@@ -120,6 +121,7 @@ class Components:
     evidence: Evidence
     receipt_links: ReceiptLinkTokens
     consent_receipts: ConsentReceipts
+    consent_checks: ConsentChecks
 
     async def close(self) -> None:
         """Stop the event store's writer and close the replica's pool (the primary's is the
@@ -218,6 +220,7 @@ def compose(
         consent_receipts=ConsentReceipts(
             contacts, composer, receipt_links, evidence, channels=receipt_channels(settings)
         ),
+        consent_checks=ConsentChecks(pool, contacts, store, repository.mapper),
     )
 
 

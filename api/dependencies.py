@@ -22,9 +22,15 @@ from adapters.postgres.replica import ReadDatabase
 from api.auth.guards import principal_of
 from api.auth.principal import Principal
 from api.composition import Components
+from api.validation import bad_request
 from ledger.application.evidence import Client
 from ledger.vocabulary import Actor
 from projections.runner import wait_for_position
+
+MAX_INTEGER = 2**53 - 1
+"""The largest integer a query parameter takes (positions, cursors): every JSON reader holds it
+exactly (JavaScript's `Number.MAX_SAFE_INTEGER`), and the ledger's bigint positions never get
+there; larger ones are refused (422) before they reach a query."""
 
 
 def component(name: str) -> Provide:
@@ -82,7 +88,12 @@ MIN_POSITION_WAIT = 2.0
 
 MinPosition = Annotated[
     int | None,
-    QueryParameter(ge=0, description="Wait (up to 2 s) until the read models include this ledger position."),
+    QueryParameter(
+        ge=0,
+        le=MAX_INTEGER,
+        description="Wait (up to 2 s) until the read models include this ledger position "
+        "(a write's `Ledger-Position`); beyond the ledger's end: 400 at once.",
+    ),
 ]
 
 READS_ONLY: dict[str, Any] = {"reads_only": True}
@@ -93,14 +104,23 @@ async def provide_min_position(
     services: NamedDependency[Components], min_position: MinPosition = None
 ) -> int | None:
     """Dependency `caught_up` for handlers that read the primary: wait until its read models reach
-    `?min_position=`, else 503.
+    `?min_position=`, else 503; a position the ledger has not reached yet is a client's mistake,
+    refused at once (400).
 
     It takes `services` rather than the app state so Litestar resolves the two one after the
     other: dependencies resolved side by side cost a task group per request on the hot path.
     """
     if min_position:
+        await _within_ledger(services, min_position)
         await wait_for_position(services.pool, min_position, list(services.runner.projections))
     return min_position
+
+
+async def _within_ledger(services: Components, min_position: int) -> None:
+    """A position the ledger has not reached is refused at once (it would only time out)."""
+    head = await services.store.head()
+    if min_position > head:
+        raise bad_request("min_position", "beyond the end of the ledger", ledger_position=head)
 
 
 async def provide_read_db(
@@ -116,6 +136,8 @@ async def provide_read_db(
       for up to OPTIN_READ_REPLICA_WAIT_SECONDS; else the primary, for the rest of the 2 s.
     """
     replica, names = services.replica, list(services.runner.projections)
+    if min_position:
+        await _within_ledger(services, min_position)
     writes = request.method not in ("GET", "HEAD") and not request.route_handler.opt.get("reads_only")
     if replica is None or writes or not min_position:
         if min_position:

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from litestar import get
 from litestar.di import NamedDependency
-from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
 from adapters.postgres.replica import ReadDatabase
 from api.auth.guards import allow
+from api.validation import invalid
 from projections.activity import Analytics, analytics
 
 
@@ -31,8 +31,8 @@ async def get_analytics(
     until = until or today
     since = since or until - timedelta(days=29)
     if since > until:
-        raise ValidationException("`from` must not be after `to`")
+        raise invalid("from", "must not be after `to`")
     if (until - since).days > 3660:
-        raise ValidationException("ask for ten years at most")
+        raise invalid("from", "ask for ten years at most")
     stale = datetime.now(UTC) - timedelta(days=pending_days)
     return await analytics(read_db, since, until, stale)

@@ -10,12 +10,14 @@ import msgspec
 from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from adapters.postgres.replica import ReadDatabase
 from api.answers import one_page, written
 from api.auth.guards import allow
-from api.dependencies import components
+from api.dependencies import MAX_INTEGER, components
+from api.validation import DATE_TIME, instant
 from ledger.application.contacts import ContactRegistry
 from ledger.vocabulary import Actor, Channel
 from projections import contacts as read
@@ -53,7 +55,12 @@ class ContactsController(Controller):
     tags = ("contacts",)
     dependencies = components("contacts")
 
-    @post("/", guards=[allow("staff", "service")], summary="Register a contact (idempotent)")
+    @post(
+        "/",
+        guards=[allow("staff", "service")],
+        summary="Register a contact (idempotent): 201 when new, 200 with the same contact when known",
+        responses={200: ResponseSpec(RegisteredContact, description="Already registered: the same contact.")},
+    )
     async def register(
         self,
         data: JSONBody[NewContact],
@@ -76,8 +83,8 @@ class ContactsController(Controller):
         read_db: NamedDependency[ReadDatabase],
         channel: FromQuery[Channel | None] = None,
         address: Annotated[str | None, QueryParameter(description="exact address (blind index)")] = None,
-        created_after: FromQuery[datetime | None] = None,
-        created_before: FromQuery[datetime | None] = None,
+        created_after: Annotated[str | None, QueryParameter(schema_extra=DATE_TIME)] = None,
+        created_before: Annotated[str | None, QueryParameter(schema_extra=DATE_TIME)] = None,
         cursor: FromQuery[str | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> ContactPage:
@@ -89,8 +96,8 @@ class ContactsController(Controller):
         rows = await read.list_contacts(
             read_db,
             channel=channel,
-            created_after=created_after,
-            created_before=created_before,
+            created_after=instant("created_after", created_after),
+            created_before=instant("created_before", created_before),
             only=only,
             after=_decode_cursor(cursor) if cursor else None,
             limit=limit + 1,
@@ -118,7 +125,7 @@ class ContactsController(Controller):
         self,
         contact_id: FromPath[UUID],
         read_db: NamedDependency[ReadDatabase],
-        after: Annotated[int, QueryParameter(ge=0)] = 0,
+        after: Annotated[int, QueryParameter(ge=0, le=MAX_INTEGER)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> TimelinePage:
         if await read.get_contact(read_db, contact_id) is None:

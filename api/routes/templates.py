@@ -15,7 +15,9 @@ from adapters.postgres.replica import ReadDatabase
 from api.answers import written
 from api.auth.guards import allow
 from api.dependencies import components
+from api.validation import invalid
 from ledger.application.templates import Preview, Templates
+from ledger.errors import NotFoundError
 from ledger.rendering import placeholders
 from ledger.template import Template, TemplateKind
 from ledger.vocabulary import Actor, Channel, ProgramName
@@ -110,7 +112,7 @@ class TemplatesController(Controller):
         )
         return written(_out(template), position, 201)
 
-    @get("/", guards=[allow("staff")], summary="List templates")
+    @get("/", guards=[allow("staff", "service")], summary="List templates, with the variables each uses")
     async def list(
         self,
         read_db: NamedDependency[ReadDatabase],
@@ -124,7 +126,7 @@ class TemplatesController(Controller):
         )
         return [_out(r) for r in rows]
 
-    @get("/{template_id:uuid}", guards=[allow("staff")], summary="One template")
+    @get("/{template_id:uuid}", guards=[allow("staff", "service")], summary="One template and its variables")
     async def get_one(
         self,
         template_id: FromPath[UUID],
@@ -153,9 +155,17 @@ class TemplatesController(Controller):
         )
         return written(_out(template), position, 200)
 
-    @post("/preview", guards=[allow("staff")], status_code=200, summary="Render a template or a draft")
+    @post(
+        "/preview",
+        guards=[allow("staff")],
+        status_code=200,
+        summary="Render a template or a draft",
+    )
     async def preview(self, data: JSONBody[PreviewIn], templates: NamedDependency[Templates]) -> Preview:
-        return await preview_of(templates, data)
+        try:
+            return await preview_of(templates, data)
+        except NotFoundError as e:  # an id in the body, not this URL, names nothing: the body is wrong
+            raise invalid("template_id", str(e), "body") from None
 
 
 async def preview_of(templates: Templates, data: PreviewIn) -> Preview:
