@@ -83,7 +83,7 @@ def _items(data: CheckIn) -> list[CheckItem]:
     return [CheckItem(r.optin_id, r.channel, r.contact_id, r.address) for r in data.items]
 
 
-def provide_consent_checks(state: State, read_db: ReadDatabase) -> ConsentChecks:
+def provide_consent_checks(state: State, read_db: NamedDependency[ReadDatabase]) -> ConsentChecks:
     """The consent reads. It takes `read_db` (unused) only so Litestar resolves the two one after
     the other: dependencies resolved side by side cost a task group per request on the hot path."""
     checks: ConsentChecks = state.components.consent_checks
