@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import logging
 
 from adapters.logging import mask_personal_data
 from tests import pii
-from tests.conftest import LOG_OUTPUT
 
 
 def test_processor_masks_every_field_nested_or_not() -> None:
@@ -20,14 +20,16 @@ def test_processor_masks_every_field_nested_or_not() -> None:
     assert event["n"] == 3
 
 
-def test_an_address_logged_through_the_standard_library_is_masked_in_the_output() -> None:
+def test_an_address_logged_through_the_standard_library_is_masked_in_the_output(
+    log_output: io.StringIO,
+) -> None:
     email = pii.email()
     try:
         raise ValueError(f"bad address {email}")
     except ValueError:
         logging.getLogger("tests.leak").exception("could not send to %s", email)
-    assert "tests.leak" in LOG_OUTPUT.getvalue()
-    assert pii.leaks(LOG_OUTPUT.getvalue()) == []
+    assert "tests.leak" in log_output.getvalue()
+    assert pii.leaks(log_output.getvalue()) == []
 
 
 def test_the_leak_check_finds_plaintext() -> None:
