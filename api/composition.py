@@ -26,6 +26,7 @@ from adapters.email.feedback.verp import ReturnPaths, derive_verp_key
 from adapters.erasure_log import erasure_log
 from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.audit_export import PostgresAuditExport
+from adapters.postgres.availability import availability_of
 from adapters.postgres.credentials import PostgresCredentials
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.locks import PostgresLocks
@@ -126,7 +127,7 @@ def compose(
     limits = _limits(settings)
     guardrails = Guardrails(limiter, repository, limits, observe=metrics.code_requested)
     flows = ConsentFlows(repository, contacts, HmacCodes(settings.token_key), clock)
-    background = AsyncioBackground()
+    background = AsyncioBackground(availability_of(pool))
     tokens = unsubscribe_tokens(settings)
     composer = Composer(repository, contacts.sealer, tokens)
     preferences = ChannelPreferences(repository, _program_ids(pool))

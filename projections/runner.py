@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import asyncpg
 import structlog
 
+from adapters.postgres.availability import availability_of
 from adapters.postgres.pool import Connection, quote_ident
 from adapters.resilience import forever, wait_or_timeout
 from adapters.runtime import collector_paused
@@ -52,7 +53,7 @@ class ProjectionRunner:
         Any failure (a lost connection, or an event a projection cannot apply) is logged with its
         cause and retried with backoff; nothing is skipped, so `/ready` shows the lag growing.
         """
-        await forever(self._follow, "projection runner")
+        await forever(self._follow, "projection runner", availability=availability_of(self.pool))
 
     async def _follow(self) -> None:
         async with self.pool.acquire() as listener:
