@@ -7,6 +7,7 @@ connections back looks like it came up again.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -30,7 +31,7 @@ from ledger.vocabulary import Actor
 from tests.api.test_serve import free_port
 
 STAFF_EMAIL = "staff@example.org"
-STAFF_PASSWORD = "correct horse battery staple"  # noqa: S105 (a test account's)
+STAFF_PASSWORD = "correct horse battery staple"
 
 
 @dataclass
@@ -71,7 +72,14 @@ class Service:
 def service_settings(dsn: str, data_dir: Path) -> tuple[Settings, dict[str, str]]:
     """Settings for the service and the same as environment variables for its process."""
     keys = {name: secrets.token_bytes(32) for name in ("kek", "index_key", "token_key", "signing_key")}
-    settings = Settings(database_url=dsn, data_dir=data_dir, **keys)
+    settings = Settings(
+        database_url=dsn,
+        data_dir=data_dir,
+        kek=keys["kek"],
+        index_key=keys["index_key"],
+        token_key=keys["token_key"],
+        signing_key=keys["signing_key"],
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "OPTIN_"))}
     env.update(
         {
@@ -88,13 +96,7 @@ async def start_service(dsn: str, data_dir: Path, **extra_env: str) -> Service:
     """A staff account, then `serve` on `dsn`, healthy and logged in."""
     settings, env = service_settings(dsn, data_dir)
     await create_account(settings, STAFF_EMAIL, "staff", STAFF_PASSWORD, Actor(kind="system", id="test"))
-    port = free_port()
-    log = data_dir / "serve.log"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--data-dir", str(data_dir)]
-    with log.open("ab") as out:
-        proc = subprocess.Popen(command, env={**env, **extra_env}, stdout=out, stderr=subprocess.STDOUT)
-    service = Service(proc, f"http://127.0.0.1:{port}", log)
+    service = spawn(data_dir, {**env, **extra_env})
     try:
         await _until_ready(service)
         async with httpx.AsyncClient(base_url=service.url) as client:
@@ -106,6 +108,16 @@ async def start_service(dsn: str, data_dir: Path, **extra_env: str) -> Service:
         service.stop()
         raise
     return service
+
+
+def spawn(data_dir: Path, env: dict[str, str]) -> Service:
+    port = free_port()
+    log = data_dir / "serve.log"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    with log.open("ab") as out:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    return Service(proc, f"http://127.0.0.1:{port}", log)
 
 
 async def _until_ready(service: Service, timeout: float = 60) -> None:
@@ -121,7 +133,7 @@ async def _until_ready(service: Service, timeout: float = 60) -> None:
                     return
             except httpx.HTTPError:
                 pass
-            time.sleep(0.1)
+            await asyncio.sleep(0.1)
     raise AssertionError(f"serve did not become ready:\n{service.log.read_text()}")
 
 
