@@ -7,15 +7,21 @@ waits up to `wait` seconds, and while the server is full it waits for one of the
 connections to come back instead of knocking again (once every `_FULL_RETRY` s at most); then
 it raises `DatabaseBusyError`. A refused or dropped connection raises `DatabaseUnreachableError`.
 Both go to the process's `Availability`, which the HTTP layer turns into 503 + Retry-After.
+
+A borrowed connection whose work failed because the session was dropped is closed before it goes
+back: the server's "terminating connection" can arrive before the socket closes, and such a
+connection looked idle to the pool, which lent it again ("cannot switch to state 12").
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolAcquireContext
 
 from adapters.postgres.availability import (
     Availability,
@@ -39,6 +45,9 @@ class WaitingPool(asyncpg.Pool):
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         if availability is not None:
             availability.watch(self)
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return _Borrowed(self, timeout)
 
     async def _acquire(self, timeout: float | None) -> Any:
         loop = asyncio.get_running_loop()
@@ -94,3 +103,20 @@ class WaitingPool(asyncpg.Pool):
             error = DatabaseUnreachableError("the database is unreachable")
         self.availability.noticed(error)
         return error
+
+
+class _Borrowed(PoolAcquireContext):
+    """`async with pool.acquire()` (and every `pool.fetch…`): a dropped session is not lent again."""
+
+    __slots__ = ()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if exc[1] is not None and self.connection is not None and classify(exc[1]) == "unreachable":
+            discard(self.connection)
+        await super().__aexit__(*exc)
+
+
+def discard(conn: Any) -> None:
+    """Close a borrowed connection for good (nothing to do if asyncpg has taken it back)."""
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.terminate()
