@@ -171,6 +171,9 @@ class PostgresEventStore:
                 self.stats.head_moved += 1
                 if previous is not None:
                     await asyncio.wait([previous])
+                    if not _open(conn):  # dropped while we waited (nothing of ours was written)
+                        conn = None
+                        conn = await self._pool.acquire()
                 if previous is None or not await _try_append(conn, batch):
                     if self._last is not asyncio.current_task():
                         self._head = None
