@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -41,6 +42,7 @@ class Service:
     proc: subprocess.Popen[bytes]
     url: str
     log: Path
+    settings: Settings
     token: str = ""
     stopped: bool = field(default=False)
 
@@ -92,11 +94,16 @@ def service_settings(dsn: str, data_dir: Path) -> tuple[Settings, dict[str, str]
     return settings, env
 
 
-async def start_service(dsn: str, data_dir: Path, **extra_env: str) -> Service:
-    """A staff account, then `serve` on `dsn`, healthy and logged in."""
+async def start_service(
+    dsn: str, data_dir: Path, *, login_dsn: str | None = None, **extra_env: str
+) -> Service:
+    """A staff account, then `serve` on `dsn` (logging in with `login_dsn` when given), ready
+    and logged in."""
     settings, env = service_settings(dsn, data_dir)
+    if login_dsn:
+        env["DATABASE_URL"] = login_dsn
     await create_account(settings, STAFF_EMAIL, "staff", STAFF_PASSWORD, Actor(kind="system", id="test"))
-    service = spawn(data_dir, {**env, **extra_env})
+    service = spawn(data_dir, {**env, **extra_env}, settings)
     try:
         await _until_ready(service)
         async with httpx.AsyncClient(base_url=service.url) as client:
@@ -110,14 +117,14 @@ async def start_service(dsn: str, data_dir: Path, **extra_env: str) -> Service:
     return service
 
 
-def spawn(data_dir: Path, env: dict[str, str]) -> Service:
+def spawn(data_dir: Path, env: dict[str, str], settings: Settings) -> Service:
     port = free_port()
     log = data_dir / "serve.log"
     data_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--data-dir", str(data_dir)]
     with log.open("ab") as out:
         proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    return Service(proc, f"http://127.0.0.1:{port}", log)
+    return Service(proc, f"http://127.0.0.1:{port}", log, settings)
 
 
 async def _until_ready(service: Service, timeout: float = 60) -> None:
@@ -172,3 +179,63 @@ class DatabaseSwitch:
                 self.name,
             )
         )
+
+
+@dataclass
+class LimitedLogin:
+    """A login role of the test's own (a member of the service role) whose connections the test
+    can limit: the server refuses it more sessions than `ALTER ROLE … CONNECTION LIMIT` allows."""
+
+    admin_dsn: str
+    dsn: str
+    name: str = field(default_factory=lambda: f"optin_limited_{secrets.token_hex(4)}")
+    password: str = field(default_factory=lambda: secrets.token_hex(12))
+
+    @property
+    def login_dsn(self) -> str:
+        parts = urlsplit(self.dsn)
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit((parts.scheme, f"{self.name}:{self.password}@{host}", parts.path, parts.query, ""))
+
+    async def __aenter__(self) -> LimitedLogin:
+        await self._admin(
+            f"CREATE ROLE {quote_ident(self.name)} LOGIN PASSWORD '{self.password}'",
+            f"GRANT optin_app TO {quote_ident(self.name)}",
+        )
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        conn = await asyncpg.connect(self.admin_dsn)
+        try:
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", self.name
+            )
+            for _ in range(50):  # a terminated session may take a moment to go
+                if not await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE usename = $1", self.name
+                ):
+                    break
+                await asyncio.sleep(0.1)
+            await conn.execute(f"DROP ROLE {quote_ident(self.name)}")
+        finally:
+            await conn.close()
+
+    async def sessions(self) -> int:
+        conn = await asyncpg.connect(self.admin_dsn)
+        try:
+            return int(
+                await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE usename = $1", self.name)
+            )
+        finally:
+            await conn.close()
+
+    async def limit(self, connections: int) -> None:
+        await self._admin(f"ALTER ROLE {quote_ident(self.name)} CONNECTION LIMIT {int(connections)}")
+
+    async def _admin(self, *statements: str) -> None:
+        conn = await asyncpg.connect(self.admin_dsn)
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
