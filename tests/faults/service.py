@@ -210,7 +210,7 @@ class LimitedLogin:
             await conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", self.name
             )
-            for _ in range(50):  # a terminated session may take a moment to go
+            for _attempt in range(50):  # a terminated session may take a moment to go
                 if not await conn.fetchval(
                     "SELECT count(*) FROM pg_stat_activity WHERE usename = $1", self.name
                 ):
