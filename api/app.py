@@ -25,6 +25,7 @@ from api.dependencies import APP_DEPENDENCIES
 from api.email_feedback import start_email_feedback
 from api.middleware import correlation_and_access_log
 from api.problems import EXCEPTION_HANDLERS
+from api.request_bodies import BodyBudget, body_budget
 from api.routes import (
     analytics,
     audit,
@@ -171,7 +172,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
         dependencies=APP_DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=1_048_576,
-        middleware=[correlation_and_access_log, authentication],
+        middleware=[correlation_and_access_log, body_budget(BodyBudget()), authentication],
         openapi_config=OpenAPIConfig(
             title="OptIn Ledger",
             version=VERSION,

@@ -138,6 +138,13 @@ def _database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Re
     return problem(503, "Service Unavailable", _UNAVAILABLE[kind], headers={"Retry-After": str(retry)})
 
 
+def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
+    """JSON nested deeper than the decoder goes (`[[[[…]]]]`) is bad input, not our failure."""
+    if request.method in ("GET", "HEAD", "DELETE", "OPTIONS"):
+        return _unexpected(request, exc)
+    return problem(400, "Malformed request body", "The body is nested too deeply.")
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     if (unavailable := _database_unavailable(request, exc)) is not None:
         return unavailable
@@ -153,5 +160,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     TryLaterError: _try_later,
     DomainError: _domain,
     ProjectionLagError: _lagging,
+    RecursionError: _too_deep,
     Exception: _unexpected,
 }

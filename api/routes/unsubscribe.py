@@ -20,6 +20,7 @@ from api.auth.guards import anyone
 from api.auth.tokens import InvalidTokenError
 from api.auth.unsubscribe_tokens import UnsubscribeTokens
 from api.dependencies import components
+from api.request_bodies import PUBLIC_BODY
 from ledger.application.evidence import Client
 from ledger.application.unsubscribe import Unsubscribe
 
@@ -51,6 +52,7 @@ def _gone() -> Response[str]:
 
 class UnsubscribeController(Controller):
     path = "/u"
+    request_max_body_size = PUBLIC_BODY
     tags = ("unsubscribe",)
     include_in_schema = False
     dependencies = components("unsubscribe", "tokens")

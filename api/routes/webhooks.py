@@ -20,6 +20,7 @@ from adapters.settings import Settings
 from adapters.sms.signature import valid_signature
 from api.auth.guards import anyone
 from api.dependencies import components
+from api.request_bodies import PROVIDER_CALLBACK_BODY
 from ledger.application.inbound_sms import InboundSms
 from ledger.application.receipts import DeliveryReceipts
 
@@ -60,6 +61,7 @@ def _unknown_receipt(reason: UnknownReceipt, params: dict[str, str], message_id:
 
 class WebhooksController(Controller):
     path = "/v1/webhooks/sms"
+    request_max_body_size = PROVIDER_CALLBACK_BODY
     tags = ("webhooks",)
     dependencies = components("settings", "inbound", "receipts")
 
