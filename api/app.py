@@ -66,12 +66,13 @@ async def _retention_forever(
     while True:
         try:
             report = await retention.run(keep_for)
-            if report.erased or report.expired_codes or report.forgotten_hits:
+            if report.erased or report.expired_codes or report.forgotten_hits or report.forgotten_orphans:
                 log.info(
                     "retention",
                     erased=len(report.erased),
                     expired_codes=len(report.expired_codes),
                     forgotten_rate_limit_hits=report.forgotten_hits,
+                    forgotten_unfinished_registrations=report.forgotten_orphans,
                 )
         except Exception as e:
             if being_cancelled():

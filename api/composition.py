@@ -30,6 +30,7 @@ from adapters.postgres.availability import availability_of
 from adapters.postgres.credentials import PostgresCredentials
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.locks import PostgresLocks
+from adapters.postgres.orphans import forget_orphans
 from adapters.postgres.rate_limits import PostgresRateLimiter
 from adapters.postgres.throttle import PostgresThrottle
 from adapters.postgres.transparency_log import TransparencyLog
@@ -252,6 +253,7 @@ def _retention(
         idle_contacts=lambda before, limit: contacts_read.idle_without_consent(pool, before, limit),
         stale_codes=lambda now, limit: verifications_read.stale(pool, now, limit),
         forget_old_hits=lambda: limiter.prune(2 * window),  # a hit older than any window counts nowhere
+        forget_orphans=lambda: forget_orphans(pool),
     )
 
 
