@@ -150,6 +150,15 @@ class Availability:
         elif kind == "busy":
             self._busy_refused += 1
 
+    async def waited_out(self, exc: BaseException, timeout: float) -> bool:
+        """If `exc` means the database is unreachable, wait (at most `timeout` s) until it answers
+        again. Whether there was an outage (confirmed by a probe), not a blip of one connection."""
+        before = self.outages - (1 if self._outage_since is not None and self._confirmed else 0)
+        if self.noticed(exc) != "unreachable":
+            return False
+        await self.wait_back(timeout)
+        return self.outages > before
+
     async def wait_back(self, timeout: float) -> None:
         """Return once no outage is going on, or after `timeout` seconds."""
         with contextlib.suppress(TimeoutError):

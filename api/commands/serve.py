@@ -104,7 +104,10 @@ def project(data_dir: Path | None) -> int:
                 await asyncio.gather(parts.runner.run_forever(), tree.run_forever())
 
             async with beating(pool, settings.data_dir):  # the chart's liveness and readiness probes
-                await AdvisoryLockLeadership(dsn, name="optin-ledger projector").run(follow)
+                leadership = AdvisoryLockLeadership(
+                    dsn, name="optin-ledger projector", availability=availability
+                )
+                await leadership.run(follow)
         finally:
             sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
