@@ -26,6 +26,7 @@ from typing import Literal, Protocol
 import asyncpg
 import structlog
 
+from adapters import metrics
 from ledger.masking import scrub
 
 log = structlog.get_logger(__name__)
@@ -145,6 +146,7 @@ class Availability:
 
     def refused(self, kind: Kind) -> None:
         """Count a request answered 503 for want of the database."""
+        metrics.DATABASE_REFUSED.labels(kind).inc()
         if kind == "unreachable" and self._outage_since is not None:
             self._refused += 1
         elif kind == "busy":
@@ -183,6 +185,7 @@ class Availability:
                     if not self._confirmed:
                         self._confirmed = True
                         self.outages += 1
+                        metrics.DATABASE_OUTAGES.inc()
                         log.error("database unavailable", error=_describe(first), probe=_describe(e))
                     await asyncio.sleep(self._probe_every)
                     continue

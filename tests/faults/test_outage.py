@@ -17,6 +17,7 @@ from uuid import UUID
 import asyncpg
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.postgres.event_store import read_after
 from tests import pii
@@ -85,6 +86,7 @@ async def test_an_outage_is_503_with_retry_after_two_log_lines_and_an_immediate_
             back = time.monotonic()
 
             resumed = await recovery(service, client, database_url, acknowledged)
+            counted = await metrics(service)
     finally:
         service.stop()
 
@@ -95,6 +97,7 @@ async def test_an_outage_is_503_with_retry_after_two_log_lines_and_an_immediate_
     assert projected < 1.0, f"read models caught up {projected:.2f} s after the database came back"
     assert sent < 1.0, f"the outbox worker sent {sent:.2f} s after the database came back"
     assert_logged_once_each_way(service, refused)
+    assert counted == {"optin_database_outages_total": 1.0, "unreachable": float(refused)}
     await assert_nothing_lost(database_url, acknowledged)
 
 
@@ -128,6 +131,21 @@ async def recovery(
         return projected, sent
     finally:
         await conn.close()
+
+
+async def metrics(service: Service) -> dict[str, float]:
+    """The outage counters `serve` publishes (on the metrics port its log names)."""
+    url = next(line["url"] for line in service.lines() if str(line.get("url", "")).endswith("/metrics"))
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(url)).text
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "optin_database_outages_total":
+                found[sample.name] = sample.value
+            if sample.name == "optin_database_refused_requests_total":
+                found[sample.labels["reason"]] = sample.value
+    return found
 
 
 def assert_logged_once_each_way(service: Service, refused: int) -> None:
