@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -101,6 +102,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The log's name: checkpoint origin and key name (default: the public URL's, + /v1/ledger)."""
     checkpoint_seconds: float = 1.0
     """While appends happen, a new checkpoint at least this often."""
+    trusted_proxies: tuple[str, ...] = ()
+    """CIDRs of the proxies whose `X-Forwarded-For` names the client (`OPTIN_TRUSTED_PROXIES`);
+    none by default: the connection's peer is the client."""
 
     def pool_size(self, default_min: int, default_max: int) -> tuple[int, int]:
         """(min, max) connections of a process's pool: the settings where given, else its defaults."""
@@ -289,7 +293,21 @@ def load_settings(
         metrics_port=_metrics_port(env),
         ready_max_lag_events=max(0, _int(env, "OPTIN_READY_MAX_LAG_EVENTS", 10000)),
         ready_max_lag_seconds=_float(env, "OPTIN_READY_MAX_LAG_SECONDS", 30.0),
+        trusted_proxies=_networks(env.get("OPTIN_TRUSTED_PROXIES") or ""),
     )
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    """CIDRs separated by commas or spaces (a bare address is a /32 or /128), normalised."""
+    found = []
+    for word in text.replace(",", " ").split():
+        try:
+            found.append(str(ipaddress.ip_network(word, strict=False)))
+        except ValueError:
+            raise SettingsError(
+                "OPTIN_TRUSTED_PROXIES must list IP networks in CIDR form (e.g. 10.0.0.0/8)"
+            ) from None
+    return tuple(found)
 
 
 def _metrics_port(env: Mapping[str, str]) -> int | None:

@@ -20,6 +20,7 @@ from adapters.runtime import settle_heap
 from adapters.settings import Settings
 from api.auth.middleware import authentication
 from api.auth.openapi import SECURITY, security_components
+from api.client_address import forwarded_client
 from api.composition import Components, compose
 from api.dependencies import APP_DEPENDENCIES
 from api.email_feedback import start_email_feedback
@@ -173,7 +174,12 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
         dependencies=APP_DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=1_048_576,
-        middleware=[correlation_and_access_log, body_budget(BodyBudget()), authentication],
+        middleware=[
+            forwarded_client(settings.trusted_proxies),
+            correlation_and_access_log,
+            body_budget(BodyBudget()),
+            authentication,
+        ],
         openapi_config=OpenAPIConfig(
             title="OptIn Ledger",
             version=VERSION,

@@ -27,6 +27,7 @@ from adapters.erasure_log import erasure_log
 from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.audit_export import PostgresAuditExport
 from adapters.postgres.availability import availability_of
+from adapters.postgres.contact_sessions import PostgresContactLogouts
 from adapters.postgres.credentials import PostgresCredentials
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.locks import PostgresLocks
@@ -38,7 +39,7 @@ from adapters.settings import Settings
 from api.auth.api_keys import HmacApiKeys
 from api.auth.authenticator import Authenticator
 from api.auth.directory import UserDirectory
-from api.auth.login import LoginService
+from api.auth.login import LoginService, throttle_keys
 from api.auth.passwords import PasswordHasher
 from api.auth.unsubscribe_tokens import UnsubscribeTokens
 from api.evidence import Evidence, controller_of
@@ -48,6 +49,7 @@ from ledger.application.consent_requests import ConsentRequests
 from ledger.application.contacts import ContactRegistry
 from ledger.application.guardrails import Guardrails, Limits
 from ledger.application.inbound_sms import InboundSms
+from ledger.application.login import Login
 from ledger.application.messaging import Messaging
 from ledger.application.programs import Programs
 from ledger.application.receipts import DeliveryReceipts
@@ -132,7 +134,7 @@ def compose(
     tokens = unsubscribe_tokens(settings)
     composer = Composer(repository, contacts.sealer, tokens)
     preferences = ChannelPreferences(repository, _program_ids(pool))
-    accounts, directory, authenticator, login = _staff(settings, pool, repository, reads, hasher)
+    accounts, directory, authenticator, login = _staff(settings, pool, repository, reads, hasher, background)
     transparency = TransparencyLog(pool, ledger_signer(settings.signing_key, settings.log_origin))
     evidence = Evidence(pool, transparency, contacts.keys, controller_of(settings), repository, clock)
     return Components(
@@ -191,6 +193,7 @@ def _staff(
     repository: Repository,
     reads: ReadModels,
     hasher: PasswordHasher | None,
+    background: AsyncioBackground,
 ) -> tuple[Accounts, UserDirectory, Authenticator, LoginService]:
     """Account commands, the users read model, authentication and login."""
     clock, directory, credentials = SystemClock(), UserDirectory(pool), PostgresCredentials(pool)
@@ -205,18 +208,21 @@ def _staff(
         reads=reads,
         index_key=settings.index_key,
     )
-    authenticator = Authenticator(directory, credentials, settings.token_key, clock.now)
+    authenticator = Authenticator(
+        directory, credentials, settings.token_key, clock.now, PostgresContactLogouts(pool)
+    )
     accounts.changed = authenticator.forget_keys  # a changed account's cached key answers go
-    login = LoginService(
+    logins = Login(
         accounts,
         credentials,
         directory,
         PostgresThrottle(pool),
         hasher,
-        token_key=settings.token_key,
+        background,
+        keyed=throttle_keys(settings.token_key),
         clock=clock.now,
     )
-    return accounts, directory, authenticator, login
+    return accounts, directory, authenticator, LoginService(logins, token_key=settings.token_key)
 
 
 def _inbound(
@@ -246,15 +252,23 @@ def _retention(
     limiter: PostgresRateLimiter,
     window: timedelta,
 ) -> Retention:
+    throttle = PostgresThrottle(pool)
     return Retention(
         repository,
         contacts,
         SystemClock(),
         idle_contacts=lambda before, limit: contacts_read.idle_without_consent(pool, before, limit),
         stale_codes=lambda now, limit: verifications_read.stale(pool, now, limit),
-        forget_old_hits=lambda: limiter.prune(2 * window),  # a hit older than any window counts nowhere
+        forget_old_hits=lambda: _forget_old_hits(limiter, throttle, window),
         forget_orphans=lambda: forget_orphans(pool),
     )
+
+
+async def _forget_old_hits(
+    limiter: PostgresRateLimiter, throttle: PostgresThrottle, window: timedelta
+) -> int:
+    """A hit older than any window counts nowhere; nor does a login counter idle for an hour."""
+    return await limiter.prune(2 * window) + await throttle.prune(timedelta(hours=1))
 
 
 def unsubscribe_address(settings: Settings) -> str | None:

@@ -29,7 +29,8 @@ _PHONE_RUN = re.compile(
     r"(?<![\w.:/%+＋\-])(?P<intl>(?:tel:)?(?:\+|＋|%2B) ?)?\(?\d[\d \u00a0().\-/]{0,24}\d(?!\w)",
     re.IGNORECASE,
 )
-_DATE = re.compile(r"\d{4}([-/.])\d{1,2}\1\d{1,2}|\d{1,2}([-/.])\d{1,2}\2\d{4}")
+_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+_DATE = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})|(\d{1,2})([-/.])(\d{1,2})\6(\d{4})")
 _NATIONAL_MIN, _INTERNATIONAL_MIN = 7, 6
 
 
@@ -72,8 +73,12 @@ def scrub(text: str, *known: str) -> str:
             text = _without_email(text, address)
     if "@" in text or "%40" in text or "＠" in text:
         text = _EMAIL_IN_TEXT.sub(lambda m: mask_email(_plain_at(m.group(0))), text)
-    numbers = [_significant(a) for a in known if "@" not in a]
-    return _PHONE_RUN.sub(lambda m: _masked_run(m, [n for n in numbers if n]), text)
+    numbers = [n for n in (_significant(a) for a in known if "@" not in a) if n]
+    # Ids (UUIDs) are kept whole: their leading digits are not a phone number.
+    parts = _UUID.split(text)
+    ids = _UUID.findall(text)
+    masked = [_PHONE_RUN.sub(lambda m: _masked_run(m, numbers), part) for part in parts]
+    return "".join(p + (ids[n] if n < len(ids) else "") for n, p in enumerate(masked))
 
 
 def _plain_at(found: str) -> str:
@@ -119,6 +124,17 @@ def _masked_run(match: re.Match[str], known: list[str]) -> str:
         return mask_phone(run)
     if match.group("intl"):
         return mask_phone(run) if len(digits) >= _INTERNATIONAL_MIN else run
-    if len(digits) >= _NATIONAL_MIN and not _DATE.fullmatch(run):
+    if len(digits) >= _NATIONAL_MIN and not _is_date(run):
         return mask_phone(run)
     return run
+
+
+def _is_date(run: str) -> bool:
+    """A calendar date (2026-11-30, 30.11.2026, 11/30/2026), not a number that looks like one
+    (22-45-3300): the year is plausible, a month is 1-12 and a day 1-31."""
+    found = _DATE.fullmatch(run)
+    if found is None:
+        return False
+    year, a, b = (found[1], found[3], found[4]) if found[1] else (found[8], found[5], found[7])
+    first, second = int(a), int(b)
+    return 1900 <= int(year) <= 2199 and 1 <= min(first, second) <= 12 and max(first, second) <= 31

@@ -40,7 +40,8 @@ class Access:
     user_id: UUID
     role: UserRole
     disabled: bool
-    password_changed_at: datetime | None = None
+    credential_version: int = 0
+    """Bumped by a password change, a role change and disabling (`ledger.user.CREDENTIAL_CHANGES`)."""
     key_revoked: bool = False
 
 
@@ -83,7 +84,7 @@ class UserDirectory:
 
     async def user_access(self, user_id: UUID) -> Access | None:
         row = await self._pool.fetchrow(
-            "SELECT id, role, disabled, password_changed_at FROM users WHERE id = $1", user_id
+            "SELECT id, role, disabled, credential_version FROM users WHERE id = $1", user_id
         )
         return None if row is None else Access(*row)
 

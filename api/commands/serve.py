@@ -8,6 +8,7 @@ from pathlib import Path
 
 import structlog
 import uvicorn
+from litestar import Litestar
 
 from adapters.erasure_log import prepare_erasure_log
 from adapters.heartbeat import beating
@@ -42,19 +43,25 @@ def serve(
     app = create_app(settings, run_projections=run_projections, run_worker=run_worker)
     serve_metrics(settings.metrics_host, settings.metrics_port)
     log.info("serving", url=f"http://{host}:{port}", schema=f"http://{host}:{port}/schema/swagger")
-    config = uvicorn.Config(
+    # uvicorn re-raises the interrupt once it has shut down cleanly
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(server_config(app, host, port)).run()
+    return 0
+
+
+def server_config(app: Litestar, host: str, port: int) -> uvicorn.Config:
+    """How `serve` runs the app. Forwarded headers are the app's business (`api/client_address.py`,
+    `OPTIN_TRUSTED_PROXIES`): uvicorn's own handling would believe any loopback peer."""
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
         log_config=None,
         access_log=False,
         lifespan="on",
+        proxy_headers=False,
         timeout_graceful_shutdown=20,  # requests still running then are cut off; stopping must end
     )
-    # uvicorn re-raises the interrupt once it has shut down cleanly
-    with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(config).run()
-    return 0
 
 
 def _announce_demo_admin(password: str | None) -> None:

@@ -4,7 +4,9 @@ STOP opts the number out of the whole channel (every program, marketing and tran
 carriers enforce it) and gets one confirmation. START lifts it, gives back the opt-ins STOP
 withdrew, and confirms opt-in requests still waiting for this number (an invite that said
 "reply YES"): replying from the phone proves control of it. HELP gets the help text. Each inbound
-message is handled once: its reply's id derives from the provider's message id.
+keyword is acted on once: it is recorded under its provider message id (`ledger/inbound_text.py`)
+in the same append as its effects, so a replayed signed request, or the provider's retry, changes
+nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from ledger.application.channel_preferences import ChannelPreferences
 from ledger.application.contacts import ContactRegistry
 from ledger.composer import Composer
 from ledger.consent import Evidence
-from ledger.errors import InvalidValueError
+from ledger.errors import ConflictError, InvalidValueError
+from ledger.inbound_text import InboundText, inbound_text_id, receive_text
 from ledger.keywords import Family, Keywords
 from ledger.message import Basis, Message, Sealed, reply_message_id, request_message
 from ledger.program import Program
@@ -72,10 +75,13 @@ class InboundSms:
         if found is None:
             return None
         family, keyword = found
-        contact_id = (await self.registry.register(sender, Actor(kind="contact"))).contact_id
         reply_id = reply_message_id(inbound_id)
-        if await self.repository.find(Message, reply_id) is not None:  # a retried webhook
-            return Handled(family, keyword, contact_id, await self.repository.store.head(), False)
+        if await self._seen(inbound_id, reply_id):  # replayed, or retried by the provider
+            known = await self.registry.find(sender)
+            return (
+                Handled(family, keyword, known, await self.repository.store.head(), False) if known else None
+            )
+        contact_id = (await self.registry.register(sender, Actor(kind="contact"))).contact_id
         evidence = Evidence(
             actor=Actor(kind="contact", id=str(contact_id)), source="sms_keyword", keyword=keyword
         )
@@ -89,8 +95,21 @@ class InboundSms:
             reply = ("optin_confirmation", ", ".join(names) or self.sender_name) if changed else None
         if family == "help" or reply is not None:
             changed.append(await self._reply(reply_id, contact_id, inbound_id, reply))
-        position = await self.repository.save(*changed)
+        text = receive_text(inbound_id, contact_id, family, keyword)
+        try:
+            position = await self.repository.save(text, *changed)
+        except ConflictError:
+            if not await self._seen(inbound_id, reply_id):
+                raise
+            return Handled(family, keyword, contact_id, await self.repository.store.head(), False)
         return Handled(family, keyword, contact_id, position, bool(changed))
+
+    async def _seen(self, inbound_id: str, reply_id: UUID) -> bool:
+        """Whether this provider message was acted on already (before its id was recorded, only
+        messages that were replied to left a trace: the reply)."""
+        if await self.repository.find(InboundText, inbound_text_id(inbound_id)) is not None:
+            return True
+        return await self.repository.find(Message, reply_id) is not None
 
     async def _start(self, contact_id: UUID, evidence: Evidence) -> tuple[list[Aggregate], list[str]]:
         changed, regranted = await self.preferences.resubscribe(contact_id, "sms", evidence)

@@ -10,8 +10,9 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 
-from api.auth.guards import anyone, contact_only
-from api.dependencies import client_of
+from api.auth.authenticator import Authenticator
+from api.auth.guards import anyone, contact_only, principal_of
+from api.dependencies import client_of, components
 from api.web.contact.steps import (
     PAGES,
     AddressForm,
@@ -152,10 +153,16 @@ class PreferencePages(Controller):
         mine = next(c for c in consents if c.optin_id == data.optin_id)
         return page(request, "contact/_consent_row.html", consent=mine, row_error=error)
 
-    @post("/sign-out", guards=[anyone])
+    @post("/sign-out", guards=[anyone], dependencies=components("authenticator"))
     async def sign_out(
-        self, request: Request[Any, Any, Any], pages: NamedDependency[ContactPages]
+        self,
+        request: Request[Any, Any, Any],
+        pages: NamedDependency[ContactPages],
+        authenticator: NamedDependency[Authenticator],
     ) -> Response[Any]:
+        session = principal_of(request).session_id if signed_in(request) else None
+        if session:  # ended on the server too: a copy of the cookie is refused from now on
+            await authenticator.end_contact_session(session)
         response = see_other(request, "/preferences")
         response.cookies.append(clear_cookie(pages.settings, CONTACT))
         return response
