@@ -80,6 +80,7 @@ async def test_an_outage_is_503_with_retry_after_two_log_lines_and_an_immediate_
                 contact, position = await register(client)
                 acknowledged[contact] = position
 
+            mark = len(service.lines())
             await switch.take_away()
             refused = await refused_during(client, contact, OUTAGE_SECONDS)
             await switch.give_back()
@@ -96,7 +97,7 @@ async def test_an_outage_is_503_with_retry_after_two_log_lines_and_an_immediate_
     )
     assert projected < 1.0, f"read models caught up {projected:.2f} s after the database came back"
     assert sent < 1.0, f"the outbox worker sent {sent:.2f} s after the database came back"
-    assert_logged_once_each_way(service, refused)
+    assert_logged_once_each_way(service, refused, mark)
     assert counted == {"optin_database_outages_total": 1.0, "unreachable": float(refused)}
     await assert_nothing_lost(database_url, acknowledged)
 
@@ -148,8 +149,12 @@ async def metrics(service: Service) -> dict[str, float]:
     return found
 
 
-def assert_logged_once_each_way(service: Service, refused: int) -> None:
+def assert_logged_once_each_way(service: Service, refused: int, mark: int) -> None:
+    """From the outage on, exactly two lines above `info`: when it began and when it ended."""
     lines = service.lines()
+    loud = [line for line in lines[mark:] if line.get("level") not in ("info", "debug")]
+    assert [line["event"] for line in loud][:1] == ["database unavailable"], loud
+    assert len(loud) == 2, loud
     down = [line for line in lines if line["event"] == "database unavailable"]
     up = [line for line in lines if str(line["event"]).startswith("database back after")]
     assert len(down) == 1, down
