@@ -13,6 +13,7 @@ from litestar.types import ASGIApp, Receive, Scope
 
 from api.request_bodies import DECODED, BodyBudget, body_budget
 from ledger.errors import TryLaterError
+from tests.api.conftest import AuthHeaders
 
 pytestmark = pytest.mark.integration
 
@@ -33,10 +34,16 @@ async def test_public_endpoints_refuse_bodies_larger_than_they_take(
     assert answer.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_json_nested_deeper_than_the_decoder_goes_is_a_400(client: AsyncTestClient[Litestar]) -> None:
-    deep = b"[" * 2000 + b"]" * 2000
+async def test_json_nested_deeper_than_the_decoder_goes_is_a_400_never_a_500(
+    client: AsyncTestClient[Litestar], auth_headers: AuthHeaders
+) -> None:
+    json = {"content-type": "application/json"}
+    deep = b"[" * 2048 + b"]" * 2048  # as deep as 4 KiB goes: too deep, or the wrong shape
+    answer = await client.post("/v1/public/verifications", content=deep, headers=json)
+    assert answer.status_code in (400, 422), answer.text
+    deeper = b"[" * 200_000 + b"]" * 200_000  # deeper than the decoder goes, whatever the limit
     answer = await client.post(
-        "/v1/public/verifications", content=deep, headers={"content-type": "application/json"}
+        "/v1/contacts", content=deeper, headers={**json, **await auth_headers("staff")}
     )
     assert answer.status_code == 400, answer.text
     assert answer.json()["title"] == "Malformed request body"
