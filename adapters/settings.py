@@ -15,6 +15,11 @@ import msgspec
 import platformdirs
 
 from adapters.email.feedback.settings import FeedbackSettings, FeedbackSettingsError, load_feedback_settings
+from adapters.postgres.replica_settings import (
+    ReadReplicaSettings,
+    ReadReplicaSettingsError,
+    load_read_replica,
+)
 from ledger.application.inbound_sms import DEFAULT_HELP
 from ledger.keywords import HELP_WORDS, START_WORDS, STOP_WORDS, normalise_keyword
 
@@ -29,9 +34,11 @@ class SettingsError(ValueError):
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything the service reads from its environment. Names follow API.md's operator contract."""
+    """Everything the service reads from its environment. Names and meanings: docs/settings.md."""
 
     database_url: str | None = None
+    read_replica: ReadReplicaSettings | None = None
+    """`DATABASE_READ_URL`: a streaming replica for read-model queries (adapters/postgres/replica.py)."""
     data_dir: Path
     kek: bytes | None = None
     index_key: bytes | None = None
@@ -105,6 +112,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: tuple[str, ...] = ()
     """CIDRs of the proxies whose `X-Forwarded-For` names the client (`OPTIN_TRUSTED_PROXIES`);
     none by default: the connection's peer is the client."""
+    receipts_email: bool = True
+    receipts_sms: bool = True
+    """Send each opt-in's and opt-out's signed receipt on that channel (`OPTIN_RECEIPTS_EMAIL`,
+    `OPTIN_RECEIPTS_SMS`); off, receipts are still listed and linked, never sent."""
 
     def pool_size(self, default_min: int, default_max: int) -> tuple[int, int]:
         """(min, max) connections of a process's pool: the settings where given, else its defaults."""
@@ -234,10 +245,12 @@ def load_settings(
     resolved_dir = data_dir or Path(env.get("OPTIN_DATA_DIR") or default_data_dir())
     try:
         email_feedback = load_feedback_settings(env)
-    except FeedbackSettingsError as e:
+        read_replica = load_read_replica(env)
+    except (FeedbackSettingsError, ReadReplicaSettingsError) as e:
         raise SettingsError(str(e)) from None
     return Settings(
         database_url=env.get("DATABASE_URL") or None,
+        read_replica=read_replica,
         data_dir=resolved_dir.expanduser().resolve(),
         kek=_secret(env, "OPTIN_KEK"),
         index_key=_secret(env, "OPTIN_INDEX_KEY"),
@@ -289,6 +302,8 @@ def load_settings(
         signing_key=_secret(env, "OPTIN_SIGNING_KEY"),
         ledger_origin=_origin(env.get("OPTIN_LEDGER_ORIGIN")),
         checkpoint_seconds=_float(env, "OPTIN_CHECKPOINT_SECONDS", 1.0),
+        receipts_email=_flag(env, "OPTIN_RECEIPTS_EMAIL") if env.get("OPTIN_RECEIPTS_EMAIL") else True,
+        receipts_sms=_flag(env, "OPTIN_RECEIPTS_SMS") if env.get("OPTIN_RECEIPTS_SMS") else True,
         metrics_host=env.get("OPTIN_METRICS_HOST") or "127.0.0.1",
         metrics_port=_metrics_port(env),
         ready_max_lag_events=max(0, _int(env, "OPTIN_READY_MAX_LAG_EVENTS", 10000)),

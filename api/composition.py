@@ -4,6 +4,11 @@
 the benchmarks all build their objects here, so they all erase, limit and send the same way (the
 erasure log, for one, is wired in wherever a contact can be erased). Nothing connects or starts
 here: the caller owns the pool and the tasks.
+
+Reads: `serve` also opens a pool on the read replica when `DATABASE_READ_URL` is set
+(`open_read_pool`, next to the primary's); it becomes `Components.replica`, and the read handlers
+get it, or the primary, per request from `api/dependencies.py` (`read_db`). Everything else here
+(writes, `as_of` replays, authentication, the projection runner) stays on the primary.
 """
 
 from __future__ import annotations
@@ -32,7 +37,10 @@ from adapters.postgres.credentials import PostgresCredentials
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.locks import PostgresLocks
 from adapters.postgres.orphans import forget_orphans
+from adapters.postgres.pool import Connection
 from adapters.postgres.rate_limits import PostgresRateLimiter
+from adapters.postgres.replica import ReplicaPool, open_replica_pool
+from adapters.postgres.staff_emails import StaffEmails
 from adapters.postgres.throttle import PostgresThrottle
 from adapters.postgres.transparency_log import TransparencyLog
 from adapters.settings import Settings
@@ -41,10 +49,12 @@ from api.auth.authenticator import Authenticator
 from api.auth.directory import UserDirectory
 from api.auth.login import LoginService, throttle_keys
 from api.auth.passwords import PasswordHasher
+from api.auth.receipt_links import ReceiptLinkTokens
 from api.auth.unsubscribe_tokens import UnsubscribeTokens
 from api.evidence import Evidence, controller_of
 from ledger.application.channel_preferences import ChannelPreferences, ProgramIds
 from ledger.application.consent import ConsentFlows
+from ledger.application.consent_receipts import ConsentReceipts
 from ledger.application.consent_requests import ConsentRequests
 from ledger.application.contacts import ContactRegistry
 from ledger.application.guardrails import Guardrails, Limits
@@ -63,11 +73,14 @@ from ledger.help_reply import help_reply
 from ledger.keywords import Keywords
 from ledger.ports import ReadModels
 from ledger.repository import Repository
+from ledger.vocabulary import Channel
 from projections import contacts as contacts_read
 from projections import verifications as verifications_read
 from projections.catalog import all_projections
+from projections.consent_checks import ConsentChecks
+from projections.consent_receipts import ConsentReceiptFollower
 from projections.read_models import CatchingUpReadModels, FollowingReadModels
-from projections.runner import ProjectionRunner
+from projections.runner import ProjectionRunner, read_models_position
 from projections.verifications import PostgresVerificationLookup
 
 
@@ -78,6 +91,7 @@ class Components:
 
     settings: Settings
     pool: asyncpg.Pool
+    replica: ReplicaPool | None
     store: PostgresEventStore
     repository: Repository
     clock: SystemClock
@@ -107,18 +121,49 @@ class Components:
     audit: PostgresAuditExport
     transparency: TransparencyLog
     evidence: Evidence
+    receipt_links: ReceiptLinkTokens
+    consent_receipts: ConsentReceipts
+    consent_checks: ConsentChecks
 
     async def close(self) -> None:
-        """Stop the event store's writer (the pool is the caller's to close)."""
+        """Stop the event store's writer and close the replica's pool (the primary's is the
+        caller's to close)."""
         await self.store.close()
+        if self.replica is not None:
+            await self.replica.close()
+
+
+async def open_read_pool(settings: Settings, pool: asyncpg.Pool) -> ReplicaPool | None:
+    """The read replica's pool beside the primary's `pool` (None without `DATABASE_READ_URL`):
+    as large as the primary's, checked in the background until `Components.close()`."""
+    if settings.read_replica is None:
+        return None
+    names = [p.name for p in all_projections(settings)]
+
+    async def reached(db: asyncpg.Pool | Connection) -> int | None:
+        return await read_models_position(db, names)
+
+    return await open_replica_pool(
+        settings.read_replica,
+        pool,
+        reached,
+        max_size=pool.get_max_size(),
+        statement_cache_size=settings.db_statement_cache,
+    )
 
 
 def compose(
-    settings: Settings, pool: asyncpg.Pool, *, follow: bool = True, hasher: PasswordHasher | None = None
+    settings: Settings,
+    pool: asyncpg.Pool,
+    *,
+    replica: ReplicaPool | None = None,
+    follow: bool = True,
+    hasher: PasswordHasher | None = None,
 ) -> Components:
-    """Everything on `pool`. `follow`: a projection runner follows the ledger (in this process or
-    another), so writes that must be seen wait for it; else (one-off commands) they bring the read
-    models up to date themselves. `hasher`: tests pass a cheap one."""
+    """Everything on `pool`; `replica` (from `open_read_pool`) for the read handlers. `follow`: a
+    projection runner follows the ledger (in this process or another), so writes that must be
+    seen wait for it; else (one-off commands) they bring the read models up to date themselves.
+    `hasher`: tests pass a cheap one."""
     if settings.kek is None or settings.index_key is None or settings.token_key is None:
         raise ValueError("the service needs OPTIN_KEK, OPTIN_INDEX_KEY and OPTIN_TOKEN_KEY")
     clock, store = SystemClock(), PostgresEventStore(pool)
@@ -137,9 +182,11 @@ def compose(
     accounts, directory, authenticator, login = _staff(settings, pool, repository, reads, hasher, background)
     transparency = TransparencyLog(pool, ledger_signer(settings.signing_key, settings.log_origin))
     evidence = Evidence(pool, transparency, contacts.keys, controller_of(settings), repository, clock)
+    receipt_links = ReceiptLinkTokens(settings.token_key, settings.public_url)
     return Components(
         settings=settings,
         pool=pool,
+        replica=replica,
         store=store,
         repository=repository,
         clock=clock,
@@ -164,14 +211,34 @@ def compose(
         composer=composer,
         preferences=preferences,
         messaging=Messaging(composer, flows, guardrails),
-        inbound=_inbound(settings, contacts, preferences, composer),
+        inbound=_inbound(settings, contacts, preferences, composer, receipt_links),
         unsubscribe=Unsubscribe(contacts, preferences),
         receipts=DeliveryReceipts(repository, clock),
         retention=_retention(pool, repository, contacts, limiter, limits.window),
         audit=PostgresAuditExport(pool),
         transparency=transparency,
         evidence=evidence,
+        receipt_links=receipt_links,
+        consent_receipts=ConsentReceipts(
+            contacts, composer, receipt_links, evidence, channels=receipt_channels(settings)
+        ),
+        consent_checks=ConsentChecks(pool, contacts, store, repository.mapper),
     )
+
+
+def receipt_channels(settings: Settings) -> frozenset[Channel]:
+    """The channels consent receipts are sent on: those the settings keep on, if anything signs."""
+    if settings.signing_key is None:
+        return frozenset()
+    on: dict[Channel, bool] = {"email": settings.receipts_email, "sms": settings.receipts_sms}
+    return frozenset(channel for channel, sent in on.items() if sent)
+
+
+def receipt_follower(parts: Components) -> ConsentReceiptFollower | None:
+    """The follower that queues consent receipts (run beside the projections), if any are sent."""
+    if not parts.consent_receipts.channels:
+        return None
+    return ConsentReceiptFollower(parts.pool, parts.consent_receipts.deliver)
 
 
 def _contacts(settings: Settings, pool: asyncpg.Pool, repository: Repository) -> ContactRegistry:
@@ -196,7 +263,12 @@ def _staff(
     background: AsyncioBackground,
 ) -> tuple[Accounts, UserDirectory, Authenticator, LoginService]:
     """Account commands, the users read model, authentication and login."""
-    clock, directory, credentials = SystemClock(), UserDirectory(pool), PostgresCredentials(pool)
+    emails = StaffEmails(pool, settings.index_key)
+    clock, directory, credentials = (
+        SystemClock(),
+        UserDirectory(pool, emails),
+        PostgresCredentials(pool, emails),
+    )
     hasher = hasher or PasswordHasher()
     accounts = Accounts(
         repository,
@@ -226,7 +298,11 @@ def _staff(
 
 
 def _inbound(
-    settings: Settings, contacts: ContactRegistry, preferences: ChannelPreferences, composer: Composer
+    settings: Settings,
+    contacts: ContactRegistry,
+    preferences: ChannelPreferences,
+    composer: Composer,
+    links: ReceiptLinkTokens,
 ) -> InboundSms:
     keywords = Keywords(
         stop=frozenset(settings.sms_stop_keywords),
@@ -242,6 +318,8 @@ def _inbound(
             settings.sms_help_text, settings.sender_name, settings.sender_contact or settings.public_url
         ),
         sender_name=settings.sender_name,
+        receipts=links if settings.signing_key is not None else None,
+        receipt_line="sms" in receipt_channels(settings),
     )
 
 

@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 from adapters.postgres.availability import Availability, DatabaseUnavailableError, classify
+from api import validation
 from ledger.errors import (
     ConflictError,
     DomainError,
@@ -47,8 +48,13 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response[dict[str, Any]]:
-    """A problem-details response; `detail` is scrubbed of addresses whatever its origin."""
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    """A problem-details response; `detail` is scrubbed of addresses whatever its origin.
+
+    The title of an `about:blank` problem is the status's standard phrase (RFC 9457 §4.2.1), so
+    every 404 reads "Not Found"; a caller's own `title` is kept as the detail when none is given.
+    """
+    body: dict[str, Any] = {"type": "about:blank", "title": _title(status), "status": status}
+    detail = detail or (title if title != body["title"] else None)
     if detail:
         body["detail"] = scrub(detail)
     body.update(extra)
@@ -56,14 +62,12 @@ def problem(
 
 
 def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
-    errors = []
-    for item in exc.extra if isinstance(exc.extra, list) else []:
-        entry = {k: scrub(str(v)) for k, v in item.items()} if isinstance(item, dict) else {}
-        errors.append(entry)
-    malformed = any(e.get("message", "").startswith("JSON is malformed") for e in errors)
-    if malformed:
-        return problem(400, "Malformed request body", "The body is not valid JSON.", errors=errors)
-    return problem(422, "Invalid request", "The request does not match the schema.", errors=errors)
+    errors = validation.entries(exc)
+    if validation.malformed(exc):
+        return problem(400, "Bad Request", "The body is not valid JSON.", errors=errors)
+    if any(e["message"].endswith(validation.NO_BODY) for e in errors):
+        return problem(400, "Bad Request", validation.NO_BODY, errors=errors)
+    return problem(422, "Unprocessable Content", validation.summary(errors), errors=errors)
 
 
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
@@ -78,7 +82,12 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[
     return Response(body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers)
 
 
+_PHRASES = {413: "Content Too Large", 422: "Unprocessable Content"}  # RFC 9110's names, on every Python
+
+
 def _title(status: int) -> str:
+    if status in _PHRASES:
+        return _PHRASES[status]
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -138,11 +147,8 @@ def _database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Re
     return problem(503, "Service Unavailable", _UNAVAILABLE[kind], headers={"Retry-After": str(retry)})
 
 
-def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
-    """JSON nested deeper than the decoder goes (`[[[[…]]]]`) is bad input, not our failure."""
-    if request.method in ("GET", "HEAD", "DELETE", "OPTIONS"):
-        return _unexpected(request, exc)
-    return problem(400, "Malformed request body", "The body is nested too deeply.")
+def _too_deep(_: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
+    return problem(400, "Bad Request", "The body is nested too deeply.")
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

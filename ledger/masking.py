@@ -138,3 +138,29 @@ def _is_date(run: str) -> bool:
     year, a, b = (found[1], found[3], found[4]) if found[1] else (found[8], found[5], found[7])
     first, second = int(a), int(b)
     return 1900 <= int(year) <= 2199 and 1 <= min(first, second) <= 12 and max(first, second) <= 31
+
+
+def mask_ip(ip: str) -> str:
+    """An IP address shown to staff: enough to tell networks apart, not to find the person
+    (`203.0.113.7` → `203.0.*.*`, `2001:db8:1::7` → `2001:db8:*`)."""
+    if "." in ip and ":" not in ip:
+        parts = ip.split(".")
+        return ".".join(parts[:2]) + ".*.*" if len(parts) == 4 else "***"
+    groups = [g for g in ip.split(":") if g]
+    return ":".join(groups[:2]) + ":*" if len(groups) >= 2 else "***"
+
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+             ("Chromium/", "Chromium"), ("Safari/", "Safari"), ("curl/", "curl"))  # fmt: skip
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),
+            ("Mac OS", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))  # fmt: skip
+
+
+def mask_user_agent(user_agent: str) -> str:
+    """A user agent shown to staff as its browser family and system only (`Chrome on Android`):
+    the full string, with its versions and build names, helps single a person out."""
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), None)
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or "another client"

@@ -233,8 +233,11 @@ class Background(Protocol):
 class Credentials(Protocol):
     """Staff logins kept out of the ledger: the email's keyed hash and the password hash."""
 
-    async def claim_email(self, email_index: bytes, user_id: UUID, password_hash: str | None) -> None:
-        """Bind the email to the account; `ConflictError` when another account has it."""
+    async def claim_email(
+        self, email_index: bytes, user_id: UUID, password_hash: str | None, email: str | None = None
+    ) -> None:
+        """Bind the email to the account; `ConflictError` when another account has it. `email`:
+        the address itself, kept (sealed, out of the ledger) for admins to read."""
         ...
 
     async def release_email(self, user_id: UUID) -> None: ...

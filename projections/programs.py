@@ -243,3 +243,35 @@ async def disclosure_text(conn: asyncpg.Pool | Connection, optin_id: UUID, versi
         "SELECT text FROM optin_disclosures WHERE optin_id = $1 AND version = $2", optin_id, version
     )
     return text
+
+
+class DisclosureVersion(msgspec.Struct, frozen=True, kw_only=True):
+    """One version of a program's disclosure text, exactly as published, and when it was in force."""
+
+    version: int
+    text: str
+    sha256: str
+    published_at: datetime
+    """From when contacts were shown this text."""
+    replaced_at: datetime | None
+    """When the next version replaced it (None: the current text)."""
+
+
+async def disclosure_history(conn: asyncpg.Pool | Connection, optin_id: UUID) -> list[DisclosureVersion]:
+    """Every disclosure version of the program, oldest first."""
+    rows = await conn.fetch(
+        "SELECT version, text, sha256, created_at, "
+        "lead(created_at) OVER (ORDER BY version) AS replaced_at "
+        "FROM optin_disclosures WHERE optin_id = $1 ORDER BY version",
+        optin_id,
+    )
+    return [
+        DisclosureVersion(
+            version=r["version"],
+            text=r["text"],
+            sha256=r["sha256"],
+            published_at=r["created_at"],
+            replaced_at=r["replaced_at"],
+        )
+        for r in rows
+    ]

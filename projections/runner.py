@@ -258,19 +258,26 @@ class ProjectionLagError(TimeoutError):
     """The read models did not reach the asked position in time."""
 
 
+async def read_models_position(db: asyncpg.Pool | Connection, names: Sequence[str]) -> int | None:
+    """The position every projection in `names` has reached on this database (None while one of
+    them has no tracking row yet). A streaming replica answers for its own point of replay."""
+    reached: int | None = await db.fetchval(
+        "SELECT coalesce(min(position), 0) FROM projection_tracking WHERE name = ANY($1::text[])"
+        " HAVING count(*) = cardinality($1::text[])",
+        list(names),
+    )
+    return reached
+
+
 async def wait_for_position(
-    pool: asyncpg.Pool, position: int, names: Sequence[str], timeout: float = 2.0
+    db: asyncpg.Pool | Connection, position: int, names: Sequence[str], timeout: float = 2.0
 ) -> None:
     """Return once every projection in `names` has reached `position`, else raise after `timeout`."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     delay = 0.002
     while True:
-        reached = await pool.fetchval(
-            "SELECT coalesce(min(position), 0) FROM projection_tracking WHERE name = ANY($1::text[])"
-            " HAVING count(*) = cardinality($1::text[])",
-            list(names),
-        )
+        reached = await read_models_position(db, names)
         if reached is not None and reached >= position:
             return
         if loop.time() >= deadline:

@@ -21,7 +21,7 @@ from api.app import create_app
 from api.commands.check import probe_email_at_start
 from api.commands.runtime import prepare, reach_database
 from api.commands.users import DEMO_ADMIN_EMAIL, ensure_demo_admin
-from api.composition import compose
+from api.composition import compose, receipt_follower
 from projections.health import sample_forever
 from projections.merkle_tree import tree_follower
 
@@ -105,10 +105,11 @@ def project(data_dir: Path | None) -> int:
         parts = compose(settings, pool)
         sampler = asyncio.create_task(sample_forever(pool, list(parts.runner.projections)))  # lag metrics
         try:
-            tree = tree_follower(pool, settings)
+            tree, receipts = tree_follower(pool, settings), receipt_follower(parts)
 
             async def follow() -> None:
-                await asyncio.gather(parts.runner.run_forever(), tree.run_forever())
+                followers = [parts.runner.run_forever(), tree.run_forever()]
+                await asyncio.gather(*followers, *([receipts.run_forever()] if receipts else []))
 
             async with beating(pool, settings.data_dir):  # the chart's liveness and readiness probes
                 leadership = AdvisoryLockLeadership(

@@ -42,6 +42,12 @@ class TokenResponse(msgspec.Struct, kw_only=True):
     status_code=200,
     dependencies={"login": component("login")},
     request_max_body_size=PUBLIC_BODY,
+    opt={
+        "problems": {
+            401: "Wrong email or password, or a disabled account (`error`: `invalid_grant`).",
+            429: "Too many failed logins: try again after `Retry-After`.",
+        }
+    },
 )
 async def token(
     request: Request[Any, Any, Any],

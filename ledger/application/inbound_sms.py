@@ -6,7 +6,8 @@ withdrew, and confirms opt-in requests still waiting for this number (an invite 
 "reply YES"): replying from the phone proves control of it. HELP gets the help text. Each inbound
 keyword is acted on once: it is recorded under its provider message id (`ledger/inbound_text.py`)
 in the same append as its effects, so a replayed signed request, or the provider's retry, changes
-nothing.
+nothing. A reply to a STOP or START that changed consent links to the signed receipts of those
+changes (`receipts`), so the number gets exactly one message, never a reply and a receipt.
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from eventsourcing.domain import Aggregate
 
 from ledger.address import Address
 from ledger.application.channel_preferences import ChannelPreferences
+from ledger.application.consent_receipts import RECEIPT_LINE, ReceiptLinks
 from ledger.application.contacts import ContactRegistry
 from ledger.composer import Composer
-from ledger.consent import Evidence
+from ledger.consent import Consent, Evidence
 from ledger.errors import ConflictError, InvalidValueError
 from ledger.inbound_text import InboundText, inbound_text_id, receive_text
 from ledger.keywords import Family, Keywords
-from ledger.message import Basis, Message, Sealed, reply_message_id, request_message
+from ledger.message import Basis, EventRef, Message, Sealed, reply_message_id, request_message
 from ledger.program import Program
+from ledger.rendering import placeholders
 from ledger.template import TemplateKind
 from ledger.vocabulary import SYSTEM, Actor
 
@@ -51,6 +54,8 @@ class InboundSms:
         *,
         help_text: str = DEFAULT_HELP,
         sender_name: str = "OptIn Ledger",
+        receipts: ReceiptLinks | None = None,
+        receipt_line: bool = True,
     ) -> None:
         self.registry = registry
         self.repository = registry.repository
@@ -59,6 +64,10 @@ class InboundSms:
         self.keywords = keywords
         self.help_text = help_text
         self.sender_name = sender_name
+        self.receipts = receipts
+        """Where replies link to receipts (None: nowhere, as nothing signs them)."""
+        self.receipt_line = receipt_line
+        """Whether a reply that changed consent ends with its receipt link (SMS receipts on)."""
 
     async def receive_text(self, sender: str, body: str, inbound_id: str) -> Handled | None:
         """`receive` from a sender as the provider gave it; a short code or an alphanumeric
@@ -94,7 +103,8 @@ class InboundSms:
             changed, names = await self._start(contact_id, evidence)
             reply = ("optin_confirmation", ", ".join(names) or self.sender_name) if changed else None
         if family == "help" or reply is not None:
-            changed.append(await self._reply(reply_id, contact_id, inbound_id, reply))
+            refs = tuple(EventRef(stream=c.id, version=c.version) for c in changed if isinstance(c, Consent))
+            changed.append(await self._reply(reply_id, contact_id, inbound_id, reply, refs))
         text = receive_text(inbound_id, contact_id, family, keyword)
         try:
             position = await self.repository.save(text, *changed)
@@ -137,7 +147,12 @@ class InboundSms:
         return changed, names
 
     async def _reply(
-        self, reply_id: UUID, contact_id: UUID, inbound_id: str, reply: tuple[TemplateKind, str] | None
+        self,
+        reply_id: UUID,
+        contact_id: UUID,
+        inbound_id: str,
+        reply: tuple[TemplateKind, str] | None,
+        receipts: tuple[EventRef, ...],
     ) -> Message:
         """The one reply, queued like any message; the worker always lets keyword replies out."""
         key = await self.registry.keys.get(contact_id)
@@ -160,8 +175,14 @@ class InboundSms:
             message.queue(basis, None, sealed, self.help_text, None, False)
             return message
         template = await self.composer.select(kind, "sms", None)
+        system, suffix = {"program_name": reply[1]}, ""
+        placed = "receipt_url" in placeholders(template.body)  # staff put the link in the text
+        if placed or (receipts and self.receipt_line and self.receipts is not None):
+            system["receipt_url"] = self.receipts.url(reply_id) if self.receipts else ""
+            basis = Basis(rule="keyword_reply", inbound_id=inbound_id, receipts=receipts)
+            suffix = "" if placed else RECEIPT_LINE
         composed = self.composer.compose(
-            template, key=key, purpose="transactional", variables={}, system={"program_name": reply[1]}
+            template, key=key, purpose="transactional", variables={}, system=system, suffix=suffix
         )
         message.queue(
             basis,

@@ -34,19 +34,18 @@ async def test_public_endpoints_refuse_bodies_larger_than_they_take(
     assert answer.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_json_nested_deeper_than_the_decoder_goes_is_a_400_never_a_500(
+async def test_json_nested_deeper_than_the_decoder_goes_is_a_4xx_never_a_500(
     client: AsyncTestClient[Litestar], auth_headers: AuthHeaders
 ) -> None:
     json = {"content-type": "application/json"}
-    deep = b"[" * 2048 + b"]" * 2048  # as deep as 4 KiB goes: too deep, or the wrong shape
+    deep = b"[" * 2048 + b"]" * 2048  # as deep as 4 KiB goes
     answer = await client.post("/v1/public/verifications", content=deep, headers=json)
     assert answer.status_code in (400, 422), answer.text
-    deeper = b"[" * 200_000 + b"]" * 200_000  # deeper than the decoder goes, whatever the limit
-    answer = await client.post(
-        "/v1/contacts", content=deeper, headers={**json, **await auth_headers("staff")}
-    )
-    assert answer.status_code == 400, answer.text
-    assert answer.json()["title"] == "Malformed request body"
+    deeper = b"[" * 200_000 + b"]" * 200_000  # deeper than any decoder goes
+    staff = await auth_headers("staff")
+    answer = await client.post("/v1/contacts", content=deeper, headers={**json, **staff})
+    assert answer.status_code in (400, 422), answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
 
 
 class Holder:

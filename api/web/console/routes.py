@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from api.web.console import audit, contacts, dashboard, login, messages, programs, requests, templates, users
+from api.web.console.disclosures import disclosures_page, proof
 from api.web.console.evidence import download_evidence
 
 CONSOLE_HANDLERS: list[ControllerRouterHandler] = [
@@ -22,6 +23,8 @@ CONSOLE_HANDLERS: list[ControllerRouterHandler] = [
     programs.new_program,
     programs.create,
     programs.program_page,
+    disclosures_page,
+    proof,
     programs.change,
     programs.preview,
     templates.templates_page,

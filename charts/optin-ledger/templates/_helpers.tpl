@@ -101,6 +101,10 @@ visitor would share the ingress's address (one rate-limit bucket, one login thro
 {{- $values := index .ctx.Values .component -}}
 {{- $pooled := and (eq .component "api") (include "optin-ledger.usesPooler" .ctx) -}}
 {{ include "optin-ledger.databaseEnv" (dict "ctx" .ctx "as" "service" "pooled" $pooled) }}
+{{- if and (eq .component "api") (include "optin-ledger.readReplicas" .ctx) }}
+# read-model queries on the standbys; the primary answers what they cannot (README: "Read replicas")
+{{ include "optin-ledger.readReplicaEnv" .ctx }}
+{{- end }}
 {{ include "optin-ledger.erasureLogEnv" .ctx }}
 {{ include "optin-ledger.secretEnv" .ctx }}
 # the connection budget counts on these
