@@ -10,12 +10,11 @@ key derived from OPTIN_TOKEN_KEY for this purpose only: 38 characters, short eno
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 from uuid import UUID
 
-from api.auth.tokens import InvalidTokenError, derive_key
+from api.auth.tokens import InvalidTokenError, b64url_canonical, derive_key
 
 _TAG = 12
 
@@ -33,12 +32,7 @@ class ReceiptLinkTokens:
 
     def verify(self, token: str) -> UUID:
         """The message id of a genuine token, else `InvalidTokenError`."""
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        except (binascii.Error, ValueError):
-            raise InvalidTokenError("not a receipt link") from None
-        if len(raw) != 16 + _TAG:
-            raise InvalidTokenError("not a receipt link")
+        raw = b64url_canonical(token, 16 + _TAG, "a receipt link")
         payload, tag = raw[:16], raw[16:]
         if not hmac.compare_digest(tag, hmac.new(self._key, payload, hashlib.sha256).digest()[:_TAG]):
             raise InvalidTokenError("not a receipt link")

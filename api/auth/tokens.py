@@ -12,6 +12,8 @@ for `Authorization: Bearer …` and gives `contact_only` routes a `Principal(kin
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -40,6 +42,21 @@ class InvalidTokenError(ValueError):
 def derive_key(token_key: bytes, purpose: str) -> bytes:
     """A key for one purpose only, from the one configured secret (HMAC-SHA256 as a KDF)."""
     return hmac.new(token_key, b"optin-ledger/" + purpose.encode(), hashlib.sha256).digest()
+
+
+def b64url_canonical(token: str, size: int, what: str) -> bytes:
+    """The `size` bytes an unpadded base64url `token` encodes, else `InvalidTokenError`.
+
+    Only the one canonical spelling is accepted: a last character whose unused low bits are set
+    decodes to the same bytes, so a link could otherwise be rewritten and still pass its check.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError):
+        raise InvalidTokenError(f"not {what}") from None
+    if len(raw) != size or base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != token:
+        raise InvalidTokenError(f"not {what}")
+    return raw
 
 
 def _secret(token_key: bytes | None, audience: str) -> str:
