@@ -105,7 +105,7 @@ async def start_service(
     await create_account(settings, STAFF_EMAIL, "staff", STAFF_PASSWORD, Actor(kind="system", id="test"))
     service = spawn(data_dir, {**env, **extra_env}, settings)
     try:
-        await _until_ready(service)
+        await until_ready(service)
         async with httpx.AsyncClient(base_url=service.url) as client:
             form = {"username": STAFF_EMAIL, "password": STAFF_PASSWORD}
             answer = await client.post("/v1/auth/token", data=form)
@@ -127,7 +127,7 @@ def spawn(data_dir: Path, env: dict[str, str], settings: Settings) -> Service:
     return Service(proc, f"http://127.0.0.1:{port}", log, settings)
 
 
-async def _until_ready(service: Service, timeout: float = 60) -> None:
+async def until_ready(service: Service, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(base_url=service.url, timeout=2) as client:
         while time.monotonic() < deadline:
