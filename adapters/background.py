@@ -9,19 +9,25 @@ from typing import Any
 
 import structlog
 
+from adapters.postgres.availability import Availability
+
 log = structlog.get_logger(__name__)
 
 
 class AsyncioBackground:
-    def __init__(self) -> None:
+    """`availability`: failures for want of the database are left to it (it logs the outage once)."""
+
+    def __init__(self, availability: Availability | None = None) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
+        self._availability = availability
 
     def spawn(self, work: Coroutine[Any, Any, None], what: str) -> None:
         async def guarded() -> None:
             try:
                 await work
             except Exception as e:
-                log.error("background work failed", what=what, exc_info=e)
+                if self._availability is None or self._availability.noticed(e) is None:
+                    log.error("background work failed", what=what, exc_info=e)
 
         task = asyncio.create_task(guarded())
         self._tasks.add(task)

@@ -62,6 +62,14 @@ SMS_RECEIPTS_UNKNOWN = Counter(
     "Signed delivery receipts for no message of ours (no or an unknown message id, another MessageSid)",
     ["reason"],
 )
+DATABASE_OUTAGES = Counter(
+    "optin_database_outages_total", "Times this process lost its database (an outage confirmed by a probe)"
+)
+DATABASE_REFUSED = Counter(
+    "optin_database_refused_requests_total",
+    "Requests answered 503 for want of the database: unreachable, or busy (no connection free in time)",
+    ["reason"],
+)
 
 READ_REQUESTS = Counter(
     "optin_read_requests_total",

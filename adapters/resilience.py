@@ -1,5 +1,9 @@
 """Long-running loops that survive failures yet always stop when cancelled.
 
+A failure that means the database is down is not logged here (the process's `Availability` logs
+the outage once each way) and is not backed off: the loop waits for the database to come back
+and resumes at once, instead of sleeping out a backoff grown during the outage.
+
 A cleanup step that fails while a task is being cancelled (say, UNLISTEN on a connection whose
 query was just interrupted) raises an ordinary exception in place of the CancelledError; a loop
 that logs and retries every Exception would then never stop. `forever` checks for that.
@@ -13,6 +17,8 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from adapters.postgres.availability import Availability
+
 log = structlog.get_logger(__name__)
 
 
@@ -21,8 +27,17 @@ def being_cancelled() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-async def forever(step: Callable[[], Awaitable[None]], what: str, *, max_backoff: float = 10.0) -> None:
-    """Run `step` again and again; log each failure and back off; stop when cancelled."""
+async def forever(
+    step: Callable[[], Awaitable[None]],
+    what: str,
+    *,
+    max_backoff: float = 10.0,
+    availability: Availability | None = None,
+) -> None:
+    """Run `step` again and again; log each failure and back off; stop when cancelled.
+
+    With `availability`, a failure for want of the database waits for it instead (see above).
+    """
     backoff = 0.1
     while True:
         try:
@@ -33,8 +48,15 @@ async def forever(step: Callable[[], Awaitable[None]], what: str, *, max_backoff
         except Exception as e:
             if being_cancelled():
                 raise asyncio.CancelledError from e
-            log.error(f"{what} failed; retrying", retry_in=backoff, exc_info=e)
-            await asyncio.sleep(backoff)
+            kind = availability.noticed(e) if availability is not None else None
+            if kind == "unreachable":
+                assert availability is not None
+                await availability.wait_back(max_backoff)
+                backoff = 0.1
+                continue
+            if kind is None:
+                log.error(f"{what} failed; retrying", retry_in=backoff, exc_info=e)
+            await asyncio.sleep(backoff if kind is None else min(backoff, 1.0))
             backoff = min(backoff * 2, max_backoff)
 
 

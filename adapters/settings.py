@@ -72,6 +72,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Connections each long-running process keeps to PostgreSQL (default: each command's own)."""
     db_statement_cache: int = 100
     """asyncpg's prepared-statement cache per connection; 0 behind a transaction-pooling PgBouncer."""
+    db_pool_wait: float = 5.0
+    """Seconds a request waits for a pooled connection before it is answered 503."""
+    db_startup_wait: float = 60.0
+    """Seconds a starting process keeps trying to reach the database before it gives up."""
     sender_name: str = "OptIn Ledger"
     """How replies and footers name the sender (`{{ program_name }}` of channel-wide replies)."""
     sender_contact: str | None = None
@@ -281,6 +285,8 @@ def load_settings(
         db_pool_min=_optional_count(env, "OPTIN_DB_POOL_MIN", least=0),
         db_pool_max=_optional_count(env, "OPTIN_DB_POOL_MAX", least=1),
         db_statement_cache=_count(env, "OPTIN_DB_STATEMENT_CACHE", 100, least=0),
+        db_pool_wait=_float(env, "OPTIN_DB_POOL_WAIT", 5.0),
+        db_startup_wait=_float(env, "OPTIN_DB_STARTUP_WAIT", 60.0),
         require_database_url=_flag(env, "OPTIN_REQUIRE_DATABASE_URL"),
         cookie_secure=_flag(env, "OPTIN_COOKIE_SECURE") if env.get("OPTIN_COOKIE_SECURE") else True,
         sender_name=env.get("OPTIN_SENDER_NAME") or "OptIn Ledger",

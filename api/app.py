@@ -12,7 +12,8 @@ from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.openapi import OpenAPIConfig
 
-from adapters.postgres.pool import settings_pool
+from adapters.postgres.availability import Availability
+from adapters.postgres.pool import service_pools
 from adapters.resilience import being_cancelled
 from adapters.runtime import settle_heap
 from adapters.settings import Settings
@@ -28,6 +29,7 @@ from api.openapi.contract import ContractJson
 from api.openapi.docs_pages import OfflineSwagger, schema_router
 from api.options import allow_every_method
 from api.problems import EXCEPTION_HANDLERS
+from api.request_bodies import BodyBudget, body_budget
 from api.routes import (
     analytics,
     audit,
@@ -64,26 +66,33 @@ VERSION = "0.1.0"
 log = structlog.get_logger(__name__)
 
 
-async def _retention_forever(retention: Retention, keep_for: timedelta, every: timedelta) -> None:
-    """Run retention now and then; failures are logged and retried at the next round."""
+async def _retention_forever(
+    retention: Retention, keep_for: timedelta, every: timedelta, availability: Availability
+) -> None:
+    """Run retention now and then; failures are logged (outages by `availability`) and retried
+    at the next round."""
     while True:
         try:
             report = await retention.run(keep_for)
-            if report.erased or report.expired_codes or report.forgotten_hits:
+            if report.erased or report.expired_codes or report.forgotten_hits or report.forgotten_orphans:
                 log.info(
                     "retention",
                     erased=len(report.erased),
                     expired_codes=len(report.expired_codes),
                     forgotten_rate_limit_hits=report.forgotten_hits,
+                    forgotten_unfinished_registrations=report.forgotten_orphans,
                 )
         except Exception as e:
             if being_cancelled():
                 raise asyncio.CancelledError from e
-            log.error("retention failed", exc_info=e)
+            if availability.noticed(e) is None:
+                log.error("retention failed", exc_info=e)
         await asyncio.sleep(every.total_seconds())
 
 
-def _background_tasks(parts: Components, *, run_projections: bool) -> list[asyncio.Task[None]]:
+def _background_tasks(
+    parts: Components, availability: Availability, *, run_projections: bool
+) -> list[asyncio.Task[None]]:
     """The projection runner and hourly retention, unless projections run elsewhere."""
     if not run_projections:
         return []
@@ -92,7 +101,7 @@ def _background_tasks(parts: Components, *, run_projections: bool) -> list[async
     return [
         asyncio.create_task(parts.runner.run_forever()),
         asyncio.create_task(tree_follower(parts.pool, parts.settings).run_forever()),
-        asyncio.create_task(_retention_forever(parts.retention, keep_for, timedelta(hours=1))),
+        asyncio.create_task(_retention_forever(parts.retention, keep_for, timedelta(hours=1), availability)),
         *([asyncio.create_task(receipts.run_forever())] if receipts else []),
     ]
 
@@ -112,16 +121,21 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        pool = await settings_pool(settings)
+        assert settings.database_url
+        availability = app.state.availability = Availability.of_dsn(settings.database_url)
+        pool, own_pool = await service_pools(
+            settings, availability, projections=run_projections, worker=run_worker
+        )
         parts = compose(settings, pool, replica=await open_read_pool(settings, pool))
+        behind = compose(settings, own_pool) if own_pool else parts  # the background loops' graph
         app.state.components = parts
         await ensure_default_templates(parts.repository)
         feedback = app.state.email_feedback = await start_email_feedback(settings, pool, parts.contacts)
         http = sms_http_client(settings)
-        background = _background_tasks(parts, run_projections=run_projections)
-        background.append(asyncio.create_task(sample_forever(pool, list(parts.runner.projections))))
+        background = _background_tasks(behind, availability, run_projections=run_projections)
+        background.append(asyncio.create_task(sample_forever(behind.pool, list(parts.runner.projections))))
         if run_worker:
-            background.append(asyncio.create_task(outbox_worker(parts, http).run_forever()))
+            background.append(asyncio.create_task(outbox_worker(behind, http).run_forever()))
         settle_heap()
         try:
             yield
@@ -133,8 +147,12 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await http.aclose()
-            await parts.close()
-            await pool.close()
+            for graph in {id(parts): parts, id(behind): behind}.values():
+                await graph.close()
+            for each in (pool, own_pool):
+                if each is not None:
+                    await each.close()
+            await availability.close()
 
     config = AppConfig(
         route_handlers=[
@@ -169,6 +187,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
         request_class=StrictJsonRequest,
         middleware=[
             forwarded_client(settings.trusted_proxies),
+            body_budget(BodyBudget()),
             no_nul_text,
             authentication,
         ],

@@ -14,6 +14,7 @@ from adapters.erasure_log import ErasureLogError
 from adapters.postgres.backup import BackupError
 from adapters.postgres.embedded import stop_embedded
 from adapters.postgres.migrations import MigrationError
+from adapters.postgres.startup import DatabaseNotReachedError
 from adapters.settings import SettingsError
 from api.auth.principal import ROLES
 
@@ -197,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return evidence_command.verify(args.file, args.key)
             case "bench":
                 return _bench(args)
-    except (SettingsError, BackupError, ErasureLogError, MigrationError) as e:
+    except (SettingsError, BackupError, ErasureLogError, MigrationError, DatabaseNotReachedError) as e:
         print(f"optin-ledger: {e}", file=sys.stderr)
         return 2
     finally:

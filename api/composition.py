@@ -31,10 +31,12 @@ from adapters.email.feedback.verp import ReturnPaths, derive_verp_key
 from adapters.erasure_log import erasure_log
 from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.audit_export import PostgresAuditExport
+from adapters.postgres.availability import availability_of
 from adapters.postgres.contact_sessions import PostgresContactLogouts
 from adapters.postgres.credentials import PostgresCredentials
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.locks import PostgresLocks
+from adapters.postgres.orphans import forget_orphans
 from adapters.postgres.pool import Connection
 from adapters.postgres.rate_limits import PostgresRateLimiter
 from adapters.postgres.replica import ReplicaPool, open_replica_pool
@@ -173,7 +175,7 @@ def compose(
     limits = _limits(settings)
     guardrails = Guardrails(limiter, repository, limits, observe=metrics.code_requested)
     flows = ConsentFlows(repository, contacts, HmacCodes(settings.token_key), clock)
-    background = AsyncioBackground()
+    background = AsyncioBackground(availability_of(pool))
     tokens = unsubscribe_tokens(settings)
     composer = Composer(repository, contacts.sealer, tokens)
     preferences = ChannelPreferences(repository, _program_ids(pool))
@@ -336,6 +338,7 @@ def _retention(
         idle_contacts=lambda before, limit: contacts_read.idle_without_consent(pool, before, limit),
         stale_codes=lambda now, limit: verifications_read.stale(pool, now, limit),
         forget_old_hits=lambda: _forget_old_hits(limiter, throttle, window),
+        forget_orphans=lambda: forget_orphans(pool),
     )
 
 

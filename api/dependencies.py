@@ -123,6 +123,9 @@ async def _within_ledger(services: Components, min_position: int) -> None:
         raise bad_request("min_position", "beyond the end of the ledger", ledger_position=head)
 
 
+FAILED_READ = "optin.failed_read"  # scope state: the exception a read already raised
+
+
 async def provide_read_db(
     request: Request[Any, Any, Any], services: NamedDependency[Components], min_position: MinPosition = None
 ) -> AsyncIterator[ReadDatabase]:
@@ -134,7 +137,13 @@ async def provide_read_db(
       while the replica is down or lagging (`adapters/postgres/replica.py`).
     - A read with `min_position`: one replica connection that has replayed that position, waited
       for up to OPTIN_READ_REPLICA_WAIT_SECONDS; else the primary, for the rest of the 2 s.
+
+    A read the consent hot path (`api/fast_consent.py`) already tried and saw fail raises that
+    failure here, to be answered as any other (a database outage: 503), without a second wait.
     """
+    failed = request.scope["state"].pop(FAILED_READ, None)
+    if failed is not None:
+        raise failed
     replica, names = services.replica, list(services.runner.projections)
     if min_position:
         await _within_ledger(services, min_position)

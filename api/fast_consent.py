@@ -15,7 +15,8 @@ Anything else falls through, untouched, to the full stack, which then answers ex
 always has: another parameter (`address`, `as_of`, `min_position`, …), a value not in its one
 canonical spelling (percent-encoding, a UUID in braces), a missing or refused credential, a
 role the guard refuses (401/403 problems), a program unknown to the read model (the 404 check),
-or any error from the database (the outage answers). The fast path writes nothing and sends
+or an error from the database (handed to the full stack's `read_db` dependency, which raises it
+again, so an outage is answered as everywhere, without a second wait). The fast path writes nothing and sends
 nothing until it has its whole answer, so falling through never doubles a response.
 `tests/api/test_fast_consent.py` checks its answers are byte-for-byte the full stack's.
 """
@@ -31,7 +32,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from adapters import metrics
-from api.auth.tokens import InvalidTokenError
+from api.dependencies import FAILED_READ
 from api.middleware import header
 from api.routes.consent import CONSENT_READERS, answer_of
 from projections.consent_state import known_consent_of
@@ -100,14 +101,15 @@ class FastConsent:
         parts: Components = self.app.state.components
         try:
             principal = await parts.authenticator.principal_for(credential)
-        except InvalidTokenError:
+        except Exception:  # refused (401), or the database: the middleware meets it again
             return None
         if not CONSENT_READERS.admits(principal):
             return None
         db: Any = parts.replica if parts.replica is not None else parts.pool
         try:
             decision = await known_consent_of(db, *asked)
-        except Exception:  # the full stack asks again and answers the failure as it does
+        except Exception as e:  # the full stack answers it as it does (`read_db` raises it again)
+            scope["state"][FAILED_READ] = e
             return None
         if decision is None:
             return None

@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
+from adapters.postgres.availability import Availability, DatabaseUnavailableError, classify
 from api import validation
 from ledger.errors import (
     ConflictError,
@@ -127,11 +128,32 @@ def _lagging(_: Request[Any, Any, Any], exc: ProjectionLagError) -> Response[dic
     return problem(503, "Read models are catching up", str(exc), headers={"Retry-After": "1"})
 
 
+_UNAVAILABLE = {
+    "unreachable": "The database is unavailable; try again shortly.",
+    "busy": "Every database connection is in use; try again shortly.",
+}
+
+
+def _database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]] | None:
+    """503 + Retry-After when `exc` means the database cannot take work now; counted, not logged
+    (the process's `Availability` logs each outage once when it starts and once when it ends)."""
+    availability = getattr(request.app.state, "availability", None)
+    kind = availability.noticed(exc) if isinstance(availability, Availability) else classify(exc)
+    if kind is None:
+        return None
+    if isinstance(availability, Availability):
+        availability.refused(kind)
+    retry = DatabaseUnavailableError.retry_after if kind == "unreachable" else 1
+    return problem(503, "Service Unavailable", _UNAVAILABLE[kind], headers={"Retry-After": str(retry)})
+
+
 def _too_deep(_: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
     return problem(400, "Bad Request", "The body is nested too deeply.")
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if (unavailable := _database_unavailable(request, exc)) is not None:
+        return unavailable
     log.error("unhandled error", path=request.url.path, exc_info=exc)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "Something went wrong on our side.")
 

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from adapters.postgres.availability import availability_of
 from adapters.resilience import forever, wait_or_timeout
 from ledger.codec import LedgerMapper
 from ledger.consent import Consent
@@ -67,7 +68,8 @@ class ConsentReceiptFollower:
 
     async def run_forever(self) -> None:
         """Catch up, then follow the ledger until cancelled; failures are logged and retried."""
-        await forever(self._follow, "consent receipt follower")
+        availability = availability_of(self.pool)
+        await forever(self._follow, "consent receipt follower", availability=availability)
 
     async def _follow(self) -> None:
         async with self.pool.acquire() as listener:

@@ -11,6 +11,7 @@ import asyncpg
 import structlog
 
 from adapters import metrics
+from adapters.postgres.availability import availability_of
 from adapters.postgres.migrations import migration_state
 from adapters.resilience import being_cancelled
 
@@ -87,12 +88,15 @@ async def sample(pool: asyncpg.Pool, names: Sequence[str]) -> None:
 
 
 async def sample_forever(pool: asyncpg.Pool, names: Sequence[str], every: float = 5.0) -> None:
-    """`sample` every few seconds until cancelled; a failed round is logged and skipped."""
+    """`sample` every few seconds until cancelled; a failed round is logged (an outage by the
+    pool's `Availability`, once) and skipped."""
+    availability = availability_of(pool)
     while True:
         try:
             await sample(pool, names)
         except Exception as e:
             if being_cancelled():
                 raise asyncio.CancelledError from e
-            log.warning("metrics sample failed", error=str(e))
+            if availability is None or availability.noticed(e) is None:
+                log.warning("metrics sample failed", error=str(e))
         await asyncio.sleep(every)

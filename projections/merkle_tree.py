@@ -25,6 +25,7 @@ import structlog
 
 from adapters.crypto.signing import ledger_signer
 from adapters.postgres import checkpoints
+from adapters.postgres.availability import availability_of
 from adapters.postgres.merkle_tiles import TREE, read_records, tree_size, write_tiles
 from adapters.postgres.pool import Connection
 from adapters.resilience import forever, wait_or_timeout
@@ -71,7 +72,7 @@ class MerkleTreeFollower:
 
     async def run_forever(self) -> None:
         """Catch up, then follow the ledger until cancelled; failures are logged and retried."""
-        await forever(self._follow, "merkle tree follower")
+        await forever(self._follow, "merkle tree follower", availability=availability_of(self.pool))
 
     async def _follow(self) -> None:
         async with self.pool.acquire() as listener:

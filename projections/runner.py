@@ -15,11 +15,13 @@ from collections.abc import Callable, Sequence
 import asyncpg
 import structlog
 
-from adapters.postgres.pool import Connection, quote_ident
+from adapters.postgres.availability import availability_of
+from adapters.postgres.pool import Connection
 from adapters.resilience import forever, wait_or_timeout
 from adapters.runtime import collector_paused
 from ledger.codec import LedgerMapper
 from projections.projection import Envelope, Projection, Rebuildable, Rebuilder
+from projections.shadow import shadowed, swap_in
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +54,7 @@ class ProjectionRunner:
         Any failure (a lost connection, or an event a projection cannot apply) is logged with its
         cause and retried with backoff; nothing is skipped, so `/ready` shows the lag growing.
         """
-        await forever(self._follow, "projection runner")
+        await forever(self._follow, "projection runner", availability=availability_of(self.pool))
 
     async def _follow(self) -> None:
         async with self.pool.acquire() as listener:
@@ -83,17 +85,22 @@ class ProjectionRunner:
                 return applied
 
     async def rebuild(self, projection: Projection, progress: Progress | None = None) -> int:
-        """Empty the read model and replay the ledger up to its current head, in one transaction.
+        """Rebuild the read model from the ledger without making its readers wait; return the
+        events applied.
 
-        Readers see the old read model or the complete new one, never half of one: they wait
-        while it runs (TRUNCATE locks the tables until the commit). A rebuild that stops
+        The new model is built up to the head the rebuild starts at, in temporary copies of its
+        tables (projections/shadow.py) on a connection of its own, while readers, and the live
+        runner, go on with the old one. Then one short transaction, under the projection's lock,
+        applies what was appended since and swaps the rows in: readers see the old read model
+        until it commits, the complete new one after, never half of one. A rebuild that stops
         half-way (a crash, a kill) leaves the old one as it was, at its tracked position, and
-        the next rebuild starts again from zero. Events are read ahead and decoded on a second
-        connection, so that work overlaps with the database applying the previous batch; a
-        `Rebuildable` projection folds in memory, and each batch folds while the database writes
-        what the previous one produced. The cyclic garbage collector rests meanwhile: its full
-        passes over the batches in memory cost a third of the time, and nothing a rebuild
-        allocates needs it.
+        the next rebuild starts again from zero.
+
+        Events are read ahead and decoded on a second connection, so that work overlaps with the
+        database applying the previous batch; a `Rebuildable` projection folds in memory, and
+        each batch folds while the database writes what the previous one produced. The cyclic
+        garbage collector rests meanwhile: its full passes over the batches in memory cost a
+        third of the time, and nothing a rebuild allocates needs it.
         """
         head = int(await self.pool.fetchval("SELECT position FROM ledger_head"))
         batches: asyncio.Queue[tuple[list[Envelope], int] | None] = asyncio.Queue(maxsize=3)
@@ -108,39 +115,53 @@ class ProjectionRunner:
                     position = upto
             await batches.put(None)
 
-        reading = asyncio.create_task(read_ahead())
-        try:
-            with collector_paused():
-                applied = await self._rebuild_from(batches, projection, head, progress)
-                await reading
-        finally:
-            reading.cancel()
-        return applied
+        async with self.pool.acquire() as conn, shadowed(conn, projection.tables) as schema:
+            reading = asyncio.create_task(read_ahead())
+            try:
+                with collector_paused():
+                    applied = await self._build(conn, batches, projection, head, progress)
+                    await reading
+            finally:
+                reading.cancel()
+            return applied + await self._swap(conn, projection, schema, head)
 
-    async def _rebuild_from(
+    async def _build(
         self,
+        conn: Connection,
         batches: asyncio.Queue[tuple[list[Envelope], int] | None],
         projection: Projection,
         head: int,
         progress: Progress | None,
     ) -> int:
-        """Apply the batches `read_ahead` queues, in one transaction; return events applied."""
+        """Apply the batches `read_ahead` queues to the shadow tables; return events applied."""
         applied = 0
-        async with self.pool.acquire() as conn, conn.transaction():
-            await _lock(conn, projection.name)
-            for table in projection.tables:
-                await conn.execute(f"TRUNCATE {quote_ident(table)}")
-            await _tracked_position(conn, projection.name)
+        async with conn.transaction():
             if isinstance(projection, Rebuildable):
                 rebuilder = projection.rebuilder({table: table for table in projection.tables})
-                applied = await _fold_and_write(conn, rebuilder, batches, head, progress)
-                await self._apply(conn, projection, [], head)
-            else:
-                while (item := await batches.get()) is not None:
-                    rows, upto = item
-                    applied += await self._apply(conn, projection, rows, upto)
-                    if progress:
-                        progress(upto, head)
+                return await _fold_and_write(conn, rebuilder, batches, head, progress)
+            while (item := await batches.get()) is not None:
+                rows, upto = item
+                if rows:
+                    await projection.apply(conn, rows)
+                applied += len(rows)
+                if progress:
+                    progress(upto, head)
+        return applied
+
+    async def _swap(self, conn: Connection, projection: Projection, schema: str, built_to: int) -> int:
+        """Under the projection's lock: apply to the shadow tables what was appended since they
+        were built, swap their rows in, track the position; return events applied."""
+        applied, position = 0, built_to
+        async with conn.transaction():
+            await _lock(conn, projection.name)
+            await _tracked_position(conn, projection.name)
+            while True:
+                position, count, head = await self._advance(conn, projection, position)
+                applied += count
+                if position >= head:
+                    break
+            await swap_in(conn, schema, projection.tables)
+            await self._apply(conn, projection, [], position)
         return applied
 
     async def _advance(self, conn: Connection, projection: Projection, position: int) -> tuple[int, int, int]:

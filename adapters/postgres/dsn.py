@@ -26,3 +26,9 @@ def libpq_params(dsn: str) -> dict[str, str]:
         "password": unquote(parts.password or query.get("password") or ""),
         "dbname": database_name(dsn),
     }
+
+
+def describe(dsn: str) -> str:
+    """`host:port/database`, for messages: never the user or the password."""
+    params = libpq_params(dsn)
+    return f"{params['host']}:{params['port']}/{params['dbname']}"

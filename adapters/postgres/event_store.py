@@ -32,7 +32,9 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from adapters import metrics
+from adapters.postgres.availability import classify
 from adapters.postgres.pool import Connection
+from adapters.postgres.waiting_pool import discard
 from ledger.chain import canonical_parts, epoch_micros
 from ledger.errors import ConflictError
 from ledger.ports import RecordedEvent, StoredEvent
@@ -188,7 +190,7 @@ class PostgresEventStore:
         conn: _Held | None = None
         flying = len(batch.ids)
         try:
-            conn = self._idle.pop() if self._idle else await self._pool.acquire()
+            conn = await self._kept() or await self._pool.acquire()
             if not await _try_append(conn, batch):
                 # Not onto the head it was chained for. Usually it overtook the batch before
                 # it: once that one is in, the same rows fit. Otherwise chain again from the
@@ -196,6 +198,9 @@ class PostgresEventStore:
                 self.stats.head_moved += 1
                 if previous is not None:
                     await asyncio.wait([previous])
+                    if not _open(conn):  # dropped while we waited (nothing of ours was written)
+                        conn = None
+                        conn = await self._pool.acquire()
                 if previous is None or not await _try_append(conn, batch):
                     if self._last is not asyncio.current_task():
                         self._head = None
@@ -212,7 +217,10 @@ class PostgresEventStore:
             for call in batch.calls:
                 _settle(call.future, error=e)
             if conn is not None:
+                if classify(e) == "unreachable":  # the session was dropped: never reuse it
+                    discard(conn)
                 await self._pool.release(conn)  # the pool resets it, or drops it if broken
+            await self._release_idle()  # kept ones may be dropped too: let the pool check them
             if not isinstance(e, Exception):
                 raise
 
@@ -232,6 +240,17 @@ class PostgresEventStore:
                     await self._release_idle()
         finally:
             self._reaper = None
+
+    async def _kept(self) -> _Held | None:
+        """A connection kept from an earlier batch that is still open. One the server dropped
+        meanwhile (an outage) is given back instead: asyncpg may already have returned it to the
+        pool, and using it then fails ("connection has been released back to the pool")."""
+        while self._idle:
+            conn = self._idle.pop()
+            if _open(conn):
+                return conn
+            await self._pool.release(conn)
+        return None
 
     async def _release_idle(self) -> None:
         while self._idle:
@@ -350,6 +369,13 @@ async def _append_locked(conn: Connection, calls: list[_Call]) -> _Batch:
         if batch.calls and not await _try_append(conn, batch):
             raise RuntimeError("the ledger head moved while this writer held its lock")
     return batch
+
+
+def _open(conn: _Held) -> bool:
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:  # released to the pool already: not ours to use
+        return False
 
 
 def _is_conflict(e: asyncpg.PostgresError) -> bool:

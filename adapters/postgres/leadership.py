@@ -11,6 +11,10 @@ hold the lock. Leadership is about not doing the same work twice, not about corr
 projection runner already applies each batch under a per-projection transaction lock, so even the
 short overlap of a half-open connection (until the next health check times out) loses or doubles
 nothing.
+
+With an `Availability`, losing the database itself (an outage, not this replica's connection) is
+left to it to log, and the replica contends again as soon as the database is back, without the
+backoff or the courtesy delay for a healthy standby: every replica lost it alike.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import structlog
 
+from adapters.postgres.availability import Availability
 from adapters.resilience import wait_or_timeout
 
 log = structlog.get_logger(__name__)
@@ -49,6 +54,7 @@ class AdvisoryLockLeadership:
         check_interval: float = 5.0,
         check_timeout: float = 5.0,
         rejoin_delay: float | None = None,
+        availability: Availability | None = None,
     ) -> None:
         self.dsn = dsn
         self.key = key
@@ -58,6 +64,7 @@ class AdvisoryLockLeadership:
         self.check_timeout = check_timeout
         self.rejoin_delay = 3 * poll_interval if rejoin_delay is None else rejoin_delay
         """How long a replica whose lock connection failed waits before contending again."""
+        self.availability = availability
         self.is_leader = False
         self.backend_pid: int | None = None
         """The server process of the lock connection (what `pg_terminate_backend` would end)."""
@@ -72,6 +79,8 @@ class AdvisoryLockLeadership:
             try:
                 conn = await asyncpg.connect(self.dsn, server_settings={"application_name": self.name})
             except _LOST as e:
+                if await self._outage(e):
+                    continue
                 log.warning("leader election cannot connect; retrying", retry_in=backoff, error=str(e))
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
@@ -82,14 +91,21 @@ class AdvisoryLockLeadership:
                 await self._lead(conn, work)
                 return
             except LeadershipLostError as e:
-                log.warning("leadership connection lost; standing by again", error=str(e))
+                lost = e
             finally:
                 self.is_leader = False
                 self.backend_pid = None
                 await _close(conn)
+            if lost is not None and await self._outage(lost.__cause__ or lost):
+                continue
+            log.warning("leadership connection lost; standing by again", error=str(lost))
             # The replica whose connection just failed is the likelier sick one: give a healthy
             # standby (polling every `poll_interval`) the first chance at the lock.
             await asyncio.sleep(self.rejoin_delay)
+
+    async def _outage(self, error: BaseException) -> bool:
+        """Whether `error` was the database's outage (then it is over now), not ours alone."""
+        return self.availability is not None and await self.availability.waited_out(error, 30.0)
 
     async def _acquire(self, conn: asyncpg.Connection) -> None:
         self.backend_pid = conn.get_server_pid()

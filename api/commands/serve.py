@@ -13,12 +13,13 @@ from litestar import Litestar
 from adapters.erasure_log import prepare_erasure_log
 from adapters.heartbeat import beating
 from adapters.metrics import serve_metrics
+from adapters.postgres.availability import Availability
 from adapters.postgres.leadership import AdvisoryLockLeadership
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import settings_pool
 from api.app import create_app
 from api.commands.check import probe_email_at_start
-from api.commands.runtime import prepare
+from api.commands.runtime import prepare, reach_database
 from api.commands.users import DEMO_ADMIN_EMAIL, ensure_demo_admin
 from api.composition import compose, receipt_follower
 from projections.health import sample_forever
@@ -32,6 +33,7 @@ def serve(
 ) -> int:
     settings = prepare(data_dir)
     assert settings.database_url
+    reach_database(settings)
     if run_worker:
         probe_email_at_start(settings)
     asyncio.run(migrate(settings.database_url))
@@ -77,6 +79,7 @@ def _announce_demo_admin(password: str | None) -> None:
 def run_migrations(data_dir: Path | None) -> int:
     settings = prepare(data_dir, needs_secrets=False)
     assert settings.database_url
+    reach_database(settings)
     applied = asyncio.run(migrate(settings.database_url))
     asyncio.run(prepare_erasure_log(settings.erasure_log_location))  # a restore needs it to exist
     print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
@@ -92,11 +95,13 @@ def project(data_dir: Path | None) -> int:
     settings = prepare(data_dir)
     assert settings.database_url
     dsn = settings.database_url
+    reach_database(settings)
     serve_metrics(settings.metrics_host, settings.metrics_port)
 
     async def run() -> None:
         await migrate(dsn)
-        pool = await settings_pool(settings)
+        availability = Availability.of_dsn(dsn)
+        pool = await settings_pool(settings, availability=availability)
         parts = compose(settings, pool)
         sampler = asyncio.create_task(sample_forever(pool, list(parts.runner.projections)))  # lag metrics
         try:
@@ -107,13 +112,17 @@ def project(data_dir: Path | None) -> int:
                 await asyncio.gather(*followers, *([receipts.run_forever()] if receipts else []))
 
             async with beating(pool, settings.data_dir):  # the chart's liveness and readiness probes
-                await AdvisoryLockLeadership(dsn, name="optin-ledger projector").run(follow)
+                leadership = AdvisoryLockLeadership(
+                    dsn, name="optin-ledger projector", availability=availability
+                )
+                await leadership.run(follow)
         finally:
             sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
             await parts.close()
             await pool.close()
+            await availability.close()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())

@@ -15,10 +15,11 @@ import structlog
 
 from adapters.heartbeat import beating
 from adapters.metrics import serve_metrics
+from adapters.postgres.availability import Availability
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import settings_pool
 from api.commands.check import probe_email_at_start
-from api.commands.runtime import prepare
+from api.commands.runtime import prepare, reach_database
 from api.composition import compose
 from api.senders import outbox_worker, sms_http_client
 from ledger.default_templates import ensure_default_templates
@@ -29,13 +30,15 @@ log = structlog.get_logger(__name__)
 def worker(data_dir: Path | None) -> int:
     settings = prepare(data_dir)
     assert settings.database_url
+    reach_database(settings)
     probe_email_at_start(settings)
     dsn = settings.database_url
     serve_metrics(settings.metrics_host, settings.metrics_port)
 
     async def run() -> None:
         await migrate(dsn)
-        pool = await settings_pool(settings, min_size=1, max_size=8)
+        availability = Availability.of_dsn(dsn)
+        pool = await settings_pool(settings, min_size=1, max_size=8, availability=availability)
         parts = compose(settings, pool)
         http = sms_http_client(settings)
         try:
@@ -47,6 +50,7 @@ def worker(data_dir: Path | None) -> int:
             await http.aclose()
             await parts.close()
             await pool.close()
+            await availability.close()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())

@@ -14,6 +14,7 @@ from litestar.params import Body
 from api.auth.guards import anyone
 from api.auth.login import LoginRefusedError, LoginService, LoginThrottledError
 from api.dependencies import component, request_id
+from api.request_bodies import PUBLIC_BODY
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -40,6 +41,7 @@ class TokenResponse(msgspec.Struct, kw_only=True):
     summary="Staff login (OAuth2 password form) → bearer token",
     status_code=200,
     dependencies={"login": component("login")},
+    request_max_body_size=PUBLIC_BODY,
     opt={
         "problems": {
             401: "Wrong email or password, or a disabled account (`error`: `invalid_grant`).",

@@ -10,6 +10,7 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 
+from adapters.postgres.availability import DatabaseBusyError, availability_of, classify
 from adapters.settings import Settings
 from api.auth.guards import anyone
 from api.dependencies import components
@@ -23,8 +24,10 @@ class Health(msgspec.Struct):
 
 class Readiness(msgspec.Struct):
     status: str
-    """`ready`, or why not: `unavailable` (no database), `migrating`, `lagging`."""
+    """`ready`, or why not: `unavailable` (no database), `busy` (no connection free), `migrating`,
+    `lagging`."""
     database: str
+    """`ok`, `unreachable` (refused, dropped, down) or `busy` (no connection free in time)."""
     migrations: str | None = None
     ledger_position: int | None = None
     projection_lag: dict[str, int] = msgspec.field(default_factory=dict)
@@ -54,7 +57,9 @@ async def ready(
             state = await readiness(
                 pool, list(runner.projections), settings.ready_max_lag_events, settings.ready_max_lag_seconds
             )
-    except Exception:  # whatever stops us reaching the database means "not ready"
+    except Exception as e:  # whatever stops us reaching the database means "not ready"
+        if _busy(pool, e):
+            return Response(Readiness(status="busy", database="busy"), status_code=503)
         return Response(Readiness(status="unavailable", database="unreachable"), status_code=503)
     body = Readiness(
         status=state.status,
@@ -65,3 +70,12 @@ async def ready(
         projection_lag_seconds={name: round(lag.seconds, 3) for name, lag in state.lag.items()},
     )
     return Response(body, status_code=200 if state.status == "ready" else 503)
+
+
+def _busy(pool: asyncpg.Pool, error: Exception) -> bool:
+    """Whether `error` says the database answers but has no connection to spare (a timeout too,
+    unless an outage is going on: a pool that kept every connection busy for 2 s)."""
+    availability = availability_of(pool)
+    if availability is not None and availability.state == "unreachable":
+        return False
+    return isinstance(error, DatabaseBusyError | TimeoutError) or classify(error) == "busy"

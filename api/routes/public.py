@@ -22,6 +22,7 @@ from api.answers import written
 from api.auth.guards import anyone, contact_only, principal_of
 from api.auth.tokens import CONTACT_TOKEN_TTL, issue_contact_token
 from api.dependencies import components
+from api.request_bodies import PUBLIC_BODY
 from api.routes.consent_requests import Code
 from api.routes.contacts import AddressText
 from ledger.application.contacts import ContactRegistry
@@ -69,6 +70,7 @@ class OwnChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
 class PublicController(Controller):
     path = "/v1/public"
+    request_max_body_size = PUBLIC_BODY
     tags = ("contact self-service",)
     dependencies = components("self_service", "contacts", "pool", "settings")
 

@@ -21,6 +21,7 @@ from api.auth.guards import anyone
 from api.auth.tokens import InvalidTokenError
 from api.auth.unsubscribe_tokens import UnsubscribeTokens
 from api.dependencies import components
+from api.request_bodies import PUBLIC_BODY
 from api.web.errors import PAGE_ERRORS
 from api.web.rendering import page
 from api.web.security import PAGE_OPT
@@ -34,6 +35,7 @@ def _gone(request: Request[Any, Any, Any]) -> Response[Any]:
 
 class UnsubscribeController(Controller):
     path = "/u"
+    request_max_body_size = PUBLIC_BODY
     tags = ("unsubscribe",)
     include_in_schema = False
     dependencies = components("unsubscribe", "tokens")

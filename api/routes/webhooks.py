@@ -20,6 +20,7 @@ from adapters.settings import Settings
 from adapters.sms.signature import valid_signature
 from api.auth.guards import anyone
 from api.dependencies import components
+from api.request_bodies import PROVIDER_CALLBACK_BODY
 from ledger.application.inbound_sms import InboundSms
 from ledger.application.receipts import DeliveryReceipts
 
@@ -66,6 +67,7 @@ SIGNED = {
 
 class WebhooksController(Controller):
     path = "/v1/webhooks/sms"
+    request_max_body_size = PROVIDER_CALLBACK_BODY
     tags = ("webhooks",)
     dependencies = components("settings", "inbound", "receipts")
 

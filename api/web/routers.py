@@ -8,6 +8,7 @@ from litestar.types import ControllerRouterHandler
 
 from adapters.settings import Settings
 from api.auth.guards import anyone
+from api.request_bodies import PAGE_FORM_BODY
 from api.web.console.routes import CONSOLE_HANDLERS
 from api.web.contact.preferences import PreferencePages
 from api.web.contact.programs import ProgramPages
@@ -23,6 +24,7 @@ def web_routers(settings: Settings) -> list[ControllerRouterHandler]:
     contact = Router(
         path="/",
         route_handlers=[ProgramPages, PreferencePages],
+        request_max_body_size=PAGE_FORM_BODY,
         middleware=[csrf_middleware(settings), contact_session(settings)],
         exception_handlers=PAGE_ERRORS,
         include_in_schema=False,

@@ -26,6 +26,8 @@ class RetentionReport:
     erased: list[UUID] = field(default_factory=list)
     expired_codes: list[UUID] = field(default_factory=list)
     forgotten_hits: int = 0
+    forgotten_orphans: int = 0
+    """Lookup rows and data keys of registrations that never recorded their contact."""
     dry_run: bool = False
 
 
@@ -39,14 +41,17 @@ class Retention:
         idle_contacts: Finder,
         stale_codes: Finder,
         forget_old_hits: Forget | None = None,
+        forget_orphans: Forget | None = None,
     ) -> None:
-        """`forget_old_hits`: delete rate-limit hits older than every window; how many."""
+        """`forget_old_hits`: delete rate-limit hits older than every window; how many.
+        `forget_orphans`: delete what registrations that never finished left; how many."""
         self.repository = repository
         self.registry = registry
         self.clock = clock
         self.idle_contacts = idle_contacts
         self.stale_codes = stale_codes
         self.forget_old_hits = forget_old_hits
+        self.forget_orphans = forget_orphans
 
     async def run(self, keep_for: timedelta, *, dry_run: bool = False, limit: int = 1000) -> RetentionReport:
         now = self.clock.now()
@@ -65,6 +70,8 @@ class Retention:
                 report.expired_codes.remove(verification_id)
         if self.forget_old_hits is not None:
             report.forgotten_hits = await self.forget_old_hits()
+        if self.forget_orphans is not None:
+            report.forgotten_orphans = await self.forget_orphans()
         return report
 
     async def _expire(self, verification_id: UUID, now: datetime) -> bool:

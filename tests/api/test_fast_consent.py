@@ -10,12 +10,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from api import middleware
+from adapters.postgres.dsn import database_name, with_database
+from api import fast_consent, middleware
 from api.fast_consent import FastConsent
+from projections import consent_state
 from tests import pii
 from tests.api.conftest import AuthHeaders
 from tests.api.test_consent_flow import ask, program
@@ -123,3 +126,41 @@ async def test_the_access_log_names_the_status_a_refusal_raised_in_a_middleware_
     refused = await client.get("/v1/consent?channel=email&x=%00")
     assert refused.status_code == 422
     assert [(line["path"], line["status"]) for line in logged.lines] == [("/v1/consent", 422)]
+
+
+async def test_a_database_outage_is_the_full_stacks_503_without_asking_twice(
+    app: Litestar,
+    client: Client,
+    auth_headers: AuthHeaders,
+    database_url: str,
+    admin_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    admin, service = await auth_headers("admin"), await auth_headers("service")
+    optin = await program(client, admin)
+    query = f"contact_id={uuid.uuid4()}&optin_id={optin}&channel=email"
+    assert (await client.get(f"/v1/consent?{query}", headers=service)).status_code == 200  # key cached
+    asked: list[object] = []
+    read = consent_state.known_consent_of
+
+    async def counted(*args: Any) -> Any:
+        asked.append(args)
+        return await read(*args)
+
+    monkeypatch.setattr(fast_consent, "known_consent_of", counted)  # the hot path's
+    monkeypatch.setattr(consent_state, "known_consent_of", counted)  # the full stack's
+    name = database_name(database_url)
+    admin_db = await asyncpg.connect(with_database(admin_dsn, "postgres"))
+    try:
+        await admin_db.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        await admin_db.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        refused = await client.get(f"/v1/consent?{query}", headers=service)
+    finally:
+        await admin_db.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+        await admin_db.close()
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert int(refused.headers["retry-after"]) >= 1
+    assert len(asked) == 1  # the hot path's; the full stack answered its failure

@@ -14,6 +14,7 @@ from api.auth.guards import anyone
 from api.auth.login import LoginRefusedError, LoginService, LoginThrottledError
 from api.auth.tokens import CONSOLE_TOKEN_TTL, issue_console_token, verify_staff_token
 from api.dependencies import components, request_id
+from api.request_bodies import PUBLIC_BODY
 from api.web.cookies import CONSOLE, clear_cookie, cookie_name, set_cookie
 from api.web.rendering import Form, page, see_other, viewer
 
@@ -32,7 +33,7 @@ async def login_page(request: Request[Any, Any, Any]) -> Response[Any]:
     return page(request, "console/login.html", title="Log in")
 
 
-@post("/login", guards=[anyone], dependencies=LOGIN)
+@post("/login", guards=[anyone], dependencies=LOGIN, request_max_body_size=PUBLIC_BODY)
 async def log_in(
     request: Request[Any, Any, Any],
     data: Annotated[LoginForm, Form],
