@@ -19,6 +19,8 @@ async def program(
     channels: list[str],
     purpose: str = "marketing",
     name: str = "Weekly offers",
+    *,
+    seen: bool = True,
 ) -> str:
     made = await client.post(
         "/v1/optins",
@@ -31,7 +33,13 @@ async def program(
         headers=h,
     )
     assert made.status_code == 201, made.text
-    return str(made.json()["id"])
+    optin = str(made.json()["id"])
+    if seen:  # read-your-write: in the read models (a bulk check of it answered) when this returns
+        read = await client.get(
+            f"/v1/optins/{optin}?min_position={made.headers['ledger-position']}", headers=h
+        )
+        assert read.status_code == 200, read.text
+    return optin
 
 
 async def contact(client: Client, h: dict[str, str], channel: str, address: str) -> str:

@@ -122,7 +122,7 @@ async def test_gauges_show_the_head_projection_lag_and_outbox_depth(
     # Hold one projection back (its runner lock), so it lags while the others catch up.
     async with pool.acquire() as blocker:
         await blocker.execute("SELECT pg_advisory_lock(hashtext('projection:optins'))")
-        await program(client, staff, ["sms"], name="Later")
+        await program(client, staff, ["sms"], name="Later", seen=False)
         await asyncio.sleep(0.3)
         await sample(pool, names)
         held = scrape(metrics_url)
