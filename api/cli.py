@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("file", type=Path)
 
     bench = with_data_dir(sub.add_parser("bench", help="benchmarks, as same-run ratios"))
-    bench.add_argument("name", choices=["append", "replay", "consent"])
+    bench.add_argument("name", choices=["append", "replay", "consent", "revocation"])
     bench.add_argument("--seconds", type=float, default=5.0, help="duration of each timed part")
     bench.add_argument("--events", type=int, default=100_000, help="events for `replay`")
     bench.add_argument("--tasks", type=int, default=32, help="concurrent writers or connections")
@@ -77,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.name == "revocation":  # no database: the classifier on its labelled corpus
+        from api.bench import revocation
+
+        return _print_bench(revocation.run(), args.json)
     from api.bench import append, consent, replay, run_like_serve
     from api.commands.runtime import prepare
 
@@ -89,7 +93,11 @@ def _bench(args: argparse.Namespace) -> int:
         result = run_like_serve(consent.run(settings, args.seconds, args.tasks, args.contacts))
     else:
         result = run_like_serve(replay.run(dsn, args.events, role))
-    if args.json:
+    return _print_bench(result, args.json)
+
+
+def _print_bench(result: dict[str, object], as_json: bool) -> int:
+    if as_json:
         print(json.dumps(result))
     else:
         for key, value in result.items():
