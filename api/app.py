@@ -27,6 +27,7 @@ from adapters.postgres.rate_limits import PostgresRateLimiter
 from adapters.resilience import being_cancelled
 from adapters.runtime import settle_heap
 from adapters.settings import Settings
+from adapters.webhooks.worker import webhook_worker
 from api.auth.middleware import authentication
 from api.auth.openapi import SECURITY, security_components
 from api.auth.services import create_auth_services
@@ -46,6 +47,7 @@ from api.routes import (
     templates,
     unsubscribe,
     users,
+    webhook_endpoints,
     webhooks,
 )
 from api.services import Services, provide_min_position, provide_services
@@ -165,6 +167,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
         )
         if run_worker:
             background.append(asyncio.create_task(wire_worker(settings, pool, registry, http).run_forever()))
+            background.append(asyncio.create_task(webhook_worker(pool, kek, http).run_forever()))
         settle_heap()
         try:
             yield
@@ -194,6 +197,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
             templates.TemplatesController,
             messages.MessagesController,
             webhooks.WebhooksController,
+            webhook_endpoints.WebhookEndpointsController,
             unsubscribe.UnsubscribeController,
         ],
         template_config=template_config(),

@@ -21,6 +21,7 @@ from projections.templates import TemplatesProjection
 from projections.timeline import TimelineProjection
 from projections.users import UsersProjection
 from projections.verifications import VerificationsProjection
+from projections.webhook_outbox import WebhookOutboxProjection
 
 TIMELINE_EVENTS = (
     Contact.Created,
@@ -68,4 +69,5 @@ def all_projections(settings: Settings) -> list[Projection]:
         ActivityProjection(),
         TemplatesProjection(),
         MessagesProjection(),
+        WebhookOutboxProjection(KeyWrapper(settings.kek), NaclSealer(settings.index_key)),
     ]

@@ -16,6 +16,7 @@ import structlog
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
+from adapters.webhooks.worker import webhook_worker
 from api.commands.runtime import prepare
 from api.messaging import sms_http_client, wire_registry, wire_worker
 from ledger.default_templates import ensure_default_templates
@@ -37,7 +38,11 @@ def worker(data_dir: Path | None) -> int:
             registry = wire_registry(settings, pool, store)
             await ensure_default_templates(registry.repository)
             log.info("outbox worker started")
-            await wire_worker(settings, pool, registry, http).run_forever()
+            assert settings.kek
+            await asyncio.gather(  # messages, and signed webhooks (issue 18)
+                wire_worker(settings, pool, registry, http).run_forever(),
+                webhook_worker(pool, settings.kek, http).run_forever(),
+            )
         finally:
             await http.aclose()
             await store.close()

@@ -74,6 +74,11 @@ DOCUMENTED: dict[tuple[str, str], Guard] = {
     ("GET", "/v1/admin/analytics"): allow("staff", "auditor"),
     ("GET", "/v1/audit/events"): allow("auditor"),
     ("GET", "/v1/audit/export"): allow("auditor"),
+    ("POST", "/v1/webhook-endpoints"): allow("service"),
+    ("GET", "/v1/webhook-endpoints"): allow("service"),
+    ("POST", "/v1/webhook-endpoints/{}/rotate"): allow("service"),
+    ("DELETE", "/v1/webhook-endpoints/{}"): allow("service"),
+    ("GET", "/v1/webhook-endpoints/{}/deliveries"): allow("service"),
 }
 
 # Server-rendered pages (api/web/). Same rule: exactly this guard each. They authenticate by their
