@@ -1,0 +1,96 @@
+"""Running a consent import on a file: programs from the read model, two streaming passes.
+
+The file is read twice, never held in memory: once to check every row (and take its SHA-256,
+the import's id), then, only if every row is good, once more to apply it in chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+import asyncpg
+
+from adapters.crypto.sealer import NaclSealer
+from adapters.postgres.event_store import PostgresEventStore
+from adapters.postgres.import_store import PostgresImportStore
+from ledger.consent_import import ConsentImport, Format, ImportReport, Progress, detect_format, rows_of
+from ledger.errors import InvalidValueError
+from ledger.import_rows import Resolve
+from ledger.vocabulary import Actor, Channel
+
+
+async def program_resolver(pool: asyncpg.Pool) -> Resolve:
+    """Programs by id or exact name (a name two programs share must be given as an id)."""
+    rows = await pool.fetch("SELECT id, name, channels, archived FROM optins")
+    by_id = {str(r["id"]): r for r in rows}
+    by_name: dict[str, list[asyncpg.Record]] = {}
+    for r in rows:
+        by_name.setdefault(r["name"], []).append(r)
+
+    def resolve(program: str, channel: Channel) -> UUID:
+        found = by_id.get(program.lower()) or by_id.get(program)
+        if found is None:
+            named = by_name.get(program, [])
+            if len(named) > 1:
+                raise InvalidValueError("two programs have this name: give the program's id")
+            found = named[0] if named else None
+        if found is None:
+            raise InvalidValueError("no such program")
+        if found["archived"]:
+            raise InvalidValueError("the program is archived")
+        if channel not in found["channels"]:
+            raise InvalidValueError(f"the program does not use the {channel} channel")
+        program_id: UUID = found["id"]
+        return program_id
+
+    return resolve
+
+
+def _lines(path: Path, digest: hashlib._Hash | None = None) -> Iterator[str]:
+    with path.open("rb") as f:
+        for raw in f:
+            if digest is not None:
+                digest.update(raw)
+            yield raw.decode("utf-8", errors="replace")
+
+
+async def import_file(
+    pool: asyncpg.Pool,
+    store: PostgresEventStore,
+    kek: bytes,
+    index_key: bytes,
+    path: Path,
+    actor: Actor,
+    *,
+    dry_run: bool,
+    region: str = "US",
+    name: str | None = None,
+    progress: Callable[[str, int | None], Progress] | None = None,
+) -> ImportReport:
+    """Check, then (unless a dry run or any row is bad) apply. `progress(phase, total)` gives a callback."""
+    with path.open("rb") as f:
+        first = f.readline().decode("utf-8", errors="replace")
+    fmt: Format = detect_format((name or path.name).lower(), first)
+    resolve = await program_resolver(pool)
+    now = datetime.now(UTC)
+    report = ImportReport(format=fmt)
+    importer = ConsentImport(store, PostgresImportStore(pool, kek), NaclSealer(index_key), actor)
+    digest = hashlib.sha256()
+    importer.validate(
+        rows_of(_lines(path, digest), fmt, resolve, now, region),
+        report,
+        progress and progress("checking", None),
+    )
+    if report.valid and report.rows:
+        await importer.apply(
+            rows_of(_lines(path), fmt, resolve, now, region),
+            digest.digest(),
+            report,
+            dry_run=dry_run,
+            progress=progress and progress("applying" if not dry_run else "dry run", report.rows),
+        )
+    return report
