@@ -7,19 +7,22 @@ the import's id), then, only if every row is good, once more to apply it in chun
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from adapters.crypto.sealer import NaclSealer
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.import_store import PostgresImportStore
+from ledger.address import Address
 from ledger.consent_import import ConsentImport, Format, ImportReport, Progress, detect_format, rows_of
 from ledger.errors import InvalidValueError
-from ledger.import_rows import Resolve
+from ledger.import_rows import ImportRow, Resolve
 from ledger.vocabulary import Actor, Channel
 
 
@@ -48,6 +51,38 @@ async def program_resolver(pool: asyncpg.Pool) -> Resolve:
         return program_id
 
     return resolve
+
+
+_ROW = msgspec.msgpack.Encoder()
+_ROW_FIELDS = msgspec.msgpack.Decoder(tuple[int, str, str, UUID, str, datetime, str, str])
+
+
+class Spool:
+    """Checked rows, written once by the first pass and read back by the second (a temporary
+    file, removed on close: the file is never held in memory)."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by `close`
+
+    def keep(self, row: ImportRow) -> None:
+        a = row.address
+        frame = _ROW.encode(
+            (row.line, a.channel, a.value, row.optin_id, row.status, row.when, row.source, row.evidence)
+        )
+        self._file.write(len(frame).to_bytes(4, "big") + frame)
+
+    def rows(self) -> Iterator[ImportRow]:
+        self._file.seek(0)
+        read = self._file.read
+        while header := read(4):
+            line, channel, value, optin_id, status, when, source, evidence = _ROW_FIELDS.decode(
+                read(int.from_bytes(header, "big"))
+            )
+            address = Address(channel, value)  # type: ignore[arg-type]
+            yield ImportRow(line, address, optin_id, status, when, source, evidence)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def _lines(path: Path, digest: hashlib._Hash | None = None) -> Iterator[str]:
@@ -80,17 +115,22 @@ async def import_file(
     report = ImportReport(format=fmt)
     importer = ConsentImport(store, PostgresImportStore(pool, kek), NaclSealer(index_key), actor)
     digest = hashlib.sha256()
-    importer.validate(
-        rows_of(_lines(path, digest), fmt, resolve, now, region),
-        report,
-        progress and progress("checking", None),
-    )
-    if report.valid and report.rows:
-        await importer.apply(
-            rows_of(_lines(path), fmt, resolve, now, region),
-            digest.digest(),
+    spool = Spool()
+    try:
+        importer.validate(
+            rows_of(_lines(path, digest), fmt, resolve, now, region),
             report,
-            dry_run=dry_run,
-            progress=progress and progress("applying" if not dry_run else "dry run", report.rows),
+            progress and progress("checking", None),
+            keep=spool.keep,
         )
+        if report.valid and report.rows:
+            await importer.apply(
+                spool.rows(),
+                digest.digest(),
+                report,
+                dry_run=dry_run,
+                progress=progress and progress("applying" if not dry_run else "dry run", report.rows),
+            )
+    finally:
+        spool.close()
     return report

@@ -66,12 +66,17 @@ def _parser() -> argparse.ArgumentParser:
     verify = audit.add_parser("verify", help="verify an audit export offline (`-` for standard input)")
     verify.add_argument("file", type=Path)
 
+    imports = with_data_dir(sub.add_parser("import", help="import consent from a CSV or NDJSON file"))
+    imports.add_argument("file", type=Path)
+    imports.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
+
     bench = with_data_dir(sub.add_parser("bench", help="benchmarks, as same-run ratios"))
-    bench.add_argument("name", choices=["append", "replay", "consent", "revocation"])
+    bench.add_argument("name", choices=["append", "replay", "consent", "revocation", "import"])
     bench.add_argument("--seconds", type=float, default=5.0, help="duration of each timed part")
     bench.add_argument("--events", type=int, default=100_000, help="events for `replay`")
     bench.add_argument("--tasks", type=int, default=32, help="concurrent writers or connections")
     bench.add_argument("--contacts", type=int, default=2000, help="contacts for `consent`")
+    bench.add_argument("--rows", type=int, default=1_000_000, help="rows for `import`")
     bench.add_argument("--json", action="store_true", help="print JSON only")
     return parser
 
@@ -89,6 +94,10 @@ def _bench(args: argparse.Namespace) -> int:
     dsn, role = settings.database_url, settings.db_role
     if args.name == "append":
         result = run_like_serve(append.run(dsn, args.seconds, args.tasks, role))
+    elif args.name == "import":
+        from api.bench import imports
+
+        result = run_like_serve(imports.run(settings, args.rows))
     elif args.name == "consent":
         result = run_like_serve(consent.run(settings, args.seconds, args.tasks, args.contacts))
     else:
@@ -163,6 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from api.commands.audit import verify
 
                 return verify(args.file)
+            case "import":
+                from api.commands.imports import run_import
+
+                return run_import(args.file, args.dry_run, args.data_dir)
             case "bench":
                 return _bench(args)
     except (SettingsError, BackupError) as e:

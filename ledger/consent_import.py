@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
@@ -24,7 +25,7 @@ from typing import Literal, Protocol
 from uuid import UUID
 
 from ledger.codec import LedgerMapper
-from ledger.consent_import_chunk import ChunkPlanner, Histories, Outcome
+from ledger.consent_import_chunk import ChunkPlanner, Histories, Outcome, Plan
 from ledger.errors import ConflictError
 from ledger.import_provenance import import_id
 from ledger.import_rows import ImportRow, Resolve, RowProblem, parse_row, read_csv, read_ndjson
@@ -108,15 +109,22 @@ class ConsentImport:
         self.mapper = mapper or LedgerMapper()
 
     def validate(
-        self, rows: Iterable[ImportRow | RowProblem], report: ImportReport, progress: Progress | None = None
+        self,
+        rows: Iterable[ImportRow | RowProblem],
+        report: ImportReport,
+        progress: Progress | None = None,
+        keep: Callable[[ImportRow], None] | None = None,
     ) -> None:
-        """First pass: count rows, keep the first problems (line numbers), nothing else."""
+        """First pass: count rows, keep the first problems (line numbers); hand good rows to
+        `keep` (a spool the second pass reads, so no row is parsed twice)."""
         for row in rows:
             report.rows += 1
             if isinstance(row, RowProblem):
                 report.problem_count += 1
                 if len(report.problems) < MAX_PROBLEMS:
                     report.problems.append(row)
+            elif keep is not None and not report.problem_count:
+                keep(row)
             if progress and report.rows % 1000 == 0:
                 progress(1000)
         if progress:
@@ -134,28 +142,43 @@ class ConsentImport:
         """Second pass (only for a valid file): plan and append chunk by chunk."""
         assert report.valid, "validate the whole file first"
         planner = ChunkPlanner(self.batch, self.sealer, self.mapper, self.actor, import_id(digest))
+        # The next chunk is planned while the previous one is appended (one in flight): the
+        # database works while Python plans. A chunk planned before its predecessor landed and
+        # touching the same streams meets a version conflict, and is planned again.
+        in_flight: asyncio.Task[tuple[Counter[Outcome], int | None, int]] | None = None
         async for chunk in _chunks(rows):
-            outcomes, position = await self._chunk(planner, chunk, dry_run)
-            report.outcomes.update(outcomes)
-            report.position = position if position is not None else report.position
-            if progress:
-                progress(len(chunk))
+            plan = await planner.plan(chunk, dry_run)
+            if in_flight is not None:
+                _count(report, await in_flight, progress)
+            in_flight = asyncio.create_task(self._commit(planner, chunk, plan, dry_run))
+        if in_flight is not None:
+            _count(report, await in_flight, progress)
         report.applied = not dry_run
 
-    async def _chunk(
-        self, planner: ChunkPlanner, chunk: list[ImportRow], dry_run: bool
-    ) -> tuple[Counter[Outcome], int | None]:
+    async def _commit(
+        self, planner: ChunkPlanner, chunk: list[ImportRow], plan: Plan, dry_run: bool
+    ) -> tuple[Counter[Outcome], int | None, int]:
         for attempt in range(3):
-            plan = await planner.plan(chunk, dry_run)
             if dry_run or not plan.aggregates:
-                return plan.outcomes, None
+                return plan.outcomes, None, len(chunk)
             events = [self.mapper.to_stored_event(e) for a in plan.aggregates for e in a.collect_events()]
             try:
-                return plan.outcomes, await self.store.append(events)
+                return plan.outcomes, await self.store.append(events), len(chunk)
             except ConflictError:  # someone changed one of these streams meanwhile: plan again
                 if attempt == 2:
                     raise
+                plan = await planner.plan(chunk, dry_run)
         raise AssertionError("unreachable")
+
+
+def _count(
+    report: ImportReport, done: tuple[Counter[Outcome], int | None, int], progress: Progress | None
+) -> None:
+    outcomes, position, rows = done
+    report.outcomes.update(outcomes)
+    report.position = position if position is not None else report.position
+    if progress:
+        progress(rows)
 
 
 async def _chunks(rows: Iterable[ImportRow | RowProblem]) -> AsyncIterator[list[ImportRow]]:

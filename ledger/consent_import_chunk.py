@@ -73,24 +73,25 @@ class ChunkPlanner:
         ids = [found.get(i) for i in indexes]
         known = list({c for c in ids if c is not None})
         keys: dict[UUID, bytes] = {} if dry_run else await self.batch.keys(known, sorted(created))
-        streams: set[UUID] = set()
-        for row, cid in zip(rows, ids, strict=True):
-            if cid is not None:
-                streams |= {
-                    cid,
-                    consent_id(cid, row.optin_id, row.channel),
-                    channel_optout_id(cid, row.channel),
-                }
+        # Each row's consent and channel opt-out streams, computed once (uuid5 is not free).
+        named: list[tuple[UUID, UUID] | None] = [
+            None
+            if cid is None
+            else (consent_id(cid, row.optin_id, row.channel), channel_optout_id(cid, row.channel))
+            for row, cid in zip(rows, ids, strict=True)
+        ]
+        streams = {s for n in named if n for s in n} | set(known)
         recorded: dict[UUID, list[RecordedEvent]] = (
-            await self.batch.histories(sorted(streams)) if streams else {}
+            await self.batch.histories(list(streams)) if streams else {}
         )
         await self._load_programs({r.optin_id for r in rows})
-        return self._decide(rows, ids, keys, recorded, dry_run)
+        return self._decide(rows, ids, named, keys, recorded, dry_run)
 
     def _decide(
         self,
         rows: Sequence[ImportRow],
         ids: list[UUID | None],
+        named: list[tuple[UUID, UUID] | None],
         keys: dict[UUID, bytes],
         recorded: dict[UUID, list[RecordedEvent]],
         dry_run: bool,
@@ -109,23 +110,21 @@ class ChunkPlanner:
                 ]
             return decoded[stream]
 
-        for row, contact_id in zip(rows, ids, strict=True):
-            if contact_id is None:  # a dry run meeting an address the ledger does not know yet
+        for row, contact_id, pair in zip(rows, ids, named, strict=True):
+            if contact_id is None or pair is None:  # a dry run meeting an address not known yet
                 plan.outcomes[row.status] += 1
                 continue
-            cid = consent_id(contact_id, row.optin_id, row.channel)
+            cid, channel_stream = pair
             stream = streams.get(cid) or streams.setdefault(cid, self._stream(history_of(cid)))
-            bearing = stream.history + history_of(channel_optout_id(contact_id, row.channel))
+            bearing = stream.history + history_of(channel_stream)
             bearing += history_of(contact_id) + self._programs[row.optin_id]
-            outcome = self._outcome(
-                row, stream, bearing, row_key(contact_id, row.optin_id, row.channel, row.status, row.when)
-            )
+            key = row_key(contact_id, row.optin_id, row.channel, row.status, row.when)
+            outcome = self._outcome(row, stream, bearing, key)
             plan.outcomes[outcome] += 1
             if outcome not in ("opted_in", "opted_out") or dry_run:
                 continue
-            key = keys[contact_id]
             if not history_of(contact_id) and contact_id not in registered:  # new (or a claim left half way)
-                sealed = self.sealer.seal(key, row.address.value)
+                sealed = self.sealer.seal(keys[contact_id], row.address.value)
                 plan.aggregates.append(
                     register_contact(contact_id, channel=row.channel, sealed_address=sealed, actor=self.actor)
                 )
@@ -133,7 +132,7 @@ class ChunkPlanner:
             if stream.consent is None:
                 stream.consent = open_consent(contact_id, row.optin_id, row.channel)
                 plan.aggregates.append(stream.consent)
-            evidence = self._evidence(row, key, contact_id)
+            evidence = self._evidence(row, keys[contact_id], key)
             before = len(stream.consent.pending_events)
             (stream.consent.grant if row.status == "opted_in" else stream.consent.withdraw)(evidence)
             now = datetime.now(UTC)
@@ -172,12 +171,12 @@ class ChunkPlanner:
             return "superseded"
         return "opted_in"
 
-    def _evidence(self, row: ImportRow, key: bytes, contact_id: UUID) -> Evidence:
+    def _evidence(self, row: ImportRow, key: bytes, row_id: UUID) -> Evidence:
         statement = msgspec.json.encode({"source": row.source, "evidence": row.evidence}).decode()
         imported = Imported(
             import_id=self.import_id,
             line=row.line,
-            row_key=row_key(contact_id, row.optin_id, row.channel, row.status, row.when),
+            row_key=row_id,
             stated_at=row.when,
             sealed_statement=self.sealer.seal(key, statement),
         )

@@ -49,8 +49,10 @@ class PostgresImportStore:
 
     async def histories(self, streams: Sequence[UUID]) -> dict[UUID, list[RecordedEvent]]:
         rows = await self._pool.fetch(
-            "SELECT notification_id, originator_id, originator_version, topic, state, recorded_at, hash "
-            "FROM events WHERE originator_id = ANY($1::uuid[]) ORDER BY notification_id",
+            # One index probe per stream (LATERAL): a merge join would walk the whole stream index.
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
+            "e.recorded_at, e.hash FROM unnest($1::uuid[]) AS q(id) CROSS JOIN LATERAL ("
+            "  SELECT * FROM events WHERE originator_id = q.id) e ORDER BY e.notification_id",
             list(streams),
         )
         found: dict[UUID, list[RecordedEvent]] = {}
