@@ -79,6 +79,8 @@ DOCUMENTED: dict[tuple[str, str], Guard] = {
     ("POST", "/v1/webhook-endpoints/{}/rotate"): allow("service"),
     ("DELETE", "/v1/webhook-endpoints/{}"): allow("service"),
     ("GET", "/v1/webhook-endpoints/{}/deliveries"): allow("service"),
+    ("POST", "/v1/imports"): allow("staff"),
+    ("GET", "/v1/exports/consent"): allow("auditor"),
 }
 
 # Server-rendered pages (api/web/). Same rule: exactly this guard each. They authenticate by their

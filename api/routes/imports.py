@@ -1,0 +1,100 @@
+"""`POST /v1/imports`: a consent import over HTTP (CSV or NDJSON body), or a dry run of one.
+
+Programs are named by id or exact name, as the programs read model knows them: pass
+`?min_position=` after creating one. The body is streamed to a temporary file (never held in
+memory), checked row by row, and applied only if every row is good; otherwise the answer is a
+422 problem listing the bad rows by line.
+Large files are better imported with `optin-ledger import` (same code, with a progress bar).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, post
+from litestar.di import NamedDependency
+from litestar.exceptions import ClientException
+from litestar.params import QueryParameter
+
+from adapters.import_files import import_file
+from api.auth.guards import allow, principal_of
+from api.services import Services, request_id
+from ledger.consent_import import ImportReport
+
+MAX_IMPORT_BYTES = 512 * 1024 * 1024
+
+
+class Problem(msgspec.Struct, frozen=True):
+    line: int
+    message: str
+
+
+class ImportOut(msgspec.Struct, frozen=True, kw_only=True):
+    format: str
+    rows: int
+    dry_run: bool
+    applied: bool
+    outcomes: dict[str, int]
+    problem_count: int = 0
+    problems: list[Problem] = msgspec.field(default_factory=list)
+
+
+def _out(report: ImportReport, dry_run: bool) -> ImportOut:
+    return ImportOut(
+        format=report.format,
+        rows=report.rows,
+        dry_run=dry_run,
+        applied=report.applied,
+        outcomes={str(k): v for k, v in report.outcomes.items()},
+        problem_count=report.problem_count,
+        problems=[Problem(p.line, p.message) for p in report.problems],
+    )
+
+
+@post(
+    "/v1/imports",
+    guards=[allow("staff")],
+    tags=["imports"],
+    request_max_body_size=MAX_IMPORT_BYTES,
+    summary="Import consent (CSV or NDJSON body: address, channel, program, status, when, source, evidence)",
+    status_code=200,
+)
+async def post_import(
+    request: Request[Any, Any, Any],
+    services: NamedDependency[Services],
+    caught_up: NamedDependency[int | None],
+    dry_run: Annotated[bool, QueryParameter(description="report what would change, change nothing")] = False,
+) -> Response[Any]:
+    settings = services.settings
+    assert settings.kek and settings.index_key
+    kind = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    suffix = (
+        ".ndjson" if kind in ("application/x-ndjson", "application/ndjson", "application/jsonl") else ".csv"
+    )
+    if kind not in ("text/csv", "application/x-ndjson", "application/ndjson", "application/jsonl", ""):
+        raise ClientException(f"send text/csv or application/x-ndjson, not {kind}", status_code=415)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        with path.open("wb") as f:
+            async for chunk in request.stream():
+                f.write(chunk)
+        report = await import_file(
+            services.pool, services.store, settings.kek, settings.index_key, path,
+            principal_of(request).actor(request_id(request)), dry_run=dry_run,
+            region=settings.default_region, name=path.name,
+        )  # fmt: skip
+    body = _out(report, dry_run)
+    if not report.valid:
+        problem = {
+            "type": "about:blank",
+            "title": "Bad rows",
+            "status": 422,
+            "detail": f"{report.problem_count} bad rows; nothing was changed",
+            **msgspec.to_builtins(body),
+        }
+        return Response(problem, status_code=422, media_type="application/problem+json")
+    headers = {"Ledger-Position": str(report.position)} if report.position is not None else {}
+    return Response(body, status_code=200, headers=headers)
