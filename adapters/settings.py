@@ -13,6 +13,7 @@ from typing import Literal
 import msgspec
 import platformdirs
 
+from adapters.compliance_settings import ComplianceSettings, load_compliance
 from ledger.inbound_sms import DEFAULT_HELP
 from ledger.keywords import HELP_WORDS, START_WORDS, STOP_WORDS, normalise_keyword
 
@@ -71,6 +72,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     demo: bool = False
     cookie_secure: bool = True
     """Page cookies carry `Secure` (off only for plain-HTTP test clients that drop such cookies)."""
+    compliance: ComplianceSettings = msgspec.field(default_factory=ComplianceSettings)
+    """Quiet hours, opt-out deadlines, revocation review (adapters/compliance_settings.py)."""
 
     @property
     def erasure_log_location(self) -> str:
@@ -219,7 +222,15 @@ def load_settings(
         sms_help_text=env.get("OPTIN_SMS_HELP_TEXT") or DEFAULT_HELP,
         send_max_attempts=max(1, _int(env, "OPTIN_SEND_MAX_ATTEMPTS", 8)),
         send_retry_seconds=_float(env, "OPTIN_SEND_RETRY_SECONDS", 30.0),
+        compliance=_compliance(env),
     )
+
+
+def _compliance(env: Mapping[str, str]) -> ComplianceSettings:
+    try:
+        return load_compliance(env)
+    except ValueError as e:
+        raise SettingsError(str(e)) from None
 
 
 def with_demo_secrets(settings: Settings) -> tuple[Settings, list[str]]:

@@ -148,5 +148,8 @@ def wire_worker(
     policy = RetryPolicy(
         max_attempts=settings.send_max_attempts, base=timedelta(seconds=settings.send_retry_seconds)
     )
-    dispatcher = Dispatcher(registry, composer, senders(settings, pool, registry, http), queue, clock, policy)
+    dispatcher = Dispatcher(
+        registry, composer, senders(settings, pool, registry, http), queue, clock, policy,
+        quiet_hours=settings.compliance.quiet_hours_policy(),
+    )  # fmt: skip
     return OutboxWorker(pool, dispatcher, queue)

@@ -25,6 +25,7 @@ from ledger.errors import ConflictError, InvalidValueError, NotFoundError
 from ledger.message import Basis, Message, code_message_id, request_message
 from ledger.ports import Clock
 from ledger.program import Program
+from ledger.quiet_hours import QuietHours
 from ledger.registry import ContactRegistry
 from ledger.send_policy import Refusal, consent_now, still_allowed
 from ledger.template import TemplateKind
@@ -103,6 +104,7 @@ class Dispatcher:
         queue: OutboxQueue,
         clock: Clock,
         policy: RetryPolicy | None = None,
+        quiet_hours: QuietHours | None = None,
     ) -> None:
         self.registry = registry
         self.repository = registry.repository
@@ -111,6 +113,7 @@ class Dispatcher:
         self.queue = queue
         self.clock = clock
         self.policy = policy or RetryPolicy()
+        self.quiet_hours = quiet_hours
 
     async def run_once(self, limit: int = 20) -> tuple[int, list[tuple[UUID, Exception]]]:
         """Dispatch the jobs due now; return how many, and the unexpected errors (jobs held a while)."""
@@ -139,6 +142,11 @@ class Dispatcher:
             message.cancel(refusal.reason if refusal else "contact_erased", now)
             await self._record(message, now + LATER)
             return
+        held = self._quiet_until(message, outgoing.to, now)
+        if held is not None:  # outside the recipient's sending window: held, never dropped
+            message.hold(held, "quiet_hours", now)
+            await self._record(message, held)
+            return
         sender = self.senders[message.channel]
         try:
             provider_id = await sender.send(outgoing)
@@ -154,6 +162,13 @@ class Dispatcher:
             return
         message.sent(sender.name, provider_id, self.clock.now())
         await self._record(message, self.clock.now() + LATER)
+
+    def _quiet_until(self, message: Message, address: str, now: datetime) -> datetime | None:
+        if self.quiet_hours is None or message.basis is None:
+            return None
+        return self.quiet_hours.hold(
+            message.channel, message.purpose, message.optin_id, message.basis.rule, address, now
+        )
 
     async def _record(self, message: Message, hold_until: datetime) -> None:
         # A conflict means another worker recorded an outcome first: the ledger has one.

@@ -166,6 +166,16 @@ class QuietHours:
         opening = self.opening(self.window_for(optin_id), self.zones(address), at)
         return None if opening <= at.astimezone(UTC) else opening
 
+    def hold(
+        self, channel: Channel, purpose: Purpose, optin_id: UUID | None, rule: str, address: str, at: datetime
+    ) -> datetime | None:
+        """For the outbox: when a message on this basis may go, if not now. The one reply a keyword
+        gets and a code the contact just asked for are never held (carriers and the contact expect
+        them at once), whatever the exempt purposes."""
+        if rule in ("keyword_reply", "verification"):
+            return None
+        return self.held_until(channel=channel, purpose=purpose, optin_id=optin_id, address=address, at=at)
+
     def opening(self, window: SendingWindow, zones: tuple[str, ...], at: datetime) -> datetime:
         """The window's next opening in `zones`, or in the fallback zone if they share no hour of it."""
         found = next_opening(window, zones, at) or next_opening(window, (self.fallback_zone,), at)

@@ -20,6 +20,7 @@ from ledger.vocabulary import Channel
 MESSAGE_STATUSES: dict[str, str] = {
     Message.Queued.TOPIC: "queued",
     Message.Blocked.TOPIC: "blocked",
+    Message.Held.TOPIC: "held",
     Message.Sent.TOPIC: "sent",
     Message.Failed.TOPIC: "retrying",
     Message.DeadLettered.TOPIC: "dead_lettered",

@@ -47,6 +47,7 @@ TIMELINE_EVENTS = (
     Message.Cancelled,
     Message.Delivered,
     Message.Undelivered,
+    Message.Held,
 )
 
 

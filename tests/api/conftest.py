@@ -13,6 +13,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from nacl.pwhash.argon2id import MEMLIMIT_MIN, OPSLIMIT_MIN
 
+from adapters.compliance_settings import ComplianceSettings
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.settings import Settings
 from api.app import create_app
@@ -35,6 +36,8 @@ def app_settings(database_url: str, data_dir: Path, *, cookie_secure: bool = Tru
         index_key=secrets.token_bytes(32),
         token_key=secrets.token_bytes(32),
         cookie_secure=cookie_secure,
+        # Messages go whatever the hour the suite runs at (tests/integration covers quiet hours).
+        compliance=ComplianceSettings(quiet_hours="off"),
     )
 
 
