@@ -32,11 +32,13 @@ from ledger.composer import Composer
 from ledger.consent_flows import ConsentFlows
 from ledger.dispatch import Dispatcher, RetryPolicy, Sender
 from ledger.guardrails import Guardrails
+from ledger.inbound_revocation import InboundRevocation
 from ledger.inbound_sms import InboundSms
 from ledger.keywords import Keywords
 from ledger.messaging import Messaging
 from ledger.registry import ContactRegistry
 from ledger.repository import Repository
+from ledger.revocation import RevocationClassifier
 from ledger.unsubscribe import Unsubscribe
 from ledger.vocabulary import Channel
 
@@ -86,6 +88,14 @@ def wire_messaging(
             keywords,
             help_text=settings.sms_help_text,
             sender_name=settings.sender_name,
+            revocation=InboundRevocation(
+                registry,
+                preferences,
+                RevocationClassifier.for_keywords(settings.sms_stop_keywords),
+                settings.compliance.deadline_policy(),
+                settings.compliance.review_time,
+                SystemClock(),
+            ),
         ),
         unsubscribe=Unsubscribe(registry, preferences),
     )

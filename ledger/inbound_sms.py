@@ -18,6 +18,7 @@ from ledger.address import Address
 from ledger.channel_preferences import ChannelPreferences
 from ledger.composer import Composer
 from ledger.consent import Evidence
+from ledger.inbound_revocation import REVOCATION, InboundRevocation
 from ledger.keywords import Family, Keywords
 from ledger.message import Basis, Message, Sealed, reply_message_id, request_message
 from ledger.program import Program
@@ -47,6 +48,7 @@ class InboundSms:
         *,
         help_text: str = DEFAULT_HELP,
         sender_name: str = "Program Ledger",
+        revocation: InboundRevocation | None = None,
     ) -> None:
         self.registry = registry
         self.repository = registry.repository
@@ -55,10 +57,16 @@ class InboundSms:
         self.keywords = keywords
         self.help_text = help_text
         self.sender_name = sender_name
+        self.revocation = revocation
 
     async def receive(self, sender: Address, body: str, inbound_id: str) -> Handled | None:
         """Act on a keyword from `sender`; None for an ordinary message (nothing is recorded)."""
         found = self.keywords.classify(body)
+        sealed_reply = None
+        if found is None and self.revocation is not None:  # revocation in other words (issue 18)
+            screened = await self.revocation.screen(sender, body, inbound_id)
+            if screened is not None:
+                found, sealed_reply = ("stop", REVOCATION), screened.sealed_reply
         if found is None:
             return None
         family, keyword = found
@@ -67,7 +75,10 @@ class InboundSms:
         if await self.repository.find(Message, reply_id) is not None:  # a retried webhook
             return Handled(family, keyword, contact_id, await self.repository.store.head(), False)
         evidence = Evidence(
-            actor=Actor(kind="contact", id=str(contact_id)), source="sms_keyword", keyword=keyword
+            actor=Actor(kind="contact", id=str(contact_id)),
+            source="sms_keyword",
+            keyword=keyword if sealed_reply is None else None,
+            sealed_reason=sealed_reply,  # a revoking reply in the contact's own words
         )
         changed: list[Aggregate] = []
         reply: tuple[TemplateKind, str] | None = None
