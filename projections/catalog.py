@@ -14,9 +14,11 @@ from projections.activity import ActivityProjection
 from projections.consent_state import ConsentStateProjection
 from projections.contacts import ContactsProjection
 from projections.messages import MessagesProjection
+from projections.optout_deadlines import OptOutDeadlinesProjection
 from projections.outbox import OutboxProjection
 from projections.programs import ProgramsProjection
 from projections.projection import Projection
+from projections.revocation_reviews import RevocationReviewsProjection
 from projections.templates import TemplatesProjection
 from projections.timeline import TimelineProjection
 from projections.users import UsersProjection
@@ -71,4 +73,6 @@ def all_projections(settings: Settings) -> list[Projection]:
         TemplatesProjection(),
         MessagesProjection(),
         WebhookOutboxProjection(KeyWrapper(settings.kek), NaclSealer(settings.index_key)),
+        RevocationReviewsProjection(),
+        OptOutDeadlinesProjection(settings.compliance.deadline_policy()),
     ]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -28,6 +27,7 @@ from ledger.message import Message
 from ledger.ports import Sealer
 from ledger.webhook_endpoint import WebhookEndpoint
 from ledger.webhook_payloads import MESSAGE_STATUSES, consent_changed, contact_erased, message_status, payload
+from projections.ledger_reads import history as read_history
 from projections.projection import Envelope
 
 _NAMESPACE = uuid.UUID("8a1f7d3e-5b2c-4e6a-9f0d-776562686f6b")
@@ -124,8 +124,8 @@ class WebhookOutboxProjection:
     async def _consent_changed(self, conn: Connection, envelope: Envelope) -> dict[str, Any] | None:
         event, position = envelope.event, envelope.position
         optin_id: UUID | None = getattr(event, "optin_id", None) if isinstance(event, _CONSENT) else None
-        history = await self._history(
-            conn, bearing_streams(event.contact_id, optin_id, event.channel), position
+        history = await read_history(
+            conn, self.mapper, bearing_streams(event.contact_id, optin_id, event.channel), position
         )
         before: ConsentDecision = decide_at([h for h in history if h[0] < position])
         after = decide_at(history)
@@ -142,25 +142,6 @@ class WebhookOutboxProjection:
             cause_position=position,
             source=evidence.source if evidence is not None else None,
         )
-
-    async def _history(
-        self, conn: Connection, streams: list[UUID], upto: int
-    ) -> list[tuple[int, datetime, object]]:
-        rows = await conn.fetch(
-            "SELECT notification_id, originator_id, originator_version, topic, state, recorded_at "
-            "FROM events WHERE originator_id = ANY($1) AND notification_id <= $2",
-            streams,
-            upto,
-        )
-        decode = self.mapper.decode
-        return [
-            (
-                r["notification_id"],
-                r["recorded_at"],
-                decode(r["topic"], r["originator_id"], r["originator_version"], r["state"]),
-            )
-            for r in rows
-        ]
 
     async def _masked(self, conn: Connection, contact_id: UUID) -> str | None:
         state = await conn.fetchval(

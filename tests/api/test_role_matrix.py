@@ -81,6 +81,7 @@ DOCUMENTED: dict[tuple[str, str], Guard] = {
     ("GET", "/v1/webhook-endpoints/{}/deliveries"): allow("service"),
     ("POST", "/v1/imports"): allow("staff"),
     ("GET", "/v1/exports/consent"): allow("auditor"),
+    ("GET", "/v1/admin/compliance"): allow("staff", "auditor"),
 }
 
 # Server-rendered pages (api/web/). Same rule: exactly this guard each. They authenticate by their
@@ -127,6 +128,9 @@ PAGES: dict[tuple[str, str], Guard] = {
     ("POST", "/console/users/{}/api-keys"): allow(),
     ("POST", "/console/users/{}/api-keys/{}/revoke"): allow(),
     ("GET", "/console/audit"): allow("auditor"),
+    ("GET", "/console/revocations"): allow("staff"),
+    ("POST", "/console/revocations/{}/confirm"): allow("staff"),
+    ("POST", "/console/revocations/{}/dismiss"): allow("staff"),
     ("GET", "/console/audit/export"): allow("auditor"),
     ("POST", "/console/audit/verify"): allow("auditor"),
 }

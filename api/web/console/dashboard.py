@@ -17,6 +17,7 @@ from api.web.console.access import VIEWERS
 from api.web.rendering import is_htmx, page
 from projections.activity import DayRow, analytics, codes_per_day
 from projections.messages import outcomes_per_day
+from projections.optout_deadlines import figures as compliance_figures
 
 PERIODS = (7, 30, 90)
 MESSAGE_SERIES = {
@@ -69,6 +70,7 @@ async def dashboard(
         stacked_bars("chart-messages", "Messages per day", period, messages),
     ]
     rate = figures.verification["success_rate"]
+    compliance = await compliance_figures(services.pool, datetime.now(UTC))
     return page(
         request,
         "console/_charts.html" if is_htmx(request) else "console/dashboard.html",
@@ -80,4 +82,5 @@ async def dashboard(
         success=f"{rate:.0%}" if rate is not None else "—",
         stale=figures.pending_older_than["count"],
         stale_days=STALE_AFTER.days,
+        compliance=compliance,
     )

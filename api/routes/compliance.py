@@ -1,0 +1,50 @@
+"""`GET /v1/admin/compliance`: opt-outs honoured, replies waiting for review, and any message sent
+after an opt-out (which must be zero: `alert` is true as soon as one is)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+import msgspec
+from litestar import get
+from litestar.di import NamedDependency
+
+from api.auth.guards import allow
+from api.services import Services
+from projections.optout_deadlines import figures
+
+
+class Violation(msgspec.Struct, frozen=True, kw_only=True):
+    message_id: UUID
+    contact_id: UUID
+    optin_id: UUID | None
+    channel: str
+    reason: str
+    optout_position: int | None
+    due_at: datetime
+    sent_at: datetime
+
+
+class Compliance(msgspec.Struct, frozen=True, kw_only=True):
+    optouts: int
+    optouts_honoured: int
+    reviews_open: int
+    reviews_overdue: int
+    sent_after_optout: int
+    alert: bool
+    violations: list[Violation]
+
+
+@get("/v1/admin/compliance", guards=[allow("staff", "auditor")], tags=["admin"], summary="Opt-out compliance")
+async def get_compliance(
+    services: NamedDependency[Services], caught_up: NamedDependency[int | None]
+) -> Compliance:
+    found = await figures(services.pool, datetime.now(UTC))
+    rows = await services.pool.fetch(
+        "SELECT message_id, contact_id, optin_id, channel, reason, optout_position, due_at, sent_at "
+        "FROM optout_violations ORDER BY position DESC LIMIT 50"
+    )
+    return Compliance(
+        **found, alert=found["sent_after_optout"] > 0, violations=[Violation(**dict(r)) for r in rows]
+    )
