@@ -80,7 +80,9 @@ class ChunkPlanner:
             else (consent_id(cid, row.optin_id, row.channel), channel_optout_id(cid, row.channel))
             for row, cid in zip(rows, ids, strict=True)
         ]
-        streams = {s for n in named if n for s in n} | set(known)
+        # A contact claimed just now has a new random id: no event can name it yet.
+        streams = {s for n, c in zip(named, ids, strict=True) if n and c not in created for s in n}
+        streams |= set(known) - created
         recorded: dict[UUID, list[RecordedEvent]] = (
             await self.batch.histories(list(streams)) if streams else {}
         )

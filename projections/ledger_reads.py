@@ -16,9 +16,8 @@ History = list[tuple[int, datetime, object]]
 async def history(conn: Connection, mapper: LedgerMapper, streams: Sequence[UUID], upto: int) -> History:
     """`(position, recorded_at, event)` of `streams` up to `upto`, for `ledger.decision.decide_at`."""
     rows = await conn.fetch(
-        "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, e.recorded_at "
-        "FROM unnest($1::uuid[]) AS q(id) CROSS JOIN LATERAL ("
-        "  SELECT * FROM events WHERE originator_id = q.id AND notification_id <= $2) e",
+        "SELECT notification_id, originator_id, originator_version, topic, state, recorded_at "
+        "FROM events WHERE originator_id = ANY($1::uuid[]) AND notification_id <= $2",
         list(streams),
         upto,
     )
