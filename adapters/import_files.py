@@ -7,6 +7,7 @@ the import's id), then, only if every row is good, once more to apply it in chun
 from __future__ import annotations
 
 import hashlib
+import itertools
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -14,15 +15,15 @@ from pathlib import Path
 from uuid import UUID
 
 import asyncpg
-import msgspec
 
 from adapters.crypto.sealer import NaclSealer
+from adapters.import_spool import Spools, spooled_rows
+from adapters.import_workers import Parallel, apply_in_processes
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.import_store import PostgresImportStore
-from ledger.address import Address
 from ledger.consent_import import ConsentImport, Format, ImportReport, Progress, detect_format, rows_of
 from ledger.errors import InvalidValueError
-from ledger.import_rows import ImportRow, Resolve
+from ledger.import_rows import Resolve
 from ledger.vocabulary import Actor, Channel
 
 
@@ -53,38 +54,6 @@ async def program_resolver(pool: asyncpg.Pool) -> Resolve:
     return resolve
 
 
-_ROW = msgspec.msgpack.Encoder()
-_ROW_FIELDS = msgspec.msgpack.Decoder(tuple[int, str, str, UUID, str, datetime, str, str])
-
-
-class Spool:
-    """Checked rows, written once by the first pass and read back by the second (a temporary
-    file, removed on close: the file is never held in memory)."""
-
-    def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by `close`
-
-    def keep(self, row: ImportRow) -> None:
-        a = row.address
-        frame = _ROW.encode(
-            (row.line, a.channel, a.value, row.optin_id, row.status, row.when, row.source, row.evidence)
-        )
-        self._file.write(len(frame).to_bytes(4, "big") + frame)
-
-    def rows(self) -> Iterator[ImportRow]:
-        self._file.seek(0)
-        read = self._file.read
-        while header := read(4):
-            line, channel, value, optin_id, status, when, source, evidence = _ROW_FIELDS.decode(
-                read(int.from_bytes(header, "big"))
-            )
-            address = Address(channel, value)  # type: ignore[arg-type]
-            yield ImportRow(line, address, optin_id, status, when, source, evidence)  # type: ignore[arg-type]
-
-    def close(self) -> None:
-        self._file.close()
-
-
 def _lines(path: Path, digest: hashlib._Hash | None = None) -> Iterator[str]:
     with path.open("rb") as f:
         for raw in f:
@@ -105,32 +74,42 @@ async def import_file(
     region: str = "US",
     name: str | None = None,
     progress: Callable[[str, int | None], Progress] | None = None,
+    parallel: Parallel | None = None,
 ) -> ImportReport:
-    """Check, then (unless a dry run or any row is bad) apply. `progress(phase, total)` gives a callback."""
+    """Check, then (unless a dry run or any row is bad) apply. `progress(phase, total)` gives a
+    callback; with `parallel`, the rows are applied by that many processes, split by contact."""
     with path.open("rb") as f:
         first = f.readline().decode("utf-8", errors="replace")
     fmt: Format = detect_format((name or path.name).lower(), first)
     resolve = await program_resolver(pool)
     now = datetime.now(UTC)
     report = ImportReport(format=fmt)
-    importer = ConsentImport(store, PostgresImportStore(pool, kek), NaclSealer(index_key), actor)
+    sealer = NaclSealer(index_key)
+    importer = ConsentImport(store, PostgresImportStore(pool, kek), sealer, actor)
     digest = hashlib.sha256()
-    spool = Spool()
-    try:
-        importer.validate(
-            rows_of(_lines(path, digest), fmt, resolve, now, region),
-            report,
-            progress and progress("checking", None),
-            keep=spool.keep,
-        )
-        if report.valid and report.rows:
-            await importer.apply(
-                spool.rows(),
-                digest.digest(),
+    workers = parallel.workers if parallel is not None else 1
+    with tempfile.TemporaryDirectory(prefix="optin-import-") as folder:
+        spools = Spools(Path(folder), workers, sealer)
+        try:
+            importer.validate(
+                rows_of(_lines(path, digest), fmt, resolve, now, region),
                 report,
-                dry_run=dry_run,
-                progress=progress and progress("applying" if not dry_run else "dry run", report.rows),
+                progress and progress("checking", None),
+                keep=spools.keep,
             )
-    finally:
-        spool.close()
+        finally:
+            spools.close()
+        if not report.valid or not report.rows:
+            return report
+        advance = progress and progress("applying" if not dry_run else "dry run", report.rows)
+        if parallel is None or workers == 1 or report.rows < parallel.min_rows:
+            rows = itertools.chain.from_iterable(
+                spooled_rows(p) for p in spools.paths
+            )  # per contact in order
+            await importer.apply(rows, digest.digest(), report, dry_run=dry_run, progress=advance)
+        else:
+            await apply_in_processes(
+                parallel, spools.paths, digest.digest(), (kek, index_key), actor, report,
+                dry_run=dry_run, progress=advance,
+            )  # fmt: skip
     return report

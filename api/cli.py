@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     imports = with_data_dir(sub.add_parser("import", help="import consent from a CSV or NDJSON file"))
     imports.add_argument("file", type=Path)
     imports.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
+    imports.add_argument("--workers", type=int, default=2, help="processes applying a large file (default 2)")
 
     bench = with_data_dir(sub.add_parser("bench", help="benchmarks, as same-run ratios"))
     bench.add_argument("name", choices=["append", "replay", "consent", "revocation", "import"])
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--tasks", type=int, default=32, help="concurrent writers or connections")
     bench.add_argument("--contacts", type=int, default=2000, help="contacts for `consent`")
     bench.add_argument("--rows", type=int, default=1_000_000, help="rows for `import`")
+    bench.add_argument("--workers", type=int, default=2, help="processes applying rows for `import`")
     bench.add_argument("--json", action="store_true", help="print JSON only")
     return parser
 
@@ -97,7 +99,7 @@ def _bench(args: argparse.Namespace) -> int:
     elif args.name == "import":
         from api.bench import imports
 
-        result = run_like_serve(imports.run(settings, args.rows))
+        result = run_like_serve(imports.run(settings, args.rows, args.workers))
     elif args.name == "consent":
         result = run_like_serve(consent.run(settings, args.seconds, args.tasks, args.contacts))
     else:
@@ -175,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             case "import":
                 from api.commands.imports import run_import
 
-                return run_import(args.file, args.dry_run, args.data_dir)
+                return run_import(args.file, args.dry_run, args.data_dir, args.workers)
             case "bench":
                 return _bench(args)
     except (SettingsError, BackupError) as e:

@@ -53,7 +53,7 @@ def write_file(path: Path, rows: int) -> None:
 _AREAS = ("212", "415", "617", "312")
 
 
-async def run(settings: Settings, rows: int) -> dict[str, Any]:
+async def run(settings: Settings, rows: int, workers: int = 2) -> dict[str, Any]:
     assert settings.database_url and settings.kek and settings.index_key
     dsn = settings.database_url
     with tempfile.TemporaryDirectory() as folder:
@@ -90,6 +90,7 @@ async def run(settings: Settings, rows: int) -> dict[str, Any]:
                 await pool.close()
     return {
         "rows": rows,
+        "workers": workers,
         "file_written_s": round(written, 1),
         "import_s": round(took, 1),
         "rows_per_s": round(rows / took),

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from adapters.import_files import import_file
+from adapters.import_workers import Parallel
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
@@ -53,7 +54,7 @@ def print_report(report: ImportReport, console: Console, dry_run: bool) -> None:
         console.print(f"ledger position {report.position}")
 
 
-def run_import(path: Path, dry_run: bool, data_dir: Path | None) -> int:
+def run_import(path: Path, dry_run: bool, data_dir: Path | None, workers: int = 2) -> int:
     if not path.is_file():
         print(f"optin-ledger: no such file: {path}")
         return 2
@@ -71,6 +72,7 @@ def run_import(path: Path, dry_run: bool, data_dir: Path | None) -> int:
                 return await import_file(
                     pool, store, kek, index_key, path, CLI,
                     dry_run=dry_run, region=settings.default_region, progress=phase,
+                    parallel=Parallel(dsn, settings.db_role, None, max(1, workers)),
                 )  # fmt: skip
         finally:
             await store.close()

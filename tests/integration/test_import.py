@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from adapters.import_files import import_file
+from adapters.import_workers import Parallel
 from adapters.postgres.event_store import PostgresEventStore
 from ledger.address import normalise
 from ledger.channel_preferences import ChannelPreferences
@@ -174,3 +175,31 @@ async def test_an_import_never_lifts_a_stop_nor_overrides_a_later_decision(
 
 async def _ids(*ids: UUID) -> list[UUID]:
     return list(ids)
+
+
+async def test_a_file_applied_by_two_processes_gives_the_same_result(
+    registry: ContactRegistry,
+    pool: asyncpg.Pool,
+    store: PostgresEventStore,
+    tmp_path: Path,
+    database_url: str,
+) -> None:
+    offers, _ = await programs(registry, pool)
+    people = [pii.email() for _ in range(40)]
+    lines = [f"{p},email,Offers,opted_in,2024-05-01T10:00:00Z,web,box {n}\n" for n, p in enumerate(people)]
+    # The same contacts again, later: opt-outs that must follow their own opt-in, whichever process.
+    lines += [f"{p},email,Offers,opted_out,2024-06-01T10:00:00Z,crm,\n" for p in people[:10]]
+    path = tmp_path / "two.csv"
+    path.write_text(HEADER + "".join(lines))
+    parallel = Parallel(database_url, "optin_app", None, workers=2, min_rows=0)
+    report = await import_file(pool, store, KEK, INDEX_KEY, path, ADMIN, dry_run=False, parallel=parallel)
+    assert report.applied and report.outcomes == {"opted_in": 40, "opted_out": 10}
+    mapper = registry.repository.mapper
+    for n, person in enumerate(people):
+        contact = await registry.find(normalise("email", person))
+        assert contact is not None
+        expected = "opted_out" if n < 10 else "opted_in"
+        assert (await consent_now(store, mapper, contact, offers, "email")).status == expected
+    head = await store.head()
+    again = await import_file(pool, store, KEK, INDEX_KEY, path, ADMIN, dry_run=False, parallel=parallel)
+    assert again.outcomes == {"already_imported": 50} and await store.head() == head
