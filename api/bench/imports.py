@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.import_files import import_file
+from adapters.import_workers import Parallel
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
@@ -74,15 +75,13 @@ async def run(settings: Settings, rows: int, workers: int = 2) -> dict[str, Any]
                     await Repository(store).save(program)
                 runner = ProjectionRunner(pool, [ProgramsProjection()])
                 await runner.catch_up(runner.projections["optins"])
+                parallel = Parallel(dsn, settings.db_role, schema, workers)
+                keys = settings.kek, settings.index_key
                 started = time.perf_counter()
-                first = await import_file(
-                    pool, store, settings.kek, settings.index_key, path, BENCH, dry_run=False
-                )
+                first = await import_file(pool, store, *keys, path, BENCH, dry_run=False, parallel=parallel)
                 took = time.perf_counter() - started
                 started = time.perf_counter()
-                again = await import_file(
-                    pool, store, settings.kek, settings.index_key, path, BENCH, dry_run=False
-                )
+                again = await import_file(pool, store, *keys, path, BENCH, dry_run=False, parallel=parallel)
                 rerun = time.perf_counter() - started
                 events = await store.head()
             finally:
