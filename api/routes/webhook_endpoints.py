@@ -134,7 +134,8 @@ class WebhookEndpointsController(Controller):
         position = await _registry(services).remove(
             endpoint_id, principal.actor(request_id(request)), _manager(principal)
         )
-        await WebhookSecrets(services.pool, services.settings.kek or b"").remove(endpoint_id)
+        assert services.settings.kek
+        await WebhookSecrets(services.pool, services.settings.kek).remove(endpoint_id)
         return written({"status": "removed"}, position, 200)
 
     @get("/{endpoint_id:uuid}/deliveries", guards=[allow("service")], summary="The endpoint's delivery log")
