@@ -21,7 +21,7 @@ from adapters.import_spool import Spools, spooled_rows
 from adapters.import_workers import Parallel, apply_in_processes
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.import_store import PostgresImportStore
-from ledger.consent_import import ConsentImport, Format, ImportReport, Progress, detect_format, rows_of
+from ledger.application.imports import ConsentImport, Format, ImportReport, Progress, detect_format, rows_of
 from ledger.errors import InvalidValueError
 from ledger.import_rows import Resolve
 from ledger.vocabulary import Actor, Channel
@@ -62,54 +62,55 @@ def _lines(path: Path, digest: hashlib._Hash | None = None) -> Iterator[str]:
             yield raw.decode("utf-8", errors="replace")
 
 
-async def import_file(
-    pool: asyncpg.Pool,
-    store: PostgresEventStore,
-    kek: bytes,
-    index_key: bytes,
-    path: Path,
-    actor: Actor,
-    *,
-    dry_run: bool,
-    region: str = "US",
-    name: str | None = None,
-    progress: Callable[[str, int | None], Progress] | None = None,
-    parallel: Parallel | None = None,
-) -> ImportReport:
-    """Check, then (unless a dry run or any row is bad) apply. `progress(phase, total)` gives a
-    callback; with `parallel`, the rows are applied by that many processes, split by contact."""
-    with path.open("rb") as f:
-        first = f.readline().decode("utf-8", errors="replace")
-    fmt: Format = detect_format((name or path.name).lower(), first)
-    resolve = await program_resolver(pool)
-    now = datetime.now(UTC)
-    report = ImportReport(format=fmt)
-    sealer = NaclSealer(index_key)
-    importer = ConsentImport(store, PostgresImportStore(pool, kek), sealer, actor)
-    digest = hashlib.sha256()
-    workers = parallel.workers if parallel is not None else 1
-    with tempfile.TemporaryDirectory(prefix="optin-import-") as folder:
-        spools = Spools(Path(folder), workers, sealer)
-        try:
-            importer.validate(
-                rows_of(_lines(path, digest), fmt, resolve, now, region),
-                report,
-                progress and progress("checking", None),
-                keep=spools.keep,
-            )
-        finally:
-            spools.close()
-        if not report.valid or not report.rows:
-            return report
-        advance = progress and progress("applying" if not dry_run else "dry run", report.rows)
-        if parallel is None or workers == 1 or report.rows < parallel.min_rows:
-            rows = itertools.chain.from_iterable(
-                spooled_rows(p) for p in spools.paths
-            )  # per contact in order
-            await importer.apply(rows, digest.digest(), report, dry_run=dry_run, progress=advance)
-        else:
-            await apply_in_processes(
-                parallel, spools.paths, digest.digest(), (kek, index_key), actor, report,
-                dry_run=dry_run, progress=advance,
-            )  # fmt: skip
-    return report
+class FileImports:
+    """Consent imports from files, on one pool and event store (`serve`'s, or the command's)."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, store: PostgresEventStore, kek: bytes, index_key: bytes, region: str = "US"
+    ) -> None:
+        self.pool = pool
+        self.store = store
+        self.kek = kek
+        self.index_key = index_key
+        self.region = region
+
+    async def run(
+        self,
+        path: Path,
+        actor: Actor,
+        *,
+        dry_run: bool,
+        name: str | None = None,
+        progress: Callable[[str, int | None], Progress] | None = None,
+        parallel: Parallel | None = None,
+    ) -> ImportReport:
+        """Check, then (unless a dry run or any row is bad) apply. `progress(phase, total)` gives a
+        callback; with `parallel`, the rows are applied by that many processes, split by contact."""
+        with path.open("rb") as f:
+            first = f.readline().decode("utf-8", errors="replace")
+        fmt: Format = detect_format((name or path.name).lower(), first)
+        resolve = await program_resolver(self.pool)
+        report = ImportReport(format=fmt)
+        sealer = NaclSealer(self.index_key)
+        importer = ConsentImport(self.store, PostgresImportStore(self.pool, self.kek), sealer, actor)
+        digest = hashlib.sha256()
+        workers = parallel.workers if parallel is not None else 1
+        with tempfile.TemporaryDirectory(prefix="optin-import-") as folder:
+            spools = Spools(Path(folder), workers, sealer)
+            try:
+                rows = rows_of(_lines(path, digest), fmt, resolve, datetime.now(UTC), self.region)
+                importer.validate(rows, report, progress and progress("checking", None), keep=spools.keep)
+            finally:
+                spools.close()
+            if not report.valid or not report.rows:
+                return report
+            advance = progress and progress("applying" if not dry_run else "dry run", report.rows)
+            if parallel is None or workers == 1 or report.rows < parallel.min_rows:
+                spooled = itertools.chain.from_iterable(spooled_rows(p) for p in spools.paths)
+                await importer.apply(spooled, digest.digest(), report, dry_run=dry_run, progress=advance)
+            else:
+                await apply_in_processes(
+                    parallel, spools.paths, digest.digest(), (self.kek, self.index_key), actor, report,
+                    dry_run=dry_run, progress=advance,
+                )  # fmt: skip
+        return report

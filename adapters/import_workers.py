@@ -22,7 +22,7 @@ from adapters.import_spool import spooled_rows
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.import_store import PostgresImportStore
 from adapters.postgres.pool import create_pool
-from ledger.consent_import import ConsentImport, ImportReport, Progress
+from ledger.application.imports import ConsentImport, ImportReport, Progress
 from ledger.vocabulary import Actor
 
 

@@ -14,12 +14,14 @@ import msgspec
 import platformdirs
 
 from adapters.compliance_settings import ComplianceSettings, load_compliance
-from ledger.inbound_sms import DEFAULT_HELP
+from adapters.email.feedback.settings import FeedbackSettings, FeedbackSettingsError, load_feedback_settings
+from ledger.application.inbound_sms import DEFAULT_HELP
 from ledger.keywords import HELP_WORDS, START_WORDS, STOP_WORDS, normalise_keyword
 
 SmtpTls = Literal["none", "starttls", "tls"]
 LogFormat = Literal["json", "console"]
 _SECRET_NAMES = ("OPTIN_KEK", "OPTIN_INDEX_KEY", "OPTIN_TOKEN_KEY")
+_DEMO_SECRETS = (*_SECRET_NAMES, "OPTIN_SIGNING_KEY")
 
 
 class SettingsError(ValueError):
@@ -42,7 +44,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_tls: SmtpTls = "starttls"
     smtp_ca_file: str | None = None
     """A CA bundle to trust for the SMTP server's certificate (an internal CA); default: the system's."""
-    email_from: str = "Program Ledger <no-reply@localhost>"
+    smtp_timeout: float = 30.0
+    """Seconds to wait for the SMTP server at each step (connect, greeting, each reply)."""
+    email_from: str = "OptIn Ledger <no-reply@localhost>"
     sms_api_url: str = "https://api.twilio.com"
     sms_account_sid: str | None = None
     sms_auth_token: str | None = None
@@ -56,8 +60,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retention_days: int = 730
     erasure_log: str | None = None
     """File path or postgresql:// URL outside the ledger database (default: data dir file)."""
-    sender_name: str = "Program Ledger"
+    db_pool_min: int | None = None
+    db_pool_max: int | None = None
+    """Connections each long-running process keeps to PostgreSQL (default: each command's own)."""
+    db_statement_cache: int = 100
+    """asyncpg's prepared-statement cache per connection; 0 behind a transaction-pooling PgBouncer."""
+    sender_name: str = "OptIn Ledger"
     """How replies and footers name the sender (`{{ program_name }}` of channel-wide replies)."""
+    sender_contact: str | None = None
+    """How a contact reaches the sender (URL, email or phone), named in the SMS HELP reply
+    (default: OPTIN_PUBLIC_URL)."""
     unsubscribe_mailto: str | None = None
     """The mailto address in List-Unsubscribe (default: unsubscribe@ the OPTIN_EMAIL_FROM domain)."""
     sms_stop_keywords: tuple[str, ...] = STOP_WORDS
@@ -72,12 +84,36 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     demo: bool = False
     cookie_secure: bool = True
     """Page cookies carry `Secure` (off only for plain-HTTP test clients that drop such cookies)."""
+    email_feedback: FeedbackSettings = msgspec.field(default_factory=FeedbackSettings)
+    """Bounces, complaints and mailto unsubscribes (adapters/email/feedback/settings.py)."""
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = 9464
+    """Where Prometheus scrapes `/metrics` (0: an ephemeral port; None: no metrics endpoint)."""
+    ready_max_lag_events: int = 10000
+    ready_max_lag_seconds: float = 30.0
+    """`/ready` says no while any projection is further behind the ledger than either bound."""
+    signing_key: bytes | None = None
+    """Ed25519 seed that signs checkpoints and receipts (`OPTIN_SIGNING_KEY`); none: no checkpoints."""
+    ledger_origin: str | None = None
+    """The log's name: checkpoint origin and key name (default: the public URL's, + /v1/ledger)."""
+    checkpoint_seconds: float = 1.0
+    """While appends happen, a new checkpoint at least this often."""
     compliance: ComplianceSettings = msgspec.field(default_factory=ComplianceSettings)
     """Quiet hours, opt-out deadlines, revocation review (adapters/compliance_settings.py)."""
+
+    def pool_size(self, default_min: int, default_max: int) -> tuple[int, int]:
+        """(min, max) connections of a process's pool: the settings where given, else its defaults."""
+        high = self.db_pool_max or default_max
+        return min(self.db_pool_min if self.db_pool_min is not None else default_min, high), high
 
     @property
     def erasure_log_location(self) -> str:
         return self.erasure_log or str(self.data_dir / "erasures.log")
+
+    @property
+    def log_origin(self) -> str:
+        """`OPTIN_LEDGER_ORIGIN`, else the scheme-less public URL of the tiles (C2SP tlog-tiles)."""
+        return self.ledger_origin or self.public_url.split("://", 1)[-1].rstrip("/") + "/v1/ledger"
 
     @property
     def embedded(self) -> bool:
@@ -110,6 +146,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as e:
         raise SettingsError(f"{name} must be a whole number") from e
+
+
+def _count(env: Mapping[str, str], name: str, default: int, *, least: int) -> int:
+    value = _int(env, name, default)
+    if value < least:
+        raise SettingsError(f"{name} must be at least {least}")
+    return value
+
+
+def _optional_count(env: Mapping[str, str], name: str, *, least: int) -> int | None:
+    return _count(env, name, least, least=least) if env.get(name) else None
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -180,6 +227,10 @@ def load_settings(
         merged.update(os.environ)
         env = merged
     resolved_dir = data_dir or Path(env.get("OPTIN_DATA_DIR") or default_data_dir())
+    try:
+        email_feedback = load_feedback_settings(env)
+    except FeedbackSettingsError as e:
+        raise SettingsError(str(e)) from None
     return Settings(
         database_url=env.get("DATABASE_URL") or None,
         data_dir=resolved_dir.expanduser().resolve(),
@@ -193,7 +244,8 @@ def load_settings(
         smtp_password=env.get("OPTIN_SMTP_PASSWORD") or None,
         smtp_tls=_choice(env, "OPTIN_SMTP_TLS", ("none", "starttls", "tls")) or "starttls",  # type: ignore[arg-type]
         smtp_ca_file=env.get("OPTIN_SMTP_CA_FILE") or None,
-        email_from=env.get("OPTIN_EMAIL_FROM") or "Program Ledger <no-reply@localhost>",
+        smtp_timeout=_float(env, "OPTIN_SMTP_TIMEOUT", 30.0),
+        email_from=env.get("OPTIN_EMAIL_FROM") or "OptIn Ledger <no-reply@localhost>",
         sms_api_url=(env.get("OPTIN_SMS_API_URL") or "https://api.twilio.com").rstrip("/"),
         sms_account_sid=env.get("OPTIN_SMS_ACCOUNT_SID") or None,
         sms_auth_token=env.get("OPTIN_SMS_AUTH_TOKEN") or None,
@@ -212,9 +264,13 @@ def load_settings(
         sms_prefix_hourly_cap=_int(env, "OPTIN_SMS_PREFIX_HOURLY_CAP", 30),
         retention_days=_int(env, "OPTIN_RETENTION_DAYS", 730),
         erasure_log=env.get("OPTIN_ERASURE_LOG") or None,
+        db_pool_min=_optional_count(env, "OPTIN_DB_POOL_MIN", least=0),
+        db_pool_max=_optional_count(env, "OPTIN_DB_POOL_MAX", least=1),
+        db_statement_cache=_count(env, "OPTIN_DB_STATEMENT_CACHE", 100, least=0),
         require_database_url=_flag(env, "OPTIN_REQUIRE_DATABASE_URL"),
         cookie_secure=_flag(env, "OPTIN_COOKIE_SECURE") if env.get("OPTIN_COOKIE_SECURE") else True,
-        sender_name=env.get("OPTIN_SENDER_NAME") or "Program Ledger",
+        sender_name=env.get("OPTIN_SENDER_NAME") or "OptIn Ledger",
+        sender_contact=env.get("OPTIN_SENDER_CONTACT") or None,
         unsubscribe_mailto=env.get("OPTIN_UNSUBSCRIBE_MAILTO") or None,
         sms_stop_keywords=_words(env, "OPTIN_SMS_STOP_KEYWORDS", STOP_WORDS),
         sms_start_keywords=_words(env, "OPTIN_SMS_START_KEYWORDS", START_WORDS),
@@ -222,6 +278,14 @@ def load_settings(
         sms_help_text=env.get("OPTIN_SMS_HELP_TEXT") or DEFAULT_HELP,
         send_max_attempts=max(1, _int(env, "OPTIN_SEND_MAX_ATTEMPTS", 8)),
         send_retry_seconds=_float(env, "OPTIN_SEND_RETRY_SECONDS", 30.0),
+        email_feedback=email_feedback,
+        signing_key=_secret(env, "OPTIN_SIGNING_KEY"),
+        ledger_origin=_origin(env.get("OPTIN_LEDGER_ORIGIN")),
+        checkpoint_seconds=_float(env, "OPTIN_CHECKPOINT_SECONDS", 1.0),
+        metrics_host=env.get("OPTIN_METRICS_HOST") or "127.0.0.1",
+        metrics_port=_metrics_port(env),
+        ready_max_lag_events=max(0, _int(env, "OPTIN_READY_MAX_LAG_EVENTS", 10000)),
+        ready_max_lag_seconds=_float(env, "OPTIN_READY_MAX_LAG_SECONDS", 30.0),
         compliance=_compliance(env),
     )
 
@@ -233,6 +297,23 @@ def _compliance(env: Mapping[str, str]) -> ComplianceSettings:
         raise SettingsError(str(e)) from None
 
 
+def _metrics_port(env: Mapping[str, str]) -> int | None:
+    if (env.get("OPTIN_METRICS_PORT") or "").strip().lower() == "off":
+        return None
+    port = _int(env, "OPTIN_METRICS_PORT", 9464)
+    if not 0 <= port <= 65535:
+        raise SettingsError("OPTIN_METRICS_PORT must be a port number, 0 or off")
+    return port
+
+
+def _origin(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if any(c.isspace() or c == "+" for c in raw):
+        raise SettingsError("OPTIN_LEDGER_ORIGIN must not contain spaces or '+'")
+    return raw
+
+
 def with_demo_secrets(settings: Settings) -> tuple[Settings, list[str]]:
     """Fill missing keys from `<data_dir>/secrets.env`, generating them there (0600) if absent.
 
@@ -241,7 +322,7 @@ def with_demo_secrets(settings: Settings) -> tuple[Settings, list[str]]:
     path = settings.data_dir / "secrets.env"
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stored = read_dotenv(path) if path.is_file() else {}
-    generated = [name for name in _SECRET_NAMES if name not in stored]
+    generated = [name for name in _DEMO_SECRETS if name not in stored]
     if generated:
         for name in generated:
             stored[name] = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -256,6 +337,7 @@ def with_demo_secrets(settings: Settings) -> tuple[Settings, list[str]]:
             kek=settings.kek or _secret(stored, "OPTIN_KEK"),
             index_key=settings.index_key or _secret(stored, "OPTIN_INDEX_KEY"),
             token_key=settings.token_key or _secret(stored, "OPTIN_TOKEN_KEY"),
+            signing_key=settings.signing_key or _secret(stored, "OPTIN_SIGNING_KEY"),
             demo=True,
         ),
         generated,

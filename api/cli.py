@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
+from adapters.erasure_log import ErasureLogError
 from adapters.postgres.backup import BackupError
+from adapters.postgres.embedded import stop_embedded
+from adapters.postgres.migrations import MigrationError
 from adapters.settings import SettingsError
 from api.auth.principal import ROLES
 
@@ -36,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     with_data_dir(sub.add_parser("migrate", help="apply database migrations"))
     with_data_dir(sub.add_parser("project", help="run the projection runner only"))
     with_data_dir(sub.add_parser("worker", help="run the outbox worker only (sends codes and messages)"))
+    with_data_dir(sub.add_parser("check", help="test the database, the SMTP server and the SMS account"))
     replay = with_data_dir(sub.add_parser("replay", help="rebuild projections from the ledger"))
     replay.add_argument("name", nargs="?", help="one projection (default: all)")
 
@@ -65,6 +71,16 @@ def _parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="audit exports").add_subparsers(dest="action", required=True)
     verify = audit.add_parser("verify", help="verify an audit export offline (`-` for standard input)")
     verify.add_argument("file", type=Path)
+    watch = audit.add_parser("monitor", help="witness: check the latest checkpoint extends the last seen")
+    watch.add_argument("--url", required=True, help="the service's base URL")
+    watch.add_argument("--key", required=True, help="the ledger's verifier key (GET /v1/ledger/key)")
+    watch.add_argument("--state", type=Path, required=True, help="file keeping the last checkpoint seen")
+    evidence = sub.add_parser("evidence", help="evidence bundles and receipts, offline")
+    proofs = evidence.add_subparsers(dest="action", required=True)
+    check = proofs.add_parser("verify", help="verify a contact's evidence bundle or a receipt offline")
+    check.add_argument("file", help="the bundle (JSON) or receipt (JWS); - for standard input")
+    check.add_argument("--key", required=True, help="the ledger's verifier key (name+hash+base64)")
+    proofs.add_parser("verifier", help="print the standalone verifier (stdlib + PyNaCl) to copy out")
 
     imports = with_data_dir(sub.add_parser("import", help="import consent from a CSV or NDJSON file"))
     imports.add_argument("file", type=Path)
@@ -72,11 +88,14 @@ def _parser() -> argparse.ArgumentParser:
     imports.add_argument("--workers", type=int, default=2, help="processes applying a large file (default 2)")
 
     bench = with_data_dir(sub.add_parser("bench", help="benchmarks, as same-run ratios"))
-    bench.add_argument("name", choices=["append", "replay", "consent", "revocation", "import"])
+    bench.add_argument(
+        "name", choices=["append", "replay", "consent", "command", "evidence", "revocation", "import"]
+    )
     bench.add_argument("--seconds", type=float, default=5.0, help="duration of each timed part")
     bench.add_argument("--events", type=int, default=100_000, help="events for `replay`")
     bench.add_argument("--tasks", type=int, default=32, help="concurrent writers or connections")
     bench.add_argument("--contacts", type=int, default=2000, help="contacts for `consent`")
+    bench.add_argument("--leaves", type=int, default=1_000_000, help="events in the tree for `evidence`")
     bench.add_argument("--rows", type=int, default=1_000_000, help="rows for `import`")
     bench.add_argument("--workers", type=int, default=2, help="processes applying rows for `import`")
     bench.add_argument("--json", action="store_true", help="print JSON only")
@@ -88,7 +107,7 @@ def _bench(args: argparse.Namespace) -> int:
         from api.bench import revocation
 
         return _print_bench(revocation.run(), args.json)
-    from api.bench import append, consent, replay, run_like_serve
+    from api.bench import append, consent, evidence, replay, run_like_serve
     from api.commands.runtime import prepare
 
     settings = prepare(args.data_dir)
@@ -102,6 +121,12 @@ def _bench(args: argparse.Namespace) -> int:
         result = run_like_serve(imports.run(settings, args.rows, args.workers))
     elif args.name == "consent":
         result = run_like_serve(consent.run(settings, args.seconds, args.tasks, args.contacts))
+    elif args.name == "command":
+        from api.bench import command
+
+        result = run_like_serve(command.run(settings, args.seconds, args.tasks))
+    elif args.name == "evidence":
+        result = run_like_serve(evidence.run(dsn, args.leaves, args.seconds, args.tasks, role))
     else:
         result = run_like_serve(replay.run(dsn, args.events, role))
     return _print_bench(result, args.json)
@@ -118,6 +143,8 @@ def _print_bench(result: dict[str, object], as_json: bool) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # SIGTERM ends a command as Ctrl-C does (drain, stop, leave the embedded server), not at once.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         match args.command:
             case "serve":
@@ -142,6 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from api.commands.worker import worker
 
                 return worker(args.data_dir)
+            case "check":
+                from api.commands.check import check
+
+                return check(args.data_dir)
             case "replay":
                 from api.commands.replay import replay
 
@@ -170,20 +201,37 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from api.commands.users import create
 
                 return create(args.email, args.role, args.password_stdin, args.data_dir)
+            case "audit" if args.action == "monitor":
+                from api.commands.monitor import monitor
+
+                return monitor(args.url, args.key, args.state)
             case "audit":
                 from api.commands.audit import verify
 
                 return verify(args.file)
+            case "evidence":
+                from api.commands import evidence as evidence_command
+
+                if args.action == "verifier":
+                    return evidence_command.print_verifier()
+                return evidence_command.verify(args.file, args.key)
             case "import":
                 from api.commands.imports import run_import
 
                 return run_import(args.file, args.dry_run, args.data_dir, args.workers)
             case "bench":
                 return _bench(args)
-    except (SettingsError, BackupError) as e:
+    except (SettingsError, BackupError, ErasureLogError, MigrationError) as e:
         print(f"optin-ledger: {e}", file=sys.stderr)
         return 2
+    finally:
+        stop_embedded()
+        signal.signal(signal.SIGTERM, previous)
     return 2
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

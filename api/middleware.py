@@ -14,6 +14,7 @@ import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters import metrics
 from ledger.masking import scrub
 
 log = structlog.get_logger("api.access")
@@ -60,6 +61,7 @@ def correlation_and_access_log(app: ASGIApp) -> ASGIApp:
         finally:
             ms = (time.perf_counter() - started) * 1000
             method = scope.get("method", "")
+            metrics.request_finished(method, scope["path"], ms / 1000)
             if status >= 400 or ms >= SLOW_MS or method != "GET" or scope["path"] not in QUIET_PATHS:
                 log.info("request", method=method, path=scrub(scope["path"]), status=status, ms=round(ms, 2))
             structlog.contextvars.unbind_contextvars("request_id")

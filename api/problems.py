@@ -14,10 +14,12 @@ from litestar.types import ExceptionHandlersMap
 from ledger.errors import (
     ConflictError,
     DomainError,
+    ForbiddenError,
     InvalidCommandError,
     InvalidValueError,
     NotFoundError,
     RateLimitedError,
+    TryLaterError,
     VerificationError,
 )
 from ledger.masking import scrub
@@ -29,6 +31,7 @@ PROBLEM_JSON = "application/problem+json"
 
 _DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
     ConflictError: (409, "Conflict"),
+    ForbiddenError: (403, "Forbidden"),
     InvalidCommandError: (409, "Not allowed in the current state"),
     NotFoundError: (404, "Not found"),
     InvalidValueError: (422, "Invalid value"),
@@ -107,6 +110,10 @@ def _rate_limited(_: Request[Any, Any, Any], exc: RateLimitedError) -> Response[
     )
 
 
+def _try_later(_: Request[Any, Any, Any], exc: TryLaterError) -> Response[dict[str, Any]]:
+    return problem(503, "Try again", str(exc), headers={"Retry-After": str(exc.retry_after)})
+
+
 def _lagging(_: Request[Any, Any, Any], exc: ProjectionLagError) -> Response[dict[str, Any]]:
     return problem(503, "Read models are catching up", str(exc), headers={"Retry-After": "1"})
 
@@ -121,6 +128,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: _http,
     VerificationError: _verification,
     RateLimitedError: _rate_limited,
+    TryLaterError: _try_later,
     DomainError: _domain,
     ProjectionLagError: _lagging,
     Exception: _unexpected,

@@ -30,7 +30,7 @@ FORMAT = "optin-ledger.audit-export"
 VERSION = 1
 
 
-class Header(msgspec.Struct, forbid_unknown_fields=True):
+class ExportHeader(msgspec.Struct, forbid_unknown_fields=True):
     format: str
     version: int
     after: int
@@ -57,7 +57,7 @@ _encoder = msgspec.json.Encoder()
 
 
 def header_line(after: int, prev_hash: bytes) -> bytes:
-    return _encoder.encode(Header(FORMAT, VERSION, after, prev_hash.hex())) + b"\n"
+    return _encoder.encode(ExportHeader(FORMAT, VERSION, after, prev_hash.hex())) + b"\n"
 
 
 def record_line(event: RecordedEvent) -> bytes:
@@ -97,7 +97,7 @@ class _BadLineError(Exception):
         self.position = position
 
 
-S = TypeVar("S", Header, Record, Trailer)
+S = TypeVar("S", ExportHeader, Record, Trailer)
 
 
 def _parse(cls: type[S], raw: bytes, line: int) -> S:
@@ -140,7 +140,7 @@ class _Verifier:
             self._record(line, raw)
 
     def _header(self, line: int, raw: bytes) -> None:
-        header = _parse(Header, raw, line)
+        header = _parse(ExportHeader, raw, line)
         if header.format != FORMAT or header.version != VERSION:
             raise _BadLineError(line, f"not an audit export of format {FORMAT} version {VERSION}")
         self.prev_hash = _hash(header.prev_hash, line)

@@ -51,10 +51,24 @@ def canonical_parts(
     recorded_at_micros: int,
 ) -> bytes:
     """The byte form the chain hashes, from the record's fields (time as epoch microseconds)."""
+    return canonical_bytes(
+        notification_id, originator_id.bytes, originator_version, topic, state, recorded_at_micros
+    )
+
+
+def canonical_bytes(
+    notification_id: int,
+    originator_id: bytes,
+    originator_version: int,
+    topic: str,
+    state: bytes,
+    recorded_at_micros: int,
+) -> bytes:
+    """`canonical_parts` with the originator id as its 16 bytes (as a database sends it raw)."""
     encoded_topic = topic.encode()
     return b"".join(
         (
-            _HEAD.pack(notification_id, originator_id.bytes, originator_version, len(encoded_topic)),
+            _HEAD.pack(notification_id, originator_id, originator_version, len(encoded_topic)),
             encoded_topic,
             _INT4.pack(len(state)),
             state,

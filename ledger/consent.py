@@ -3,8 +3,9 @@
 States: `unknown` (no decision yet), `pending` (asked, not yet decided), `opted_in`, `opted_out`.
 An opt-in takes effect only with proof that the contact controls the address: a confirmed
 verification, or the act of replying from that phone (an SMS keyword). Opting out needs no proof
-when the channel itself proves identity (keyword, one-click unsubscribe) or when staff record a
-request the contact made elsewhere (with a reason); it is never harder than opting in.
+when the channel itself proves identity (keyword, one-click unsubscribe) or when staff or an
+application record one the contact asked them for (a reason is optional); it is never harder
+than opting in.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ def consent_id(contact_id: UUID, optin_id: UUID, channel: Channel) -> UUID:
 
 class Evidence(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Why a consent event happened, and what proves it. Personal parts are sealed with the
-    contact's key (`sealed_client`: IP and user agent; `sealed_reason`: staff's note)."""
+    contact's key (`sealed_client`: IP and user agent; `sealed_reason`: staff's note).
+    `relay`: the application (API key) or staff member who passed on the contact's code; absent
+    in events recorded before it existed, which decode with None. Email feedback names the
+    message it was about and, for a bounce, its RFC 3463 status code."""
 
     actor: Actor
     source: Source
@@ -40,6 +44,9 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     keyword: str | None = None
     sealed_client: bytes | None = None
     sealed_reason: bytes | None = None
+    relay: Actor | None = None
+    message_id: UUID | None = None
+    status_code: str | None = None
     imported: Imported | None = None  # source `import`: the sender's statement, not our proof
 
 
@@ -108,8 +115,6 @@ class Consent(Aggregate):
         self._granted(self.contact_id, self.optin_id, self.channel, evidence)
 
     def withdraw(self, evidence: Evidence) -> None:
-        if evidence.source == "admin" and evidence.sealed_reason is None:
-            raise InvalidCommandError("an opt-out recorded by staff needs a reason")
         self._withdrawn(self.contact_id, self.optin_id, self.channel, evidence)
 
     def lapse(self, verification_id: UUID) -> None:

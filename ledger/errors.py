@@ -19,6 +19,18 @@ class InvalidValueError(DomainError):
     """A value the domain cannot accept (for example text with control characters)."""
 
 
+class ForbiddenError(DomainError):
+    """The caller may not do this, whatever the state (for example a service key acting as staff)."""
+
+
+class TryLaterError(DomainError):
+    """Another change of the same thing is still being recorded; `retry_after` in seconds."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class InvalidCommandError(DomainError):
     """The command is well-formed but not allowed in the aggregate's current state."""
 

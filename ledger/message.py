@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import InvalidCommandError
 from ledger.rendering import SmsLength
+from ledger.send_failure import Failure, summary, upcast_legacy_failure
 from ledger.template import TemplateKind
 from ledger.vocabulary import Actor, Channel, Purpose
 
@@ -118,19 +119,37 @@ class Message(Aggregate):
         at: datetime
 
     class Failed(Aggregate.Event):
+        """Not taken; retried at `retry_at`. The provider's text is sealed (`ledger.send_failure`)."""
+
         TOPIC = "message.failed"
+        class_version = 2
         contact_id: UUID
         attempt: int
-        error: str
+        category: str
+        code: str | None
+        sealed_detail: bytes | None
+        legacy_error: str | None
         retry_at: datetime
         at: datetime
 
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            upcast_legacy_failure(state)
+
     class DeadLettered(Aggregate.Event):
         TOPIC = "message.dead_lettered"
+        class_version = 2
         contact_id: UUID
         attempts: int
-        error: str
+        category: str
+        code: str | None
+        sealed_detail: bytes | None
+        legacy_error: str | None
         at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            upcast_legacy_failure(state)
 
     class Cancelled(Aggregate.Event):
         """Consent changed between queueing and sending: the message never left."""
@@ -260,21 +279,31 @@ class Message(Aggregate):
     def _sent(self, contact_id: UUID, attempt: int, provider: str, provider_id: str, at: datetime) -> None:
         self.status, self.attempts, self.provider_id = "sent", attempt, provider_id
 
-    def failed(self, error: str, retry_at: datetime, at: datetime) -> None:
+    def failed(self, failure: Failure, retry_at: datetime, at: datetime) -> None:
         self._require("queued", "retrying")
-        self._failed(self.contact_id, self.attempts + 1, error[:500], retry_at, at)
+        f = failure
+        self._failed(
+            self.contact_id, self.attempts + 1, f.category, f.code, f.sealed_detail, None, retry_at, at
+        )
 
     @event(Failed)
-    def _failed(self, contact_id: UUID, attempt: int, error: str, retry_at: datetime, at: datetime) -> None:
-        self.status, self.attempts, self.retry_at, self.reason = "retrying", attempt, retry_at, error
+    def _failed(self, contact_id: UUID, attempt: int, category: str, code: str | None,
+                sealed_detail: bytes | None, legacy_error: str | None, retry_at: datetime, at: datetime,
+                ) -> None:  # fmt: skip
+        self.status, self.attempts, self.retry_at = "retrying", attempt, retry_at
+        self.reason = summary(category, code, legacy_error)
 
-    def dead_letter(self, error: str, at: datetime) -> None:
+    def dead_letter(self, failure: Failure, at: datetime) -> None:
         self._require("queued", "retrying")
-        self._dead_lettered(self.contact_id, self.attempts + 1, error[:500], at)
+        f = failure
+        self._dead_lettered(self.contact_id, self.attempts + 1, f.category, f.code, f.sealed_detail, None, at)
 
     @event(DeadLettered)
-    def _dead_lettered(self, contact_id: UUID, attempts: int, error: str, at: datetime) -> None:
-        self.status, self.attempts, self.reason = "dead_lettered", attempts, error
+    def _dead_lettered(self, contact_id: UUID, attempts: int, category: str, code: str | None,
+                       sealed_detail: bytes | None, legacy_error: str | None, at: datetime,
+                       ) -> None:  # fmt: skip
+        self.status, self.attempts = "dead_lettered", attempts
+        self.reason = summary(category, code, legacy_error)
 
     def cancel(self, reason: CancelReason, at: datetime) -> None:
         self._require("queued", "retrying")

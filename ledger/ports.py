@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
+import msgspec
 from eventsourcing.persistence import StoredEvent
 
-__all__ = ["EventStore", "RecordedEvent", "StoredEvent"]
+from ledger.send_failure import SendError
+from ledger.vocabulary import Channel
+
+__all__ = [
+    "AddressBook",
+    "AdminDirectory",
+    "ApiKeyMinter",
+    "Background",
+    "Clock",
+    "Codes",
+    "Credentials",
+    "DataKeys",
+    "ErasureLog",
+    "EventStore",
+    "Job",
+    "Locks",
+    "NewApiKey",
+    "OutboxQueue",
+    "Outgoing",
+    "PasswordHashing",
+    "RateLimiter",
+    "ReadModels",
+    "RecordedEvent",
+    "Sealer",
+    "SendError",
+    "Sender",
+    "StoredEvent",
+    "VerificationLookup",
+]
 
 
 class RecordedEvent(NamedTuple):
@@ -126,3 +156,119 @@ class ErasureLog(Protocol):
     async def record(self, contact_id: UUID) -> None: ...
 
     async def erased(self) -> list[UUID]: ...
+
+
+class Outgoing(msgspec.Struct, frozen=True, kw_only=True):
+    """One message as a sender gets it: the address and the text in clear, never stored."""
+
+    message_id: UUID
+    contact_id: UUID
+    kind: str
+    channel: Channel
+    to: str
+    text: str
+    subject: str | None = None
+    html: str | None = None
+    unsubscribe_url: str | None = None
+    unsubscribe_mailto: str | None = None
+
+
+class Sender(Protocol):
+    """A channel's provider. `send` returns the provider's id for the message."""
+
+    name: str
+
+    async def send(self, outgoing: Outgoing) -> str: ...
+
+
+class Job(msgspec.Struct, frozen=True, kw_only=True):
+    """A message (or a verification's code) due to go out."""
+
+    message_id: UUID
+    contact_id: UUID
+    verification_id: UUID | None = None
+
+
+class OutboxQueue(Protocol):
+    """The jobs the outbox projection made: leased to one worker at a time."""
+
+    async def claim(self, limit: int) -> list[Job]:
+        """Jobs due now, leased to this worker."""
+        ...
+
+    async def hold(self, message_id: UUID, until: datetime) -> None:
+        """Do not offer this job again before `until`."""
+        ...
+
+
+class Locks(Protocol):
+    """Named mutual exclusion across every process of the service (not only this one)."""
+
+    def hold(self, name: str) -> AbstractAsyncContextManager[None]:
+        """Held from entry to exit; another holder of `name` waits until then."""
+        ...
+
+
+class ReadModels(Protocol):
+    """The projections behind every read, which follow the ledger a moment behind its writes."""
+
+    async def settle(self, position: int, names: Sequence[str], timeout: float = 2.0) -> bool:
+        """Wait (at most `timeout` s) until the read models `names` include `position`; False if
+        they still lag then (the change shows when they catch up)."""
+        ...
+
+
+class Background(Protocol):
+    """Work handed off so an answer neither waits for it nor reveals how long it took."""
+
+    def spawn(self, work: Coroutine[Any, Any, None], what: str) -> None: ...
+
+
+class Credentials(Protocol):
+    """Staff logins kept out of the ledger: the email's keyed hash and the password hash."""
+
+    async def claim_email(self, email_index: bytes, user_id: UUID, password_hash: str | None) -> None:
+        """Bind the email to the account; `ConflictError` when another account has it."""
+        ...
+
+    async def release_email(self, user_id: UUID) -> None: ...
+
+    async def set_password_hash(self, user_id: UUID, password_hash: str) -> None: ...
+
+
+class PasswordHashing(Protocol):
+    async def hash(self, password: str) -> str:
+        """A slow, salted hash of `password` (for `Credentials`; never in an event)."""
+        ...
+
+
+class NewApiKey(NamedTuple):
+    """A service API key as issued: the secret is shown once, only `hash` is kept."""
+
+    secret: str
+    prefix: str
+    hash: bytes
+
+
+class ApiKeyMinter(Protocol):
+    def new(self) -> NewApiKey:
+        """A fresh random key and the keyed hash that authentication will look it up by."""
+        ...
+
+
+class AdminDirectory(Protocol):
+    async def admin_ids(self) -> list[UUID]:
+        """Every account the users read model lists as an admin, enabled or not."""
+        ...
+
+
+class VerificationLookup(Protocol):
+    """The verifications read model, as contact self-service asks it."""
+
+    async def latest_open_self_service(self, contact_id: UUID, now: datetime) -> UUID | None:
+        """The newest open code the contact asked for themselves (none attached to a program)."""
+        ...
+
+    async def latest_confirmed(self, contact_id: UUID) -> UUID | None:
+        """The newest code the contact confirmed: the proof their session rests on."""
+        ...

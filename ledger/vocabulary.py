@@ -18,7 +18,14 @@ ActorKind = Literal["user", "api_key", "contact", "system"]
 
 Action = Literal["opt_in", "opt_out"]
 ConsentStatus = Literal["unknown", "pending", "opted_in", "opted_out"]
-Source = Literal["web", "api", "sms_keyword", "email_one_click", "admin", "import"]
+Source = Literal[
+    "web", "api", "app", "sms_keyword", "email_one_click", "admin", "provider", "import",
+    # email feedback (ledger/email_feedback.py): a bounce, a spam complaint, a mail to the unsubscribe address
+    "bounce", "complaint", "email_reply",
+]  # fmt: skip
+"""Through what a consent change came: `app` an application's API key, `admin` a staff member,
+`provider` the SMS provider reporting that the recipient unsubscribed with it; `bounce`,
+`complaint` and `email_reply` come from email feedback."""
 
 ProgramName = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 Description = Annotated[str, msgspec.Meta(max_length=2000)]

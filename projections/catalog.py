@@ -8,11 +8,14 @@ from adapters.settings import Settings
 from ledger.channel_optout import ChannelOptOut
 from ledger.consent import Consent
 from ledger.contact import Contact
+from ledger.mailbox import Mailbox
 from ledger.message import Message
 from ledger.verification import Verification
 from projections.activity import ActivityProjection
 from projections.consent_state import ConsentStateProjection
 from projections.contacts import ContactsProjection
+from projections.email_feedback import EmailFeedbackProjection
+from projections.evidence_index import EvidenceIndexProjection
 from projections.messages import MessagesProjection
 from projections.optout_deadlines import OptOutDeadlinesProjection
 from projections.outbox import OutboxProjection
@@ -49,6 +52,9 @@ TIMELINE_EVENTS = (
     Message.Cancelled,
     Message.Delivered,
     Message.Undelivered,
+    Mailbox.Bounced,
+    Mailbox.Complained,
+    Mailbox.Cleared,
     Message.Held,
 )
 
@@ -72,6 +78,8 @@ def all_projections(settings: Settings) -> list[Projection]:
         ActivityProjection(),
         TemplatesProjection(),
         MessagesProjection(),
+        EmailFeedbackProjection(),
+        EvidenceIndexProjection(),
         WebhookOutboxProjection(KeyWrapper(settings.kek), NaclSealer(settings.index_key)),
         RevocationReviewsProjection(),
         OptOutDeadlinesProjection(settings.compliance.deadline_policy()),

@@ -1,23 +1,24 @@
 """Current consent of every contact in one program, for export: streamed, decided on read.
 
-Each row is the one consent decision (`ledger.decision.decide`, through the consent read model's
-own fact columns), the contact's masked address, and how the deciding event came about: its
-evidence's source, with `imported` for a consent a sender imported (never shown as verified).
+Each row is the consent read model's own decision (`consent_state.program_decisions`: the one
+rule, `ledger.decision.decide`, on its facts), the contact's masked address, and how the
+deciding event came about (`evidence_sources`: `imported` for a consent a sender imported, never
+shown as verified). `sealed_addresses` gives what an admin's export opens with each contact's key.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any, NamedTuple
+from collections.abc import AsyncIterator, Sequence
+from typing import NamedTuple
 from uuid import UUID
 
 import asyncpg
 
 from ledger.codec import LedgerMapper
+from ledger.contact import Contact
 from ledger.decision import ConsentDecision
-
-# The read model's own fact columns and decision: the export decides exactly as every read does.
-from projections.consent_state import _FACTS, _decided
+from projections.consent_state import program_decisions
+from projections.evidence_sources import evidence_sources
 
 
 class ExportRow(NamedTuple):
@@ -31,43 +32,41 @@ class ExportRow(NamedTuple):
 async def consent_rows(
     pool: asyncpg.Pool, optin_id: UUID, chunk: int = 1000
 ) -> AsyncIterator[list[ExportRow]]:
-    """Rows in chunks, read through a cursor (memory stays constant however large the program)."""
-    mapper = LedgerMapper()
+    """Rows in chunks, from one snapshot of the read model (a repeatable-read transaction)."""
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        cursor = await conn.cursor(_query(), optin_id)
-        while rows := await cursor.fetch(chunk):
-            decided = [(r, _decided(r, 3)) for r in rows]
-            sources = await _sources(conn, mapper, [d.position for _, d in decided if d.position])
+        async for decided in program_decisions(conn, optin_id, chunk):
+            ids = [d.contact_id for d in decided]
+            masked: dict[UUID, str] = {
+                r[0]: r[1]
+                for r in await conn.fetch(
+                    "SELECT id, masked_address FROM contacts WHERE id = ANY($1::uuid[])", ids
+                )
+            }
+            positions = [d.decision.position for d in decided if d.decision.position is not None]
+            sources = await evidence_sources(conn, positions)
             yield [
-                ExportRow(r[0], r[1], r[2], d, sources.get(d.position) if d.position else None)
-                for r, d in decided
+                ExportRow(
+                    d.contact_id,
+                    d.channel,
+                    masked.get(d.contact_id) or "",
+                    d.decision,
+                    sources.get(d.decision.position) if d.decision.position is not None else None,
+                )
+                for d in decided
+                if d.contact_id in masked  # an erased contact has no address to show
             ]
 
 
-def _query() -> str:
-    return (
-        f"SELECT s.contact_id, s.channel, c.masked_address, {_FACTS} FROM consent_state s "  # noqa: S608
-        "JOIN contacts c ON c.id = s.contact_id "
-        "LEFT JOIN channel_optouts o ON o.contact_id = s.contact_id AND o.channel = s.channel "
-        "LEFT JOIN program_archivals a ON a.optin_id = s.optin_id "
-        "LEFT JOIN contact_erasures e ON e.contact_id = s.contact_id "
-        "WHERE s.optin_id = $1 ORDER BY s.contact_id"
+async def sealed_addresses(pool: asyncpg.Pool, contact_ids: Sequence[UUID]) -> dict[UUID, bytes]:
+    """Each contact's address as registered (sealed with the contact's own key)."""
+    rows = await pool.fetch(
+        "SELECT originator_id, state FROM events "
+        "WHERE originator_id = ANY($1::uuid[]) AND originator_version = 1 AND topic = $2",
+        list(contact_ids),
+        Contact.Created.TOPIC,
     )
-
-
-async def _sources(conn: Any, mapper: LedgerMapper, positions: list[int]) -> dict[int, str]:
-    """The evidence source of each deciding event (`imported` for imports)."""
-    if not positions:
-        return {}
-    rows = await conn.fetch(
-        "SELECT notification_id, originator_id, originator_version, topic, state FROM events "
-        "WHERE notification_id = ANY($1::bigint[])",
-        positions,
-    )
-    found = {}
+    mapper, found = LedgerMapper(), {}
     for r in rows:
-        event = mapper.decode(r["topic"], r["originator_id"], r["originator_version"], r["state"])
-        source = getattr(getattr(event, "evidence", None), "source", None)
-        if source is not None:
-            found[r["notification_id"]] = "imported" if source == "import" else str(source)
+        created = mapper.decode(Contact.Created.TOPIC, r["originator_id"], 1, r["state"])
+        found[r["originator_id"]] = created.sealed_address  # type: ignore[attr-defined]
     return found

@@ -17,6 +17,7 @@ import msgspec
 from adapters.postgres.pool import Connection
 from ledger.contact import Contact
 from ledger.message import Message
+from ledger.send_failure import summary
 from projections.projection import Envelope
 from projections.timeline import details
 
@@ -56,9 +57,9 @@ def _changes(event: Any) -> dict[str, Any]:
     if isinstance(event, Message.Sent):
         return {"attempts": event.attempt, "provider_id": event.provider_id, "reason": None}
     if isinstance(event, Message.Failed):
-        return {"attempts": event.attempt, "reason": event.error}
+        return {"attempts": event.attempt, "reason": summary(event.category, event.code, event.legacy_error)}
     if isinstance(event, Message.DeadLettered):
-        return {"attempts": event.attempts, "reason": event.error}
+        return {"attempts": event.attempts, "reason": summary(event.category, event.code, event.legacy_error)}
     if isinstance(event, Message.Held):
         return {"reason": f"{event.reason}: held until {event.until.isoformat()}"}
     if isinstance(event, Message.Undelivered):

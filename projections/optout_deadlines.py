@@ -110,3 +110,13 @@ async def figures(conn: Any, now: datetime) -> dict[str, int]:
         "reviews_overdue": row["reviews_overdue"],
         "sent_after_optout": row["sent_after_optout"],
     }
+
+
+async def latest_violations(conn: Any, limit: int) -> list[Any]:
+    """The most recent messages sent after an opt-out's due time (each a record)."""
+    rows: list[Any] = await conn.fetch(
+        "SELECT message_id, contact_id, optin_id, channel, reason, optout_position, due_at, sent_at "
+        "FROM optout_violations ORDER BY position DESC LIMIT $1",
+        limit,
+    )
+    return rows

@@ -119,3 +119,16 @@ async def latest_confirmed(conn: asyncpg.Pool | Connection, contact_id: UUID) ->
         contact_id,
     )
     return found
+
+
+class PostgresVerificationLookup:
+    """`ledger.ports.VerificationLookup` on the verifications read model."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def latest_open_self_service(self, contact_id: UUID, now: datetime) -> UUID | None:
+        return await latest_open_self_service(self._pool, contact_id, now)
+
+    async def latest_confirmed(self, contact_id: UUID) -> UUID | None:
+        return await latest_confirmed(self._pool, contact_id)

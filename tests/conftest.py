@@ -25,7 +25,7 @@ from adapters.postgres.dsn import with_database
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool, quote_ident
-from ledger.registry import ContactRegistry
+from ledger.application.contacts import ContactRegistry
 from ledger.repository import Repository
 from tests import pii
 
@@ -40,6 +40,19 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.basetemp is None:
         config.option.basetemp = tempfile.mkdtemp(prefix="optin-tests-")
         config.add_cleanup(lambda: shutil.rmtree(config.option.basetemp, ignore_errors=True))
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """This test's log lines as the service writes them (JSON, masked), whatever an earlier test
+    did to the logging set-up; kept for the session's leak check too."""
+    buffer = io.StringIO()
+    configure_logging("json", stream=buffer)
+    try:
+        yield buffer
+    finally:
+        LOG_OUTPUT.write(buffer.getvalue())
+        configure_logging("json", stream=LOG_OUTPUT)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -10,7 +10,11 @@ ledger, before it writes anything.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
+import io
+import os
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,7 +56,7 @@ class BackupError(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
-class Header:
+class BackupHeader:
     position: int
     head_hash: str
     created_at: str
@@ -81,16 +85,16 @@ def _decode(value: Any, kind: str) -> Any:
     return value
 
 
-async def write_backup(pool: asyncpg.Pool, path: Path, progress: Progress | None = None) -> Header:
+async def write_backup(pool: asyncpg.Pool, path: Path, progress: Progress | None = None) -> BackupHeader:
     encoder = msgspec.json.Encoder()
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         head = await conn.fetchrow("SELECT position, hash FROM ledger_head")
         assert head is not None
         counts = {t: int(await conn.fetchval(f'SELECT count(*) FROM "{t}"')) for t in TABLES}  # noqa: S608
-        header = Header(
+        header = BackupHeader(
             head["position"], bytes(head["hash"]).hex(), datetime.now().astimezone().isoformat(), counts
         )
-        with gzip.open(path, "wb") as out:
+        with _owner_only(path) as raw, gzip.GzipFile(fileobj=raw, mode="wb") as out:
             out.write(encoder.encode(_header_line(header)) + b"\n")
             done = 0
             async for r in conn.cursor(_SELECT_EVENTS):
@@ -108,7 +112,22 @@ async def write_backup(pool: asyncpg.Pool, path: Path, progress: Progress | None
     return header
 
 
-def _header_line(header: Header) -> dict[str, Any]:
+@contextlib.contextmanager
+def _owner_only(path: Path) -> Iterator[io.BufferedWriter]:
+    """A new file readable by its owner only from its first byte (it holds password hashes and
+    wrapped keys): created 0600 beside `path`, renamed over it once complete, removed on failure."""
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            yield raw
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _header_line(header: BackupHeader) -> dict[str, Any]:
     return {
         "kind": "header",
         "format": FORMAT,
@@ -155,16 +174,16 @@ def _event(line: dict[str, Any]) -> tuple[int, UUID, int, str, bytes, datetime, 
     )
 
 
-def read_header(path: Path) -> Header:
+def read_header(path: Path) -> BackupHeader:
     first = next(_lines(path), None)
     if not first or first.get("kind") != "header" or first.get("format") != FORMAT:
         raise BackupError(f"{path} is not an {FORMAT} file")
-    return Header(
+    return BackupHeader(
         int(first["position"]), str(first["head_hash"]), str(first["created_at"]), dict(first["counts"])
     )
 
 
-def verify_backup(path: Path) -> Header:
+def verify_backup(path: Path) -> BackupHeader:
     """Recompute the chain over the file's events; check it ends at the header's head."""
     header = read_header(path)
     events = [_event(line) for line in _lines(path) if line.get("kind") == "event"]
@@ -177,7 +196,7 @@ def verify_backup(path: Path) -> Header:
     return header
 
 
-async def load_backup(conn: Connection, path: Path, progress: Progress | None = None) -> Header:
+async def load_backup(conn: Connection, path: Path, progress: Progress | None = None) -> BackupHeader:
     """Write a verified backup into an empty, migrated ledger, in one transaction."""
     header = verify_backup(path)
     async with conn.transaction():

@@ -11,12 +11,11 @@ from uuid import UUID
 import asyncpg
 
 from adapters.postgres.pool import Connection
-from ledger.dispatch import Outgoing, SendError
-from ledger.ports import DataKeys, Sealer
+from ledger.ports import DataKeys, Outgoing, Sealer, SendError
 
 
 class DevOutboxSender:
-    """`ledger.dispatch.Sender` writing to `dev_outbox`; the message id makes a retry a no-op."""
+    """`ledger.application.dispatch.Sender` writing to `dev_outbox`; the message id makes a retry a no-op."""
 
     name = "dev-outbox"
 
@@ -28,7 +27,7 @@ class DevOutboxSender:
     async def send(self, outgoing: Outgoing) -> str:
         key = await self._keys.get(outgoing.contact_id)
         if key is None:
-            raise SendError("the contact was erased", permanent=True)
+            raise SendError("the contact was erased", permanent=True, category="rejected")
         subject = self._sealer.seal(key, outgoing.subject) if outgoing.subject is not None else None
         await self._pool.execute(
             "INSERT INTO dev_outbox (id, contact_id, channel, kind, sealed_subject, sealed_body, unsubscribe)"

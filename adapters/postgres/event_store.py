@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from uuid import UUID
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from adapters import metrics
 from adapters.postgres.pool import Connection
 from ledger.chain import canonical_parts, epoch_micros
 from ledger.errors import ConflictError
@@ -105,7 +107,10 @@ class PostgresEventStore:
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_pending())
         # The write runs in its own task: a caller that gives up does not cancel it.
-        return await call.future
+        started = time.perf_counter()
+        position = await call.future
+        metrics.APPEND_SECONDS.observe(time.perf_counter() - started)
+        return position
 
     async def _flush_pending(self) -> None:
         try:
@@ -214,6 +219,8 @@ class PostgresEventStore:
             _settle(call.future, position)
         self.stats.batches += 1
         self.stats.events += batch.head[0] - batch.after[0]
+        metrics.APPEND_BATCH_EVENTS.observe(batch.head[0] - batch.after[0])
+        metrics.LEDGER_HEAD.set(batch.head[0])
 
     async def read_stream(self, originator_id: UUID, after_version: int = 0) -> list[StoredEvent]:
         rows = await self._pool.fetch(

@@ -30,7 +30,7 @@ _HISTORIES = (
 
 
 class PostgresImportStore:
-    """`ledger.consent_import.ImportStore` on the lookup, key and event tables."""
+    """`ledger.application.imports.ImportStore` on the lookup, key and event tables."""
 
     def __init__(self, pool: asyncpg.Pool, kek: bytes) -> None:
         self._pool = pool

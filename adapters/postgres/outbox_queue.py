@@ -17,8 +17,8 @@ import asyncpg
 import structlog
 
 from adapters.resilience import forever, wait_or_timeout
-from ledger.dispatch import Dispatcher, Job
-from ledger.ports import Clock
+from ledger.application.dispatch import Dispatcher
+from ledger.ports import Clock, Job
 
 log = structlog.get_logger(__name__)
 
@@ -31,7 +31,7 @@ _CLAIM = (
 
 
 class PostgresOutboxQueue:
-    """`ledger.dispatch.OutboxQueue` on the `outbox` table."""
+    """`ledger.application.dispatch.OutboxQueue` on the `outbox` table."""
 
     def __init__(self, pool: asyncpg.Pool, clock: Clock, lease: timedelta = timedelta(seconds=60)) -> None:
         self._pool = pool

@@ -7,6 +7,8 @@ from typing import Any, TypeAlias
 import asyncpg
 import structlog
 
+from adapters.settings import Settings
+
 log = structlog.get_logger(__name__)
 
 Connection: TypeAlias = (
@@ -27,8 +29,12 @@ async def create_pool(
     schema: str | None = None,
     min_size: int = 2,
     max_size: int = 20,
+    statement_cache_size: int = 100,
 ) -> asyncpg.Pool:
     """A pool on `dsn`. With `role`, every connection does `SET ROLE role` when it may.
+
+    `statement_cache_size=0` behind a transaction-pooling PgBouncer: a named prepared statement
+    lives on one server connection, and the next transaction may get another.
 
     The service role (`optin_app`, created by the first migration) can read and append events but
     never update or delete them, so the running service holds no right to rewrite the ledger.
@@ -55,11 +61,26 @@ async def create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        statement_cache_size=statement_cache_size,
         server_settings=server_settings,
         reset=_light_reset,
     )
     assert pool is not None
     return pool
+
+
+async def settings_pool(settings: Settings, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
+    """The pool of a long-running process: sizes from OPTIN_DB_POOL_MIN/MAX where set (the chart's
+    connection budget counts on them), else the given ones; the statement cache as configured."""
+    assert settings.database_url
+    low, high = settings.pool_size(min_size, max_size)
+    return await create_pool(
+        settings.database_url,
+        role=settings.db_role,
+        min_size=low,
+        max_size=high,
+        statement_cache_size=settings.db_statement_cache,
+    )
 
 
 async def _light_reset(conn: asyncpg.Connection) -> None:

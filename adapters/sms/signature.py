@@ -7,6 +7,8 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
+from adapters import metrics
+
 
 def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
     """The signature a provider puts on a POST of `params` to `url` (the full public URL)."""
@@ -17,5 +19,8 @@ def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> st
 
 def valid_signature(auth_token: str, url: str, params: Mapping[str, str], signature: str | None) -> bool:
     if not signature:
+        metrics.webhook_verified("missing")
         return False
-    return hmac.compare_digest(twilio_signature(auth_token, url, params), signature)
+    valid = hmac.compare_digest(twilio_signature(auth_token, url, params), signature)
+    metrics.webhook_verified("valid" if valid else "invalid")
+    return valid

@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 import structlog
 
+from adapters import metrics
 from adapters.resilience import forever, wait_or_timeout
 from adapters.webhooks.secrets import WebhookSecrets
 from adapters.webhooks.signing import signed_headers
@@ -108,6 +109,7 @@ class WebhookWorker:
                 delivery_id, attempt, now, status, error, ms,
             )  # fmt: skip
             await conn.execute(_RECORD, delivery_id, attempt, outcome, retry_at, status, error, now)
+        metrics.webhook_delivery("delivered" if ok else ("retrying" if retry_at is not None else "failed"))
         if not ok:
             log.warning("webhook delivery failed", delivery_id=str(delivery_id), attempt=attempt, error=error)
 
@@ -139,10 +141,3 @@ class WebhookWorker:
 
     def _notified(self, *_: object) -> None:
         self._wake.set()
-
-
-def webhook_worker(pool: asyncpg.Pool, kek: bytes, http: httpx.AsyncClient) -> WebhookWorker:
-    """The delivery worker `serve` and `worker` run, on the system clock."""
-    from adapters.clock import SystemClock
-
-    return WebhookWorker(pool, WebhookSecrets(pool, kek), http, SystemClock())

@@ -5,19 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 
 from api.auth.tokens import derive_key
+from ledger.ports import NewApiKey
 
 PREFIX = "olk_"
 _DISPLAYED = len(PREFIX) + 8  # enough to tell keys apart in a list, far too little to guess one
-
-
-@dataclass(frozen=True, slots=True)
-class NewApiKey:
-    secret: str
-    prefix: str
-    hash: bytes
 
 
 def looks_like_api_key(credential: str) -> bool:
@@ -32,3 +25,15 @@ def api_key_hash(token_key: bytes, secret: str) -> bytes:
 def new_api_key(token_key: bytes) -> NewApiKey:
     secret = PREFIX + secrets.token_urlsafe(32)
     return NewApiKey(secret=secret, prefix=secret[:_DISPLAYED], hash=api_key_hash(token_key, secret))
+
+
+class HmacApiKeys:
+    """`ledger.ports.ApiKeyMinter`: keys hashed under a key derived from `OPTIN_TOKEN_KEY`."""
+
+    def __init__(self, token_key: bytes | None) -> None:
+        self._token_key = token_key
+
+    def new(self) -> NewApiKey:
+        if not self._token_key:
+            raise RuntimeError("OPTIN_TOKEN_KEY is not configured")
+        return new_api_key(self._token_key)

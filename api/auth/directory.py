@@ -77,11 +77,9 @@ class UserDirectory:
         )
         return await self._views(rows)
 
-    async def enabled_admins(self, excluding: UUID) -> int:
-        count = await self._pool.fetchval(
-            "SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled AND id <> $1", excluding
-        )
-        return int(count)
+    async def admin_ids(self) -> list[UUID]:
+        """`ledger.ports.AdminDirectory`: every admin account, enabled or not."""
+        return [r[0] for r in await self._pool.fetch("SELECT id FROM users WHERE role = 'admin'")]
 
     async def user_access(self, user_id: UUID) -> Access | None:
         row = await self._pool.fetchrow(

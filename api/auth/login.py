@@ -19,9 +19,10 @@ import structlog
 
 from adapters.postgres.credentials import PostgresCredentials
 from adapters.postgres.throttle import PostgresThrottle
-from api.auth.accounts import Accounts
 from api.auth.directory import UserDirectory
+from api.auth.passwords import PasswordHasher
 from api.auth.tokens import STAFF_TOKEN_TTL, derive_key, issue_staff_token
+from ledger.application.users import Accounts
 from ledger.errors import InvalidValueError
 from ledger.login_throttle import ACCOUNT_POLICY, CLIENT_POLICY
 from ledger.user import LoginFailure, normalise_staff_email
@@ -55,6 +56,7 @@ class LoginService:
         credentials: PostgresCredentials,
         directory: UserDirectory,
         throttle: PostgresThrottle,
+        hasher: PasswordHasher,
         *,
         token_key: bytes | None,
         clock: Callable[[], datetime],
@@ -63,6 +65,7 @@ class LoginService:
         self.credentials = credentials
         self.directory = directory
         self.throttle = throttle
+        self.hasher = hasher
         self.token_key = token_key
         self.clock = clock  # tests move time forward through this
 
@@ -95,7 +98,7 @@ class LoginService:
                 raise LoginThrottledError(by_account.retry_after)
             if by_account.blocks:  # if this attempt fails too, the block begins
                 blocked_until = by_account.state.next_attempt_at
-        matches = await self.accounts.hasher.verify(password_hash, password)
+        matches = await self.hasher.verify(password_hash, password)
         failure = await self._failure(user_id, password_hash, matches)
         if failure is None and user_id is not None and account_key is not None:
             await self.throttle.forgive(account_key, now, reset=True)

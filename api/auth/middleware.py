@@ -13,7 +13,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 
-from api.auth.services import AuthServices
+from api.auth.authenticator import Authenticator
 from api.auth.tokens import InvalidTokenError
 from api.middleware import header as raw_header
 
@@ -36,9 +36,9 @@ class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         credential = credential.strip()
         if scheme.lower() != "bearer" or not credential:
             return AuthenticationResult(user=None, auth=AuthFailure("use Authorization: Bearer <token>"))
-        auth: AuthServices = connection.app.state.auth
+        authenticator: Authenticator = connection.app.state.components.authenticator
         try:
-            principal = await auth.authenticator.principal_for(credential)
+            principal = await authenticator.principal_for(credential)
         except InvalidTokenError as e:
             return AuthenticationResult(user=None, auth=AuthFailure(str(e)))
         return AuthenticationResult(user=principal, auth=principal.kind)

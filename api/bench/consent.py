@@ -24,23 +24,15 @@ import msgspec
 import uvicorn
 from litestar import Litestar, get
 
-from adapters.clock import SystemClock
-from adapters.crypto.codes import HmacCodes
-from adapters.crypto.data_keys import PostgresDataKeys
-from adapters.crypto.sealer import NaclSealer
-from adapters.postgres.address_book import PostgresAddressBook
-from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
 from adapters.settings import Settings
 from api.app import create_app
-from api.auth.services import create_auth_services
 from api.bench.scratch import scratch_schema
+from api.composition import compose
 from ledger.address import normalise
-from ledger.consent_flows import Client, ConsentFlows
+from ledger.application.evidence import Client
 from ledger.program import new_program
-from ledger.registry import ContactRegistry
-from ledger.repository import Repository
 from ledger.vocabulary import SYSTEM
 from projections.catalog import all_projections
 from projections.runner import ProjectionRunner
@@ -57,15 +49,9 @@ async def _populate(settings: Settings, dsn: str, contacts: int) -> tuple[uuid.U
     assert settings.index_key
     assert settings.token_key
     pool = await create_pool(dsn, role=settings.db_role, min_size=2, max_size=8)
+    parts = compose(settings, pool, follow=False)
+    repo, registry, flows = parts.repository, parts.contacts, parts.flows
     try:
-        repo = Repository(PostgresEventStore(pool))
-        registry = ContactRegistry(
-            repo,
-            PostgresDataKeys(pool, settings.kek),
-            PostgresAddressBook(pool),
-            NaclSealer(settings.index_key),
-        )
-        flows = ConsentFlows(repo, registry, HmacCodes(settings.token_key), SystemClock())
         program = new_program(
             name="Bench",
             description="",
@@ -86,16 +72,16 @@ async def _populate(settings: Settings, dsn: str, contacts: int) -> tuple[uuid.U
                 ids.append(contact)
 
         await asyncio.gather(*(one(n) for n in range(contacts)))
-        accounts = create_auth_services(settings, pool, repo).accounts
-        service, _ = await accounts.create(
+        service, _ = await parts.accounts.create(
             email="bench-service@bench.example.org", role="service", password=None, actor=SYSTEM
         )
-        _, key, _ = await accounts.issue_api_key(service.id, SYSTEM)
+        issued = await parts.accounts.issue_api_key(service.id, SYSTEM)
         runner = ProjectionRunner(pool, all_projections(settings), batch_size=5000)
         for projection in runner.projections.values():
             await runner.catch_up(projection)
-        return program.id, ids, key.secret
+        return program.id, ids, issued.key.secret
     finally:
+        await parts.close()
         await pool.close()
 
 

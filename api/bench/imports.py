@@ -14,18 +14,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from adapters.import_files import import_file
 from adapters.import_workers import Parallel
-from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
 from adapters.settings import Settings
 from api.bench.scratch import scratch_schema
+from api.composition import compose
 from ledger.program import new_program
-from ledger.repository import Repository
 from ledger.vocabulary import Actor
-from projections.programs import ProgramsProjection
-from projections.runner import ProjectionRunner
 
 BENCH = Actor(kind="system", id="bench-import")
 
@@ -65,27 +61,25 @@ async def run(settings: Settings, rows: int, workers: int = 2) -> dict[str, Any]
         async with scratch_schema(dsn, "import") as schema:
             await migrate(dsn, schema=schema)
             pool = await create_pool(dsn, role=settings.db_role, schema=schema, min_size=2, max_size=8)
-            store = PostgresEventStore(pool)
+            parts = compose(settings, pool, follow=False)
             try:
                 for name in ("Offers", "News"):
                     program = new_program(
                         name=name, description="", purpose="marketing", channels=("email", "sms"),
                         disclosure="d", actor=BENCH,
                     )  # fmt: skip
-                    await Repository(store).save(program)
-                runner = ProjectionRunner(pool, [ProgramsProjection()])
-                await runner.catch_up(runner.projections["optins"])
+                    await parts.repository.save(program)
+                await parts.runner.catch_up(parts.runner.projections["optins"])
                 parallel = Parallel(dsn, settings.db_role, schema, workers)
-                keys = settings.kek, settings.index_key
                 started = time.perf_counter()
-                first = await import_file(pool, store, *keys, path, BENCH, dry_run=False, parallel=parallel)
+                first = await parts.imports.run(path, BENCH, dry_run=False, parallel=parallel)
                 took = time.perf_counter() - started
                 started = time.perf_counter()
-                again = await import_file(pool, store, *keys, path, BENCH, dry_run=False, parallel=parallel)
+                again = await parts.imports.run(path, BENCH, dry_run=False, parallel=parallel)
                 rerun = time.perf_counter() - started
-                events = await store.head()
+                events = await parts.store.head()
             finally:
-                await store.close()
+                await parts.close()
                 await pool.close()
     return {
         "rows": rows,

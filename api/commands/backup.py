@@ -1,9 +1,11 @@
 """`backup --to FILE` and `restore --from FILE`: logical backup, verified restore.
 
-A restore verifies the file's hash chain before writing, refuses a database that already holds a
-ledger, loads events, keys and credentials, erases again every contact the erasure log names (it
-lives outside the database, so an old backup cannot bring an erased contact back), rebuilds every
-projection, and checks the chain once more in the database.
+A restore reads the erasure log first and refuses to run when it cannot (a restore without it
+would bring back everyone erased since the backup), verifies the file's hash chain before
+writing, refuses a database that already holds a ledger, loads events, keys and credentials,
+erases again every contact the erasure log names (it lives outside the database, so an old
+backup cannot bring an erased contact back), rebuilds every projection, and checks the chain
+once more in the database.
 """
 
 from __future__ import annotations
@@ -14,19 +16,15 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from adapters.crypto.data_keys import PostgresDataKeys
-from adapters.crypto.sealer import NaclSealer
 from adapters.erasure_log import erasure_log
-from adapters.postgres.address_book import PostgresAddressBook
-from adapters.postgres.backup import Header, load_backup, write_backup
-from adapters.postgres.event_store import PostgresEventStore, read_after
+from adapters.postgres.backup import BackupHeader, load_backup, write_backup
+from adapters.postgres.event_store import read_after
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
 from adapters.settings import Settings
 from api.commands.runtime import prepare
+from api.composition import compose
 from ledger.chain import ChainRecord, first_break
-from ledger.registry import ContactRegistry
-from ledger.repository import Repository
 from ledger.vocabulary import Actor
 from projections.catalog import all_projections
 from projections.runner import ProjectionRunner
@@ -36,7 +34,7 @@ RESTORE = Actor(kind="system", id="restore")
 
 @dataclass(frozen=True, slots=True)
 class Restored:
-    header: Header
+    header: BackupHeader
     erased_again: int
     events_after: int
 
@@ -50,6 +48,8 @@ async def restore_into(settings: Settings, source: Path, bar: Progress | None = 
     assert settings.kek
     assert settings.index_key
     dsn = settings.database_url
+    erasures = erasure_log(settings.erasure_log_location)
+    await erasures.erased()  # before anything is written: unreadable → ErasureLogError, no restore
     await migrate(dsn)
     pool = await create_pool(dsn, role=settings.db_role, min_size=1, max_size=4)
     try:
@@ -62,15 +62,9 @@ async def restore_into(settings: Settings, source: Path, bar: Progress | None = 
                 if bar and task is not None
                 else None,
             )
-        store = PostgresEventStore(pool)
-        registry = ContactRegistry(
-            Repository(store),
-            PostgresDataKeys(pool, settings.kek),
-            PostgresAddressBook(pool),
-            NaclSealer(settings.index_key),
-        )
-        erased = await erasure_log(settings.erasure_log_location).erased()
-        again = sum([await registry.erase_again(contact_id, RESTORE) for contact_id in erased])
+        parts = compose(settings, pool, follow=False)
+        erased = await erasures.erased()
+        again = sum([await parts.contacts.erase_again(contact_id, RESTORE) for contact_id in erased])
         runner = ProjectionRunner(pool, all_projections(settings), batch_size=5000)
         for projection in runner.projections.values():
             await runner.rebuild(projection)
@@ -86,7 +80,7 @@ async def restore_into(settings: Settings, source: Path, bar: Progress | None = 
         )
         if broken is not None:
             raise RuntimeError(f"the restored chain breaks at {broken.notification_id}: {broken.reason}")
-        await store.close()
+        await parts.close()
         return Restored(header, again, len(rows))
     finally:
         await pool.close()
@@ -97,7 +91,7 @@ def backup(target: Path, data_dir: Path | None) -> int:
     assert settings.database_url
     dsn = settings.database_url
 
-    async def run() -> Header:
+    async def run() -> BackupHeader:
         await migrate(dsn)
         pool = await create_pool(dsn, role=settings.db_role, min_size=1, max_size=2)
         try:

@@ -10,14 +10,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from adapters.import_files import import_file
 from adapters.import_workers import Parallel
-from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
-from adapters.postgres.pool import create_pool
+from adapters.postgres.pool import settings_pool
 from api.commands.runtime import prepare
-from ledger.consent_import import ImportReport
-from ledger.consent_import import Progress as Advance
+from api.composition import compose
+from ledger.application.imports import ImportReport
+from ledger.application.imports import Progress as Advance
 from ledger.vocabulary import Actor
 
 CLI = Actor(kind="system", id="import-command")
@@ -59,23 +58,22 @@ def run_import(path: Path, dry_run: bool, data_dir: Path | None, workers: int = 
         print(f"optin-ledger: no such file: {path}")
         return 2
     settings = prepare(data_dir)
-    assert settings.database_url and settings.kek and settings.index_key
-    dsn, kek, index_key = settings.database_url, settings.kek, settings.index_key
+    assert settings.database_url
+    dsn = settings.database_url
     console = Console(stderr=True)
 
     async def run() -> ImportReport:
         await migrate(dsn)
-        pool = await create_pool(dsn, role=settings.db_role, min_size=1, max_size=8)
-        store = PostgresEventStore(pool)
+        pool = await settings_pool(settings, min_size=1, max_size=8)
+        parts = compose(settings, pool, follow=False)
         try:
             with progress_bar(console) as phase:
-                return await import_file(
-                    pool, store, kek, index_key, path, CLI,
-                    dry_run=dry_run, region=settings.default_region, progress=phase,
+                return await parts.imports.run(
+                    path, CLI, dry_run=dry_run, progress=phase,
                     parallel=Parallel(dsn, settings.db_role, None, max(1, workers)),
                 )  # fmt: skip
         finally:
-            await store.close()
+            await parts.close()
             await pool.close()
 
     report = asyncio.run(run())

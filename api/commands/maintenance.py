@@ -12,9 +12,9 @@ from adapters.crypto.sealer import NaclSealer
 from adapters.postgres.dev_outbox import dev_messages
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
-from api.app import wire_retention
 from api.commands.runtime import prepare
-from ledger.retention import RetentionReport
+from api.composition import compose
+from ledger.application.retention import RetentionReport
 
 
 def retention(data_dir: Path | None, dry_run: bool) -> int:
@@ -25,11 +25,11 @@ def retention(data_dir: Path | None, dry_run: bool) -> int:
     async def run() -> RetentionReport:
         await migrate(dsn)
         pool = await create_pool(dsn, role=settings.db_role, min_size=1, max_size=4)
+        parts = compose(settings, pool, follow=False)
         try:
-            return await wire_retention(settings, pool).run(
-                timedelta(days=settings.retention_days), dry_run=dry_run
-            )
+            return await parts.retention.run(timedelta(days=settings.retention_days), dry_run=dry_run)
         finally:
+            await parts.close()
             await pool.close()
 
     report = asyncio.run(run())
@@ -39,6 +39,8 @@ def retention(data_dir: Path | None, dry_run: bool) -> int:
         print(f"  contact {contact_id}")
     verb = "would close" if dry_run else "closed"
     print(f"{verb} {len(report.expired_codes)} expired code(s)")
+    if not dry_run:
+        print(f"forgot {report.forgotten_hits} rate-limit hit(s) no window counts any more")
     return 0
 
 

@@ -9,14 +9,19 @@ from pathlib import Path
 import structlog
 import uvicorn
 
+from adapters.erasure_log import prepare_erasure_log
+from adapters.heartbeat import beating
+from adapters.metrics import serve_metrics
 from adapters.postgres.leadership import AdvisoryLockLeadership
 from adapters.postgres.migrations import migrate
-from adapters.postgres.pool import create_pool
+from adapters.postgres.pool import settings_pool
 from api.app import create_app
+from api.commands.check import probe_email_at_start
 from api.commands.runtime import prepare
 from api.commands.users import DEMO_ADMIN_EMAIL, ensure_demo_admin
-from projections.catalog import all_projections
-from projections.runner import ProjectionRunner
+from api.composition import compose
+from projections.health import sample_forever
+from projections.merkle_tree import tree_follower
 
 log = structlog.get_logger(__name__)
 
@@ -26,12 +31,24 @@ def serve(
 ) -> int:
     settings = prepare(data_dir)
     assert settings.database_url
+    if run_worker:
+        probe_email_at_start(settings)
     asyncio.run(migrate(settings.database_url))
+    asyncio.run(prepare_erasure_log(settings.erasure_log_location))  # a restore needs it to exist
     if settings.demo:
         _announce_demo_admin(asyncio.run(ensure_demo_admin(settings)))
     app = create_app(settings, run_projections=run_projections, run_worker=run_worker)
+    serve_metrics(settings.metrics_host, settings.metrics_port)
     log.info("serving", url=f"http://{host}:{port}", schema=f"http://{host}:{port}/schema/swagger")
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=20,  # requests still running then are cut off; stopping must end
+    )
     # uvicorn re-raises the interrupt once it has shut down cleanly
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run()
@@ -54,6 +71,7 @@ def run_migrations(data_dir: Path | None) -> int:
     settings = prepare(data_dir, needs_secrets=False)
     assert settings.database_url
     applied = asyncio.run(migrate(settings.database_url))
+    asyncio.run(prepare_erasure_log(settings.erasure_log_location))  # a restore needs it to exist
     print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
     return 0
 
@@ -67,14 +85,26 @@ def project(data_dir: Path | None) -> int:
     settings = prepare(data_dir)
     assert settings.database_url
     dsn = settings.database_url
+    serve_metrics(settings.metrics_host, settings.metrics_port)
 
     async def run() -> None:
         await migrate(dsn)
-        pool = await create_pool(dsn, role=settings.db_role)
+        pool = await settings_pool(settings)
+        parts = compose(settings, pool)
+        sampler = asyncio.create_task(sample_forever(pool, list(parts.runner.projections)))  # lag metrics
         try:
-            runner = ProjectionRunner(pool, all_projections(settings))
-            await AdvisoryLockLeadership(dsn, name="optin-ledger projector").run(runner.run_forever)
+            tree = tree_follower(pool, settings)
+
+            async def follow() -> None:
+                await asyncio.gather(parts.runner.run_forever(), tree.run_forever())
+
+            async with beating(pool, settings.data_dir):  # the chart's liveness and readiness probes
+                await AdvisoryLockLeadership(dsn, name="optin-ledger projector").run(follow)
         finally:
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
+            await parts.close()
             await pool.close()
 
     with contextlib.suppress(KeyboardInterrupt):

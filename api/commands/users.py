@@ -13,18 +13,14 @@ from typing import TextIO
 import structlog
 
 from adapters.postgres.credentials import PostgresCredentials
-from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
 from adapters.settings import Settings
 from api.auth.principal import Role
-from api.auth.services import create_auth_services
 from api.commands.runtime import prepare
+from api.composition import compose
 from ledger.errors import DomainError
-from ledger.repository import Repository
 from ledger.vocabulary import Actor
-from projections.runner import ProjectionRunner
-from projections.users import UsersProjection
 
 log = structlog.get_logger(__name__)
 
@@ -53,14 +49,12 @@ async def create_account(
     assert settings.database_url
     await migrate(settings.database_url)
     pool = await create_pool(settings.database_url, role=settings.db_role, min_size=1, max_size=4)
-    store = PostgresEventStore(pool)
+    parts = compose(settings, pool, follow=False)
     try:
-        auth = create_auth_services(settings, pool, Repository(store))
-        user, _ = await auth.accounts.create(email=email, role=role, password=password, actor=actor)
-        await ProjectionRunner(pool, [UsersProjection()]).catch_up(UsersProjection())
+        user, _ = await parts.accounts.create(email=email, role=role, password=password, actor=actor)
         return str(user.id)
     finally:
-        await store.close()
+        await parts.close()
         await pool.close()
 
 

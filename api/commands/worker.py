@@ -13,12 +13,14 @@ from pathlib import Path
 
 import structlog
 
-from adapters.postgres.event_store import PostgresEventStore
+from adapters.heartbeat import beating
+from adapters.metrics import serve_metrics
 from adapters.postgres.migrations import migrate
-from adapters.postgres.pool import create_pool
-from adapters.webhooks.worker import webhook_worker
+from adapters.postgres.pool import settings_pool
+from api.commands.check import probe_email_at_start
 from api.commands.runtime import prepare
-from api.messaging import sms_http_client, wire_registry, wire_worker
+from api.composition import compose
+from api.senders import outbox_worker, sms_http_client, webhook_worker
 from ledger.default_templates import ensure_default_templates
 
 log = structlog.get_logger(__name__)
@@ -27,25 +29,26 @@ log = structlog.get_logger(__name__)
 def worker(data_dir: Path | None) -> int:
     settings = prepare(data_dir)
     assert settings.database_url
+    probe_email_at_start(settings)
     dsn = settings.database_url
+    serve_metrics(settings.metrics_host, settings.metrics_port)
 
     async def run() -> None:
         await migrate(dsn)
-        pool = await create_pool(dsn, role=settings.db_role, min_size=1, max_size=8)
-        store = PostgresEventStore(pool)
+        pool = await settings_pool(settings, min_size=1, max_size=8)
+        parts = compose(settings, pool)
         http = sms_http_client(settings)
         try:
-            registry = wire_registry(settings, pool, store)
-            await ensure_default_templates(registry.repository)
+            await ensure_default_templates(parts.repository)
             log.info("outbox worker started")
-            assert settings.kek
-            await asyncio.gather(  # messages, and signed webhooks (issue 18)
-                wire_worker(settings, pool, registry, http).run_forever(),
-                webhook_worker(pool, settings.kek, http).run_forever(),
-            )
+            async with beating(pool, settings.data_dir):  # the chart's liveness and readiness probes
+                await asyncio.gather(  # messages, and signed webhooks
+                    outbox_worker(parts, http).run_forever(),
+                    webhook_worker(parts, http).run_forever(),
+                )
         finally:
             await http.aclose()
-            await store.close()
+            await parts.close()
             await pool.close()
 
     with contextlib.suppress(KeyboardInterrupt):

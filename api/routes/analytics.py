@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
+import asyncpg
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
 from api.auth.guards import allow
-from api.services import Services
+from api.dependencies import component
 from projections.activity import Analytics, analytics
 
 
@@ -20,9 +21,10 @@ from projections.activity import Analytics, analytics
     guards=[allow("staff", "auditor")],
     tags=["admin"],
     summary="Opt-ins, opt-outs and rates per day, program and channel; code success; stale requests",
+    dependencies={"pool": component("pool")},
 )
 async def get_analytics(
-    services: NamedDependency[Services],
+    pool: NamedDependency[asyncpg.Pool],
     caught_up: NamedDependency[int | None],
     since: Annotated[date | None, QueryParameter(name="from", description="first day (UTC)")] = None,
     until: Annotated[date | None, QueryParameter(name="to", description="last day (UTC)")] = None,
@@ -36,4 +38,4 @@ async def get_analytics(
     if (until - since).days > 3660:
         raise ValidationException("ask for ten years at most")
     stale = datetime.now(UTC) - timedelta(days=pending_days)
-    return await analytics(services.pool, since, until, stale)
+    return await analytics(pool, since, until, stale)

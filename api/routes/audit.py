@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -13,15 +12,12 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
-from adapters.postgres.event_store import read_after
+from adapters.postgres.audit_export import PostgresAuditExport
+from adapters.postgres.event_store import PostgresEventStore
 from api.auth.guards import allow
-from api.services import Services
-from ledger.audit_export import header_line, record_line, trailer_line
-from ledger.chain import GENESIS_HASH
+from api.dependencies import components
 from ledger.masking import scrub
 from ledger.ports import RecordedEvent
-
-_EXPORT_BATCH = 1000
 
 
 class AuditEvent(msgspec.Struct, kw_only=True):
@@ -70,16 +66,17 @@ class AuditController(Controller):
     path = "/v1/audit"
     guards = (allow("auditor"),)
     tags = ("audit",)
+    dependencies = components("store", "audit")
 
     @get("/events", summary="The ledger in order, with hashes; personal data masked or encrypted")
     async def events(
         self,
-        services: NamedDependency[Services],
+        store: NamedDependency[PostgresEventStore],
         caught_up: NamedDependency[int | None],
         after: Annotated[int, QueryParameter(ge=0, description="Return events after this position.")] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> AuditPage:
-        found = await services.store.read_after(after, limit)
+        found = await store.read_after(after, limit)
         next_after = found[-1].notification_id if len(found) == limit else None
         return AuditPage(events=[_view(e) for e in found], next_after=next_after)
 
@@ -90,37 +87,12 @@ class AuditController(Controller):
     )
     async def export(
         self,
-        services: NamedDependency[Services],
+        audit: NamedDependency[PostgresAuditExport],
         after: Annotated[int, QueryParameter(ge=0, description="Export events after this position.")] = 0,
     ) -> Stream:
-        lines, filename = await export_lines(services, after)
+        lines, filename = await audit.lines(after)
         return Stream(
             lines,
             media_type="application/x-ndjson",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
-
-
-async def export_lines(services: Services, after: int) -> tuple[AsyncIterator[bytes], str]:
-    """The export's NDJSON lines from `after` up to the head as it is now, and a file name for it."""
-    pool = services.pool
-    head = int(await pool.fetchval("SELECT position FROM ledger_head"))
-    after = min(after, head)
-    prev_hash = GENESIS_HASH
-    if after:
-        prev_hash = bytes(await pool.fetchval("SELECT hash FROM events WHERE notification_id = $1", after))
-
-    async def lines() -> AsyncIterator[bytes]:
-        yield header_line(after, prev_hash)
-        position, last_hash, count = after, prev_hash, 0
-        async with pool.acquire() as conn:
-            while position < head:
-                batch = await read_after(conn, position, min(_EXPORT_BATCH, head - position))
-                if not batch:
-                    break
-                yield b"".join(record_line(e) for e in batch)
-                position, last_hash = batch[-1].notification_id, bytes(batch[-1].hash)
-                count += len(batch)
-        yield trailer_line(count, last_hash)
-
-    return lines(), f"optin-ledger-audit-{after + 1}-{head}.ndjson"

@@ -6,14 +6,14 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.params import Body
 
 from api.auth.guards import anyone
-from api.auth.login import LoginRefusedError, LoginThrottledError
-from api.auth.services import AuthServices, provide_auth
+from api.auth.login import LoginRefusedError, LoginService, LoginThrottledError
+from api.dependencies import component, request_id
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -33,29 +33,23 @@ class TokenResponse(msgspec.Struct, kw_only=True):
     expires_in: int
 
 
-def correlation_id(request: Request[Any, Any, Any]) -> str | None:
-    """The request id the correlation middleware gave this request (it names the request in events)."""
-    value = request.scope.get("state", {}).get("request_id")
-    return value if isinstance(value, str) else None
-
-
 @post(
     "/v1/auth/token",
     guards=[anyone],
     tags=["auth"],
     summary="Staff login (OAuth2 password form) → bearer token",
     status_code=200,
-    dependencies={"auth": Provide(provide_auth, sync_to_thread=False)},
+    dependencies={"login": component("login")},
 )
 async def token(
     request: Request[Any, Any, Any],
-    auth: NamedDependency[AuthServices],
+    login: NamedDependency[LoginService],
     data: Annotated[TokenRequest, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[TokenResponse]:
     client = request.client.host if request.client else "unknown"
     try:
-        issued = await auth.login.login(
-            data.username, data.password, client=client, correlation_id=correlation_id(request)
+        issued = await login.login(
+            data.username, data.password, client=client, correlation_id=request_id(request)
         )
     except LoginThrottledError as e:
         raise HTTPException(

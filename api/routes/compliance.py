@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
+import asyncpg
 import msgspec
 from litestar import get
 from litestar.di import NamedDependency
 
 from api.auth.guards import allow
-from api.services import Services
-from projections.optout_deadlines import figures
+from api.dependencies import components
+from projections.optout_deadlines import figures, latest_violations
 
 
 class Violation(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,15 +37,18 @@ class Compliance(msgspec.Struct, frozen=True, kw_only=True):
     violations: list[Violation]
 
 
-@get("/v1/admin/compliance", guards=[allow("staff", "auditor")], tags=["admin"], summary="Opt-out compliance")
+@get(
+    "/v1/admin/compliance",
+    guards=[allow("staff", "auditor")],
+    tags=["admin"],
+    summary="Opt-out compliance",
+    dependencies=components("pool"),
+)
 async def get_compliance(
-    services: NamedDependency[Services], caught_up: NamedDependency[int | None]
+    pool: NamedDependency[asyncpg.Pool], caught_up: NamedDependency[int | None]
 ) -> Compliance:
-    found = await figures(services.pool, datetime.now(UTC))
-    rows = await services.pool.fetch(
-        "SELECT message_id, contact_id, optin_id, channel, reason, optout_position, due_at, sent_at "
-        "FROM optout_violations ORDER BY position DESC LIMIT 50"
-    )
+    found = await figures(pool, datetime.now(UTC))
+    rows = await latest_violations(pool, 50)
     return Compliance(
         **found, alert=found["sent_after_optout"] > 0, violations=[Violation(**dict(r)) for r in rows]
     )

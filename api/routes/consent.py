@@ -1,53 +1,25 @@
-"""Consent: requests that wait for the contact's code, code confirmation, and consent checks."""
+"""Consent checks: one (now, or as of a time) and many at once. Requests and codes:
+`api/routes/consent_requests.py`."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import PermissionDeniedException, ValidationException
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.exceptions import ValidationException
+from litestar.params import JSONBody, QueryParameter
 
-from api.auth.guards import allow, anyone, principal_of
+from api.auth.guards import allow
 from api.routes.contacts import AddressText
-from api.services import Services, client_of, request_id, written
+from api.services import Services
 from ledger.address import normalise
 from ledger.send_policy import consent_now
-from ledger.vocabulary import Action, Channel, ConsentStatus, Reason
+from ledger.vocabulary import Channel, ConsentStatus
 from projections import consent_state
-
-Code = Annotated[str, msgspec.Meta(pattern=r"^\s*\d{6}\s*$")]
-
-
-class ConsentRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Name the contact by id, or by channel and address (registered if new)."""
-
-    optin_id: UUID
-    action: Action
-    contact_id: UUID | None = None
-    channel: Channel | None = None
-    address: AddressText | None = None
-    source: msgspec.UnsetType | Annotated[str, msgspec.Meta(pattern="^(api|admin)$")] = msgspec.UNSET
-    reason: Reason | None = None
-
-
-class RequestAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    contact_id: UUID
-    status: ConsentStatus
-    verification_id: UUID | None = None
-
-
-class CodeIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    code: Code
-
-
-class Confirmed(msgspec.Struct, frozen=True, kw_only=True):
-    verification_id: UUID
-    status: ConsentStatus | None
 
 
 class ConsentAnswer(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,30 +50,6 @@ class CheckOut(msgspec.Struct, frozen=True, kw_only=True):
 
 class ConsentController(Controller):
     tags = ["consent"]  # noqa: RUF012 (Litestar reads it as a class attribute)
-
-    @post("/v1/consent-requests", guards=[allow("staff", "service")], summary="Ask a contact for consent")
-    async def request_consent(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[ConsentRequest],
-        services: NamedDependency[Services],
-    ) -> Response[RequestAnswer]:
-        return await submit_request(services, request, data)
-
-    @post(
-        "/v1/verifications/{verification_id:uuid}/confirm",
-        guards=[anyone],
-        summary="The contact's code: applies the change it was sent for",
-    )
-    async def confirm(
-        self,
-        request: Request[Any, Any, Any],
-        verification_id: FromPath[UUID],
-        data: JSONBody[CodeIn],
-        services: NamedDependency[Services],
-    ) -> Response[Confirmed]:
-        result = await services.flows.confirm(verification_id, data.code.strip(), client_of(request))
-        return written(Confirmed(verification_id=verification_id, status=result.status), result.position, 200)
 
     @get("/v1/consent", guards=[allow("staff", "service", "auditor")], summary="Consent now, or as of a time")
     async def get_consent(
@@ -176,42 +124,3 @@ class ConsentController(Controller):
             )
             for r in rows
         ]
-
-
-async def submit_request(
-    services: Services, request: Request[Any, Any, Any], data: ConsentRequest
-) -> Response[RequestAnswer]:
-    """Ask the contact (a code goes out; 202), or record an opt-out asked for elsewhere (200).
-
-    Shared by `POST /v1/consent-requests` and the console's consent-request form.
-    """
-    principal = principal_of(request)
-    actor = principal.actor(request_id(request))
-    contact_id = await _contact(services, data, actor)
-    if data.source == "admin":
-        if principal.role not in ("admin", "staff") or data.action != "opt_out" or not data.reason:
-            raise PermissionDeniedException(
-                "only staff may record an opt-out asked for elsewhere, and only with a reason"
-            )
-        result = await services.flows.record_opt_out(
-            contact_id, data.optin_id, data.reason, actor, client_of(request)
-        )
-        body = RequestAnswer(contact_id=contact_id, status=result.status or "opted_out")
-        return written(body, result.position, 200)
-    await services.guardrails.staff_code(contact_id)
-    result = await services.flows.request(contact_id, data.optin_id, data.action, actor, client_of(request))
-    body = RequestAnswer(
-        contact_id=contact_id, status=result.status or "pending", verification_id=result.verification_id
-    )
-    return written(body, result.position, 202)
-
-
-async def _contact(services: Services, data: ConsentRequest, actor: Any) -> UUID:
-    if data.contact_id is not None:
-        if data.channel is not None or data.address is not None:
-            raise ValidationException("give contact_id, or channel and address, not both")
-        return data.contact_id
-    if data.channel is None or data.address is None:
-        raise ValidationException("give contact_id, or channel and address")
-    address = normalise(data.channel, data.address, default_region=services.settings.default_region)
-    return (await services.contacts.register(address, actor)).contact_id

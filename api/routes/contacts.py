@@ -6,16 +6,18 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from api.auth.guards import allow, principal_of
-from api.services import Services, one_page, written
-from ledger.address import normalise
-from ledger.vocabulary import Channel
+from api.answers import one_page, written
+from api.auth.guards import allow
+from api.dependencies import components
+from ledger.application.contacts import ContactRegistry
+from ledger.vocabulary import Actor, Channel
 from projections import contacts as read
 from projections.timeline import TimelineEntry, timeline
 
@@ -48,19 +50,21 @@ class TimelinePage(msgspec.Struct, frozen=True, kw_only=True):
 
 class ContactsController(Controller):
     path = "/v1/contacts"
-    tags = ["contacts"]  # noqa: RUF012 (Litestar reads it as a class attribute)
+    tags = ("contacts",)
+    dependencies = components("contacts", "pool")
 
     @post("/", guards=[allow("staff", "service")], summary="Register a contact (idempotent)")
     async def register(
-        self, request: Request[Any, Any, Any], data: JSONBody[NewContact], services: NamedDependency[Services]
+        self,
+        data: JSONBody[NewContact],
+        contacts: NamedDependency[ContactRegistry],
+        actor: NamedDependency[Actor],
     ) -> Response[RegisteredContact]:
-        address = normalise(data.channel, data.address, default_region=services.settings.default_region)
-        actor = principal_of(request).actor(request.scope.get("state", {}).get("request_id"))
-        registration = await services.contacts.register(address, actor)
+        registration = await contacts.register_text(data.channel, data.address, actor)
         body = RegisteredContact(
             id=registration.contact_id,
-            channel=address.channel,
-            address=address.masked,
+            channel=registration.address.channel,
+            address=registration.address.masked,
             created=registration.created,
         )
         return written(body, registration.position, 201 if registration.created else 200)
@@ -68,7 +72,8 @@ class ContactsController(Controller):
     @get("/", guards=[allow("staff", "auditor")], summary="List contacts (masked)")
     async def list(
         self,
-        services: NamedDependency[Services],
+        contacts: NamedDependency[ContactRegistry],
+        pool: NamedDependency[asyncpg.Pool],
         caught_up: NamedDependency[int | None],
         channel: FromQuery[Channel | None] = None,
         address: Annotated[str | None, QueryParameter(description="exact address (blind index)")] = None,
@@ -79,15 +84,11 @@ class ContactsController(Controller):
     ) -> ContactPage:
         only = None
         if address is not None:
-            on = channel or ("email" if "@" in address else "sms")
-            found = await services.contacts.find(
-                normalise(on, address, default_region=services.settings.default_region)
-            )
-            if found is None:
+            only = await contacts.find_text(channel or ("email" if "@" in address else "sms"), address)
+            if only is None:
                 return ContactPage(items=[], next_cursor=None)
-            only = found
         rows = await read.list_contacts(
-            services.pool,
+            pool,
             channel=channel,
             created_after=created_after,
             created_before=created_before,
@@ -102,10 +103,10 @@ class ContactsController(Controller):
     async def get_one(
         self,
         contact_id: FromPath[UUID],
-        services: NamedDependency[Services],
+        pool: NamedDependency[asyncpg.Pool],
         caught_up: NamedDependency[int | None],
     ) -> read.ContactRow:
-        row = await read.get_contact(services.pool, contact_id)
+        row = await read.get_contact(pool, contact_id)
         if row is None:
             raise NotFoundException(f"no contact with id {contact_id}")
         return row
@@ -118,22 +119,24 @@ class ContactsController(Controller):
     async def get_timeline(
         self,
         contact_id: FromPath[UUID],
-        services: NamedDependency[Services],
+        pool: NamedDependency[asyncpg.Pool],
         caught_up: NamedDependency[int | None],
         after: Annotated[int, QueryParameter(ge=0)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> TimelinePage:
-        if await read.get_contact(services.pool, contact_id) is None:
+        if await read.get_contact(pool, contact_id) is None:
             raise NotFoundException(f"no contact with id {contact_id}")
-        items = await timeline(services.pool, contact_id, after=after, limit=limit)
+        items = await timeline(pool, contact_id, after=after, limit=limit)
         return TimelinePage(items=items, next_after=items[-1].position if len(items) == limit else None)
 
     @delete("/{contact_id:uuid}", guards=[allow("admin")], status_code=200, summary="Erase (crypto-shred)")
     async def erase(
-        self, request: Request[Any, Any, Any], contact_id: FromPath[UUID], services: NamedDependency[Services]
+        self,
+        contact_id: FromPath[UUID],
+        contacts: NamedDependency[ContactRegistry],
+        actor: NamedDependency[Actor],
     ) -> Response[dict[str, Any]]:
-        actor = principal_of(request).actor(request.scope.get("state", {}).get("request_id"))
-        position = await services.contacts.erase(contact_id, actor)
+        position = await contacts.erase(contact_id, actor)
         return written({"id": str(contact_id), "erased": True}, position, 200)
 
 

@@ -12,20 +12,19 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import QueryParameter
+from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
-from adapters.crypto.data_keys import KeyWrapper, fetch_keys
-from adapters.crypto.sealer import NaclSealer
 from api.auth.guards import allow, principal_of
-from api.services import Services, request_id
-from ledger.address_export import ExportFormat, record_address_export
-from ledger.contact import Contact
-from ledger.program import Program
+from api.dependencies import components
+from ledger.address_export import ExportFormat
+from ledger.application.exports import ConsentExports
+from ledger.vocabulary import Actor
 from projections.consent_export import ExportRow, consent_rows
 
 COLUMNS = ("contact_id", "address", "channel", "status", "since", "source", "event_position", "event_topic")
@@ -45,52 +44,32 @@ def _record(row: ExportRow, address: str) -> dict[str, Any]:
     }
 
 
-async def _addresses(services: Services, rows: list[ExportRow]) -> dict[UUID, str]:
-    """Addresses in clear, for an admin's export (opened with each contact's key)."""
-    assert services.settings.kek and services.settings.index_key
-    ids = [r.contact_id for r in rows]
-    keys = await fetch_keys(services.pool, KeyWrapper(services.settings.kek), ids)
-    stored = await services.pool.fetch(
-        "SELECT originator_id, state FROM events "
-        "WHERE originator_id = ANY($1::uuid[]) AND originator_version = 1",
-        ids,
-    )
-    sealer, mapper, found = NaclSealer(services.settings.index_key), services.repository.mapper, {}
-    for r in stored:
-        created = mapper.decode(Contact.Created.TOPIC, r["originator_id"], 1, r["state"])
-        plain = sealer.open(keys.get(r["originator_id"]), created.sealed_address)  # type: ignore[attr-defined]
-        if plain is not None:
-            found[r["originator_id"]] = plain
-    return found
-
-
 @get(
-    "/v1/exports/consent", guards=[allow("auditor")], tags=["exports"], summary="Current consent in a program"
+    "/v1/exports/consent",
+    guards=[allow("auditor")],
+    tags=["exports"],
+    summary="Current consent in a program",
+    dependencies=components("exports", "pool"),
 )
 async def export_consent(
     request: Request[Any, Any, Any],
-    services: NamedDependency[Services],
+    exports: NamedDependency[ConsentExports],
+    pool: NamedDependency[asyncpg.Pool],
+    actor: NamedDependency[Actor],
     caught_up: NamedDependency[int | None],
-    optin_id: UUID,
+    optin_id: FromQuery[UUID],
     format: Annotated[ExportFormat, QueryParameter()] = "csv",
     addresses: Annotated[bool, QueryParameter(description="admins only; recorded on the ledger")] = False,
 ) -> Response[Any]:
-    principal = principal_of(request)
-    if addresses and principal.role != "admin":
+    if addresses and principal_of(request).role != "admin":
         raise PermissionDeniedException("only an admin may export addresses")
-    if await services.repository.find(Program, optin_id) is None:
-        raise NotFoundException(f"no program with id {optin_id}")
-    position = None
-    if addresses:
-        position = await services.repository.save(
-            record_address_export(optin_id, format, principal.actor(request_id(request)))
-        )
+    position = await exports.start(optin_id, format, actor, reveal=addresses)
 
     async def body() -> AsyncIterator[bytes]:
         if format == "csv":
             yield (",".join(COLUMNS) + "\r\n").encode()
-        async for rows in consent_rows(services.pool, optin_id):
-            plain = await _addresses(services, rows) if addresses else {}
+        async for rows in consent_rows(pool, optin_id):
+            plain = await exports.addresses([r.contact_id for r in rows]) if addresses else {}
             records = [_record(r, plain.get(r.contact_id, r.masked_address)) for r in rows]
             if format == "ndjson":
                 yield b"".join(msgspec.json.encode(r) + b"\n" for r in records)

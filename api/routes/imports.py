@@ -19,10 +19,11 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ClientException
 from litestar.params import QueryParameter
 
-from adapters.import_files import import_file
-from api.auth.guards import allow, principal_of
-from api.services import Services, request_id
-from ledger.consent_import import ImportReport
+from adapters.import_files import FileImports
+from api.auth.guards import allow
+from api.dependencies import components
+from ledger.application.imports import ImportReport
+from ledger.vocabulary import Actor
 
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
 
@@ -61,15 +62,15 @@ def _out(report: ImportReport, dry_run: bool) -> ImportOut:
     request_max_body_size=MAX_IMPORT_BYTES,
     summary="Import consent (CSV or NDJSON body: address, channel, program, status, when, source, evidence)",
     status_code=200,
+    dependencies=components("imports"),
 )
 async def post_import(
     request: Request[Any, Any, Any],
-    services: NamedDependency[Services],
+    imports: NamedDependency[FileImports],
+    actor: NamedDependency[Actor],
     caught_up: NamedDependency[int | None],
     dry_run: Annotated[bool, QueryParameter(description="report what would change, change nothing")] = False,
 ) -> Response[Any]:
-    settings = services.settings
-    assert settings.kek and settings.index_key
     kind = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     suffix = (
         ".ndjson" if kind in ("application/x-ndjson", "application/ndjson", "application/jsonl") else ".csv"
@@ -81,11 +82,7 @@ async def post_import(
         with path.open("wb") as f:
             async for chunk in request.stream():
                 f.write(chunk)
-        report = await import_file(
-            services.pool, services.store, settings.kek, settings.index_key, path,
-            principal_of(request).actor(request_id(request)), dry_run=dry_run,
-            region=settings.default_region, name=path.name,
-        )  # fmt: skip
+        report = await imports.run(path, actor, dry_run=dry_run, name=path.name)
     body = _out(report, dry_run)
     if not report.valid:
         problem = {

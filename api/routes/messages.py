@@ -5,20 +5,23 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from api.auth.guards import allow, principal_of
+from api.answers import one_page, written
+from api.auth.guards import allow
+from api.dependencies import components
 from api.problems import problem
 from api.routes.templates import Variables
-from api.services import Services, client_of, one_page, request_id, written
+from ledger.application.evidence import Client
+from ledger.application.messaging import Messaging, SendOutcome, SendRequest
 from ledger.message import Basis
-from ledger.messaging import SendOutcome, SendRequest
 from ledger.template import TemplateKind
-from ledger.vocabulary import Channel
+from ledger.vocabulary import Actor, Channel
 from projections import messages as read
 
 IdempotencyKey = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:\-]{1,128}$")]
@@ -57,7 +60,8 @@ class MessagePage(msgspec.Struct, frozen=True, kw_only=True):
 
 class MessagesController(Controller):
     path = "/v1/messages"
-    tags = ["messages"]  # noqa: RUF012 (Litestar reads it as a class attribute)
+    tags = ("messages",)
+    dependencies = components("messaging", "pool")
 
     @post(
         "/send",
@@ -65,13 +69,9 @@ class MessagesController(Controller):
         summary="Send if consent allows it now (202), else 409 with the reason",
     )
     async def send(
-        self, request: Request[Any, Any, Any], data: JSONBody[SendIn], services: NamedDependency[Services]
+        self, data: JSONBody[SendIn], messaging: NamedDependency[Messaging], actor: NamedDependency[Actor]
     ) -> Response[Any]:
-        principal = principal_of(request)
-        outcome = await services.channels.messaging.send(
-            _request(data), principal.actor(request_id(request)), f"{principal.kind}:{principal.id}"
-        )
-        return _answer(outcome)
+        return _answer(await messaging.send(_request(data), actor))
 
     @post(
         "/send_with_consent",
@@ -79,21 +79,18 @@ class MessagesController(Controller):
         summary="Send if opted in; with no consent yet, send the opt-in invite instead; else 409",
     )
     async def send_with_consent(
-        self, request: Request[Any, Any, Any], data: JSONBody[SendIn], services: NamedDependency[Services]
+        self,
+        data: JSONBody[SendIn],
+        messaging: NamedDependency[Messaging],
+        actor: NamedDependency[Actor],
+        client: NamedDependency[Client],
     ) -> Response[Any]:
-        principal = principal_of(request)
-        outcome = await services.channels.messaging.send_with_consent(
-            _request(data),
-            principal.actor(request_id(request)),
-            f"{principal.kind}:{principal.id}",
-            client_of(request),
-        )
-        return _answer(outcome)
+        return _answer(await messaging.send_with_consent(_request(data), actor, client))
 
     @get("/", guards=[allow("staff", "auditor")], summary="Messages, newest first (bodies masked)")
     async def list(
         self,
-        services: NamedDependency[Services],
+        pool: NamedDependency[asyncpg.Pool],
         caught_up: NamedDependency[int | None],
         contact_id: FromQuery[UUID | None] = None,
         optin_id: FromQuery[UUID | None] = None,
@@ -103,7 +100,7 @@ class MessagesController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> MessagePage:
         rows = await read.list_messages(
-            services.pool,
+            pool,
             contact_id=contact_id,
             optin_id=optin_id,
             status=status,
@@ -122,13 +119,13 @@ class MessagesController(Controller):
     async def get_one(
         self,
         message_id: FromPath[UUID],
-        services: NamedDependency[Services],
+        pool: NamedDependency[asyncpg.Pool],
         caught_up: NamedDependency[int | None],
     ) -> MessageDetail:
-        row = await read.get_message(services.pool, message_id)
+        row = await read.get_message(pool, message_id)
         if row is None:
             raise NotFoundException(f"no message with id {message_id}")
-        return MessageDetail(message=row, events=await read.message_events(services.pool, message_id))
+        return MessageDetail(message=row, events=await read.message_events(pool, message_id))
 
 
 def _request(data: SendIn) -> SendRequest:

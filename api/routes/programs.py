@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
+import asyncpg
 import msgspec
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.auth.guards import allow, principal_of
-from api.services import Services, written
-from ledger.program import Program, new_program
+from api.answers import written
+from api.auth.guards import allow
+from api.dependencies import components
+from ledger.application.programs import Programs
+from ledger.program import Program
 from ledger.vocabulary import Actor, Channel, Description, DisclosureText, ProgramName, Purpose
 from projections import programs as read
 
@@ -57,33 +60,40 @@ def _program(p: Program) -> read.ProgramRow:
 
 class ProgramsController(Controller):
     path = "/v1/optins"
-    tags = ["programs"]  # noqa: RUF012 (Litestar reads it as a class attribute)
+    tags = ("programs",)
+    dependencies = components("programs", "pool")
 
     @post("/", guards=[allow("staff")], summary="Create a program")
     async def create(
-        self, request: Request[Any, Any, Any], data: JSONBody[NewProgram], services: NamedDependency[Services]
+        self, data: JSONBody[NewProgram], programs: NamedDependency[Programs], actor: NamedDependency[Actor]
     ) -> Response[read.ProgramRow]:
-        actor = principal_of(request).actor(request.scope.get("state", {}).get("request_id"))
-        program, position = await create_program(services, data, actor)
+        program, position = await programs.create(
+            name=data.name,
+            description=data.description,
+            purpose=data.purpose,
+            channels=data.channels,
+            disclosure=data.disclosure,
+            actor=actor,
+        )
         return written(_program(program), position, 201)
 
     @get("/", guards=[allow("staff", "service", "auditor")], summary="List programs")
     async def list(
         self,
-        services: NamedDependency[Services],
+        pool: NamedDependency[asyncpg.Pool],
         caught_up: NamedDependency[int | None],
         include_archived: Annotated[bool, QueryParameter()] = False,
     ) -> list[read.ProgramRow]:
-        return await read.list_programs(services.pool, include_archived=include_archived)
+        return await read.list_programs(pool, include_archived=include_archived)
 
     @get("/{optin_id:uuid}", guards=[allow("staff", "service", "auditor")], summary="One program")
     async def get_one(
         self,
         optin_id: FromPath[UUID],
-        services: NamedDependency[Services],
+        pool: NamedDependency[asyncpg.Pool],
         caught_up: NamedDependency[int | None],
     ) -> read.ProgramRow:
-        row = await read.get_program(services.pool, optin_id)
+        row = await read.get_program(pool, optin_id)
         if row is None:
             raise NotFoundException(f"no program with id {optin_id}")
         return row
@@ -91,42 +101,18 @@ class ProgramsController(Controller):
     @patch("/{optin_id:uuid}", guards=[allow("staff")], summary="Change or archive a program")
     async def change(
         self,
-        request: Request[Any, Any, Any],
         optin_id: FromPath[UUID],
         data: JSONBody[ProgramChange],
-        services: NamedDependency[Services],
+        programs: NamedDependency[Programs],
+        actor: NamedDependency[Actor],
     ) -> Response[read.ProgramRow]:
-        actor = principal_of(request).actor(request.scope.get("state", {}).get("request_id"))
-        program, position = await change_program(services, optin_id, data, actor)
+        program, position = await programs.change(
+            optin_id,
+            actor=actor,
+            name=data.name,
+            description=data.description,
+            channels=data.channels,
+            disclosure=data.disclosure,
+            archived=data.archived,
+        )
         return written(_program(program), position, 200)
-
-
-async def create_program(services: Services, data: NewProgram, actor: Actor) -> tuple[Program, int]:
-    """Create and save a program (shared by the API and the console)."""
-    program = new_program(
-        name=data.name,
-        description=data.description,
-        purpose=data.purpose,
-        channels=tuple(data.channels),
-        disclosure=data.disclosure,
-        actor=actor,
-    )
-    return program, await services.repository.save(program)
-
-
-async def change_program(
-    services: Services, optin_id: UUID, data: ProgramChange, actor: Actor
-) -> tuple[Program, int]:
-    """Apply the fields given (a new disclosure text is a new version), then save."""
-    program = await services.repository.get(Program, optin_id)
-    if data.name is not None:
-        program.rename(data.name, actor)
-    if data.description is not None:
-        program.describe(data.description, actor)
-    if data.channels is not None:
-        program.set_channels(tuple(data.channels), actor)
-    if data.disclosure is not None:
-        program.change_disclosure(data.disclosure, actor)
-    if data.archived:
-        program.archive(actor)
-    return program, await services.repository.save(program)

@@ -10,18 +10,24 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from adapters.settings import Settings
+from api.answers import written
 from api.auth.guards import anyone, contact_only, principal_of
 from api.auth.tokens import CONTACT_TOKEN_TTL, issue_contact_token
-from api.routes.consent import Code
+from api.dependencies import components
+from api.routes.consent_requests import Code
 from api.routes.contacts import AddressText
-from api.self_service import OwnConsent, address_of, confirm_code, own_consents, send_code, set_own
-from api.services import Services, client_of, written
+from ledger.application.contacts import ContactRegistry
+from ledger.application.evidence import Client
+from ledger.application.self_service import SelfService
 from ledger.vocabulary import Action, Channel
+from projections.own_consents import OwnConsent, own_consents
 
 
 class AddressIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -60,46 +66,66 @@ class OwnChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
 class PublicController(Controller):
     path = "/v1/public"
-    tags = ["contact self-service"]  # noqa: RUF012 (Litestar reads it as a class attribute)
+    tags = ("contact self-service",)
+    dependencies = components("self_service", "contacts", "pool", "settings")
 
     @post("/verifications", guards=[anyone], status_code=202, summary="Send me a code")
     async def start(
-        self, request: Request[Any, Any, Any], data: JSONBody[AddressIn], services: NamedDependency[Services]
+        self,
+        data: JSONBody[AddressIn],
+        self_service: NamedDependency[SelfService],
+        contacts: NamedDependency[ContactRegistry],
+        client: NamedDependency[Client],
     ) -> Accepted:
-        await send_code(services, address_of(services, data.channel, data.address), client_of(request))
+        await self_service.send_code(contacts.address(data.channel, data.address), client)
         return Accepted()
 
     @post("/verifications/confirm", guards=[anyone], status_code=200, summary="My code: a session")
-    async def confirm(self, data: JSONBody[ConfirmIn], services: NamedDependency[Services]) -> Session:
-        contact_id, verification_id = await confirm_code(
-            services, address_of(services, data.channel, data.address), data.code
-        )
-        token = issue_contact_token(services.settings.token_key, contact_id, verification_id=verification_id)
+    async def confirm(
+        self,
+        data: JSONBody[ConfirmIn],
+        self_service: NamedDependency[SelfService],
+        contacts: NamedDependency[ContactRegistry],
+        settings: NamedDependency[Settings],
+    ) -> Session:
+        address = contacts.address(data.channel, data.address)
+        contact_id, verification_id = await self_service.confirm_code(address, data.code)
+        token = issue_contact_token(settings.token_key, contact_id, verification_id=verification_id)
         return Session(access_token=token, expires_in=int(CONTACT_TOKEN_TTL.total_seconds()))
 
     @get("/me", guards=[contact_only], summary="My address and my consent, per program")
-    async def me(self, request: Request[Any, Any, Any], services: NamedDependency[Services]) -> Me:
+    async def me(
+        self,
+        request: Request[Any, Any, Any],
+        contacts: NamedDependency[ContactRegistry],
+        pool: NamedDependency[asyncpg.Pool],
+    ) -> Me:
         contact_id = _contact(request)
-        address = await services.contacts.address_of(contact_id)
+        address = await contacts.address_of(contact_id)
         return Me(
             id=contact_id,
             channel=address.channel,
             address=address.value,
-            consents=await own_consents(services, contact_id, address.channel),
+            consents=await own_consents(pool, contact_id, address.channel),
         )
 
     @post("/me/consents", guards=[contact_only], summary="Opt in or out myself, at once")
     async def change(
-        self, request: Request[Any, Any, Any], data: JSONBody[OwnChange], services: NamedDependency[Services]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[OwnChange],
+        self_service: NamedDependency[SelfService],
+        contacts: NamedDependency[ContactRegistry],
+        pool: NamedDependency[asyncpg.Pool],
+        client: NamedDependency[Client],
     ) -> Response[OwnConsent]:
         contact_id = _contact(request)
         proof = principal_of(request).verification_id
-        position = await set_own(
-            services, contact_id, data.optin_id, data.action, client_of(request), proof=proof
-        )
-        address = await services.contacts.address_of(contact_id)
-        consents = await own_consents(services, contact_id, address.channel)
-        mine = [c for c in consents if c.optin_id == data.optin_id]
+        position = await self_service.set_own(contact_id, data.optin_id, data.action, client, proof=proof)
+        address = await contacts.address_of(contact_id)
+        mine = [
+            c for c in await own_consents(pool, contact_id, address.channel) if c.optin_id == data.optin_id
+        ]
         return written(mine[0], position, 200)
 
 

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
+import asyncpg
 import msgspec
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from api.auth.guards import allow, principal_of
-from api.services import Services, request_id, written
-from ledger.errors import ConflictError, DomainError, InvalidValueError
-from ledger.program import Program
-from ledger.rendering import Rendered, placeholders, render
-from ledger.template import Template, TemplateKind, check_content, create_template
+from api.answers import written
+from api.auth.guards import allow
+from api.dependencies import components
+from ledger.application.templates import Preview, Templates
+from ledger.rendering import placeholders
+from ledger.template import Template, TemplateKind
 from ledger.vocabulary import Actor, Channel, ProgramName
 from projections import templates as read
 
@@ -64,12 +65,6 @@ class PreviewIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     fill_missing: bool = False
 
 
-class PreviewOut(msgspec.Struct, frozen=True, kw_only=True):
-    rendered: Rendered
-    missing: list[str]
-    problems: list[str]
-
-
 def _out(t: Template | read.TemplateRow) -> TemplateOut:
     if isinstance(t, Template):
         version, created, updated = t.content_version, t.created_on, t.modified_on
@@ -94,24 +89,31 @@ def _out(t: Template | read.TemplateRow) -> TemplateOut:
 
 class TemplatesController(Controller):
     path = "/v1/templates"
-    tags = ["templates"]  # noqa: RUF012 (Litestar reads it as a class attribute)
+    tags = ("templates",)
+    dependencies = components("templates", "pool")
 
     @post("/", guards=[allow("staff")], summary="Create a template")
     async def create(
         self,
-        request: Request[Any, Any, Any],
         data: JSONBody[NewTemplate],
-        services: NamedDependency[Services],
+        templates: NamedDependency[Templates],
+        actor: NamedDependency[Actor],
     ) -> Response[TemplateOut]:
-        template, position = await create_from(
-            services, data, principal_of(request).actor(request_id(request))
+        template, position = await templates.create(
+            name=data.name,
+            kind=data.kind,
+            channel=data.channel,
+            body=data.body,
+            subject=data.subject,
+            optin_id=data.optin_id,
+            actor=actor,
         )
         return written(_out(template), position, 201)
 
     @get("/", guards=[allow("staff")], summary="List templates")
     async def list(
         self,
-        services: NamedDependency[Services],
+        pool: NamedDependency[asyncpg.Pool],
         caught_up: NamedDependency[int | None],
         kind: FromQuery[TemplateKind | None] = None,
         channel: FromQuery[Channel | None] = None,
@@ -119,7 +121,7 @@ class TemplatesController(Controller):
         include_archived: Annotated[bool, QueryParameter()] = False,
     ) -> list[TemplateOut]:
         rows = await read.list_templates(
-            services.pool, kind=kind, channel=channel, optin_id=optin_id, include_archived=include_archived
+            pool, kind=kind, channel=channel, optin_id=optin_id, include_archived=include_archived
         )
         return [_out(r) for r in rows]
 
@@ -127,10 +129,10 @@ class TemplatesController(Controller):
     async def get_one(
         self,
         template_id: FromPath[UUID],
-        services: NamedDependency[Services],
+        pool: NamedDependency[asyncpg.Pool],
         caught_up: NamedDependency[int | None],
     ) -> TemplateOut:
-        row = await read.get_template(services.pool, template_id)
+        row = await read.get_template(pool, template_id)
         if row is None:
             raise NotFoundException(f"no template with id {template_id}")
         return _out(row)
@@ -138,90 +140,35 @@ class TemplatesController(Controller):
     @patch("/{template_id:uuid}", guards=[allow("staff")], summary="Change (a new version) or archive")
     async def change(
         self,
-        request: Request[Any, Any, Any],
         template_id: FromPath[UUID],
         data: JSONBody[TemplateChange],
-        services: NamedDependency[Services],
+        templates: NamedDependency[Templates],
+        actor: NamedDependency[Actor],
     ) -> Response[TemplateOut]:
-        actor = principal_of(request).actor(request_id(request))
-        template, position = await change_template(services, template_id, data, actor)
+        template, position = await templates.change(
+            template_id,
+            actor=actor,
+            name=data.name,
+            subject=data.subject,
+            body=data.body,
+            archived=data.archived,
+        )
         return written(_out(template), position, 200)
 
     @post("/preview", guards=[allow("staff")], status_code=200, summary="Render a template or a draft")
-    async def preview(self, data: JSONBody[PreviewIn], services: NamedDependency[Services]) -> PreviewOut:
-        return await preview_template(services, data)
+    async def preview(self, data: JSONBody[PreviewIn], templates: NamedDependency[Templates]) -> Preview:
+        return await preview_of(templates, data)
 
 
-async def create_from(services: Services, data: NewTemplate, actor: Actor) -> tuple[Template, int]:
-    """Create and save a template (shared by the API and the console)."""
-    if data.optin_id is not None:
-        program = await services.repository.get(Program, data.optin_id)
-        if data.channel not in program.channels:
-            raise InvalidValueError(f"the program does not use the {data.channel} channel")
-    template = create_template(
-        name=data.name,
+async def preview_of(templates: Templates, data: PreviewIn) -> Preview:
+    """`PreviewIn` as the use case's arguments (shared with the console's live preview)."""
+    return await templates.preview(
+        template_id=data.template_id,
         kind=data.kind,
         channel=data.channel,
         subject=data.subject,
         body=data.body,
         optin_id=data.optin_id,
-        actor=actor,
+        variables=data.variables,
+        fill_missing=data.fill_missing,
     )
-    try:
-        position = await services.repository.save(template)
-    except ConflictError:
-        raise ConflictError(
-            f"the program already has a {data.kind} template for {data.channel}: change that one"
-        ) from None
-    return template, position
-
-
-async def change_template(
-    services: Services, template_id: UUID, data: TemplateChange, actor: Actor
-) -> tuple[Template, int]:
-    """Rename, revise (a new version) or archive, then save."""
-    template = await services.repository.get(Template, template_id)
-    if data.name is not None:
-        template.rename(data.name, actor)
-    if data.subject is not None or data.body is not None:
-        subject = data.subject if data.subject is not None else template.subject
-        template.revise(subject, data.body if data.body is not None else template.body, actor)
-    if data.archived:
-        template.archive(actor)
-    return template, await services.repository.save(template)
-
-
-async def preview_template(services: Services, data: PreviewIn) -> PreviewOut:
-    """What a message would look like (sample values for the ledger's own variables), its SMS
-    length and segments, and what would stop the draft from being saved."""
-    if data.template_id is not None:
-        saved = await services.repository.get(Template, data.template_id)
-        kind, channel, subject, body = saved.kind, saved.channel, saved.subject, saved.body
-    elif data.kind is None or data.channel is None or data.body is None:
-        raise InvalidValueError("give a template_id, or a draft's kind, channel and body")
-    else:
-        kind, channel, subject, body = data.kind, data.channel, data.subject, data.body
-    problems = []
-    try:
-        check_content(kind, channel, subject, body)
-    except DomainError as e:
-        problems.append(str(e))
-    program = await services.repository.find(Program, data.optin_id) if data.optin_id else None
-    values = {**_samples(services, program), **data.variables}
-    needed = placeholders((subject or "") + "\n" + body)
-    missing = [name for name in needed if name not in values]
-    if data.fill_missing:
-        values |= {name: f"[{name}]" for name in missing}
-    rendered = render(channel, subject, body, values)
-    return PreviewOut(rendered=rendered, missing=missing, problems=problems)
-
-
-def _samples(services: Services, program: Program | None) -> dict[str, str]:
-    """Stand-ins for the variables the ledger fills in when it sends."""
-    return {
-        "program_name": program.name if program else "Example program",
-        "disclosure": program.disclosure if program else "The disclosure text of the program.",
-        "unsubscribe_url": f"{services.settings.public_url}/u/example",
-        "code": "123456",
-        "expires_minutes": "10",
-    }

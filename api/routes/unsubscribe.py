@@ -18,9 +18,10 @@ from litestar.params import FromPath
 
 from api.auth.guards import anyone
 from api.auth.tokens import InvalidTokenError
-from api.services import Services, client_of
-from ledger.errors import NotFoundError
-from ledger.program import Program
+from api.auth.unsubscribe_tokens import UnsubscribeTokens
+from api.dependencies import components
+from ledger.application.evidence import Client
+from ledger.application.unsubscribe import Unsubscribe
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -50,35 +51,39 @@ def _gone() -> Response[str]:
 
 class UnsubscribeController(Controller):
     path = "/u"
-    tags = ["unsubscribe"]  # noqa: RUF012 (Litestar reads it as a class attribute)
+    tags = ("unsubscribe",)
     include_in_schema = False
+    dependencies = components("unsubscribe", "tokens")
 
     @get("/{token:str}", guards=[anyone], summary="Unsubscribe page (changes nothing)")
-    async def confirm_page(self, token: FromPath[str], services: NamedDependency[Services]) -> Response[str]:
-        found = await _resolve(services, token)
-        if found is None:
+    async def confirm_page(
+        self,
+        token: FromPath[str],
+        unsubscribe: NamedDependency[Unsubscribe],
+        tokens: NamedDependency[UnsubscribeTokens],
+    ) -> Response[str]:
+        found = _signed(tokens, token)
+        program = await unsubscribe.program_of(*found) if found else None
+        if program is None:
             return _gone()
-        _, program = found
         forms = _FORMS.format(program=html.escape(program.name), token=html.escape(token))
         return _page("Unsubscribe", forms)
 
     @post("/{token:str}", guards=[anyone], status_code=200, summary="Unsubscribe at once (one-click)")
     async def unsubscribe(
-        self, request: Request[Any, Any, Any], token: FromPath[str], services: NamedDependency[Services]
+        self,
+        request: Request[Any, Any, Any],
+        token: FromPath[str],
+        unsubscribe: NamedDependency[Unsubscribe],
+        tokens: NamedDependency[UnsubscribeTokens],
+        client: NamedDependency[Client],
     ) -> Response[str]:
-        found = await _resolve(services, token)
-        if found is None:
-            return _gone()
-        contact_id, program = found
+        found = _signed(tokens, token)
         everything = request.query_params.get("scope") == "all"
-        service = services.channels.unsubscribe
-        try:
-            if everything:
-                position = await service.from_everything(contact_id, client_of(request))
-            else:
-                position = await service.from_program(contact_id, program.id, client_of(request))
-        except NotFoundError:
+        done = await unsubscribe.by_link(*found, client, everything=everything) if found else None
+        if done is None:
             return _gone()
+        program, position = done
         what = "all email" if everything else html.escape(program.name)
         response = _page(
             "Unsubscribed", f"<p>You are unsubscribed from {what}. Nothing more will be sent.</p>"
@@ -87,12 +92,9 @@ class UnsubscribeController(Controller):
         return response
 
 
-async def _resolve(services: Services, token: str) -> tuple[UUID, Program] | None:
+def _signed(tokens: UnsubscribeTokens, token: str) -> tuple[UUID, UUID] | None:
+    """The (contact, program) a genuine link names; None for anything else."""
     try:
-        contact_id, optin_id = services.channels.tokens.verify(token)
+        return tokens.verify(token)
     except InvalidTokenError:
         return None
-    program = await services.repository.find(Program, optin_id)
-    if program is None or await services.contacts.keys.get(contact_id) is None:
-        return None  # an erased contact: nothing left to opt out
-    return contact_id, program

@@ -11,18 +11,19 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
-from adapters.clock import SystemClock
-from adapters.webhooks.secrets import WebhookSecrets
+from api.answers import written
 from api.auth.guards import allow, principal_of
 from api.auth.principal import Principal
-from api.services import Services, request_id, written
+from api.dependencies import components
+from ledger.application.webhooks import WebhookRegistry
+from ledger.vocabulary import Actor
 from ledger.webhook_endpoint import EventType, WebhookEndpoint
-from ledger.webhook_registry import WebhookRegistry
 from projections import webhook_log as read
 
 
@@ -44,13 +45,6 @@ class EndpointOut(msgspec.Struct, frozen=True, kw_only=True):
     secret: str | None = None
     """Only in the answer that created the secret (registration, rotation): keep it, it is not shown again."""
     previous_secret_until: datetime | None = None
-
-
-def _registry(services: Services) -> WebhookRegistry:
-    assert services.settings.kek
-    return WebhookRegistry(
-        services.repository, WebhookSecrets(services.pool, services.settings.kek), SystemClock()
-    )
 
 
 def _owner(principal: Principal) -> str:
@@ -75,7 +69,8 @@ def _out(endpoint: WebhookEndpoint, secret: str | None, until: datetime | None =
 
 class WebhookEndpointsController(Controller):
     path = "/v1/webhook-endpoints"
-    tags = ["webhooks"]  # noqa: RUF012 (Litestar reads it as a class attribute)
+    tags = ("webhooks",)
+    dependencies = components("webhooks", "pool")
 
     @post(
         "/",
@@ -86,23 +81,22 @@ class WebhookEndpointsController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[NewEndpoint],
-        services: NamedDependency[Services],
+        webhooks: NamedDependency[WebhookRegistry],
+        actor: NamedDependency[Actor],
     ) -> Response[EndpointOut]:
         principal = principal_of(request)
         owner = None if data.for_all_applications and principal.role == "admin" else _owner(principal)
-        issued = await _registry(services).register(
-            owner, data.url, tuple(data.events), principal.actor(request_id(request))
-        )
+        issued = await webhooks.register(owner, data.url, tuple(data.events), actor)
         return written(_out(issued.endpoint, issued.secret), issued.position, 201)
 
     @get("/", guards=[allow("service")], summary="The caller's endpoints (an admin: all)")
     async def list_endpoints(
         self,
         request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
+        pool: NamedDependency[asyncpg.Pool],
         caught_up: NamedDependency[int | None],
     ) -> list[read.EndpointRow]:
-        return await read.endpoints(services.pool, _manager(principal_of(request)))
+        return await read.endpoints(pool, _manager(principal_of(request)))
 
     @post(
         "/{endpoint_id:uuid}/rotate",
@@ -112,40 +106,35 @@ class WebhookEndpointsController(Controller):
     async def rotate(
         self,
         request: Request[Any, Any, Any],
-        endpoint_id: UUID,
+        endpoint_id: FromPath[UUID],
         data: JSONBody[Rotation],
-        services: NamedDependency[Services],
+        webhooks: NamedDependency[WebhookRegistry],
+        actor: NamedDependency[Actor],
     ) -> Response[EndpointOut]:
-        principal = principal_of(request)
-        issued = await _registry(services).rotate(
-            endpoint_id,
-            timedelta(seconds=data.overlap_seconds),
-            principal.actor(request_id(request)),
-            _manager(principal),
-        )
-        until = SystemClock().now() + timedelta(seconds=data.overlap_seconds)
-        return written(_out(issued.endpoint, issued.secret, until), issued.position, 200)
+        overlap = timedelta(seconds=data.overlap_seconds)
+        issued = await webhooks.rotate(endpoint_id, overlap, actor, _manager(principal_of(request)))
+        return written(_out(issued.endpoint, issued.secret, issued.previous_until), issued.position, 200)
 
     @delete("/{endpoint_id:uuid}", guards=[allow("service")], status_code=200, summary="Remove an endpoint")
     async def remove(
-        self, request: Request[Any, Any, Any], endpoint_id: UUID, services: NamedDependency[Services]
+        self,
+        request: Request[Any, Any, Any],
+        endpoint_id: FromPath[UUID],
+        webhooks: NamedDependency[WebhookRegistry],
+        actor: NamedDependency[Actor],
     ) -> Response[dict[str, str]]:
-        principal = principal_of(request)
-        position = await _registry(services).remove(
-            endpoint_id, principal.actor(request_id(request)), _manager(principal)
-        )
-        assert services.settings.kek
-        await WebhookSecrets(services.pool, services.settings.kek).remove(endpoint_id)
+        position = await webhooks.remove(endpoint_id, actor, _manager(principal_of(request)))
         return written({"status": "removed"}, position, 200)
 
     @get("/{endpoint_id:uuid}/deliveries", guards=[allow("service")], summary="The endpoint's delivery log")
     async def deliveries(
         self,
         request: Request[Any, Any, Any],
-        endpoint_id: UUID,
-        services: NamedDependency[Services],
+        endpoint_id: FromPath[UUID],
+        webhooks: NamedDependency[WebhookRegistry],
+        pool: NamedDependency[asyncpg.Pool],
         caught_up: NamedDependency[int | None],
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[read.DeliveryRow]:
-        await _registry(services).get(endpoint_id, _manager(principal_of(request)))
-        return await read.deliveries(services.pool, endpoint_id, limit)
+        await webhooks.get(endpoint_id, _manager(principal_of(request)))
+        return await read.deliveries(pool, endpoint_id, limit)

@@ -19,8 +19,8 @@ from litestar.middleware import DefineMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.settings import Settings
+from api.auth.authenticator import Authenticator
 from api.auth.principal import Principal
-from api.auth.services import AuthServices
 from api.auth.tokens import (
     CONSOLE_TOKEN_TTL,
     InvalidTokenError,
@@ -87,8 +87,8 @@ class CookieSession:
                 verification_id=session.verification_id,
             )
             return principal, None
-        auth: AuthServices = scope["litestar_app"].state.auth
-        principal, console = await auth.authenticator.console_principal(token)
+        authenticator: Authenticator = scope["litestar_app"].state.components.authenticator
+        principal, console = await authenticator.console_principal(token)
         if datetime.now(UTC) - console.issued_at < _RENEW_AFTER:
             return principal, None
         renewed = issue_console_token(

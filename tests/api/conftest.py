@@ -14,14 +14,12 @@ from litestar.testing import AsyncTestClient
 from nacl.pwhash.argon2id import MEMLIMIT_MIN, OPSLIMIT_MIN
 
 from adapters.compliance_settings import ComplianceSettings
-from adapters.postgres.event_store import PostgresEventStore
 from adapters.settings import Settings
 from api.app import create_app
 from api.auth.passwords import PasswordHasher
 from api.auth.principal import Role
-from api.auth.services import AuthServices, create_auth_services
 from api.auth.tokens import issue_staff_token
-from ledger.repository import Repository
+from api.composition import Components, compose
 from ledger.user import create_user
 from ledger.vocabulary import SYSTEM
 from projections.runner import wait_for_position
@@ -35,6 +33,7 @@ def app_settings(database_url: str, data_dir: Path, *, cookie_secure: bool = Tru
         kek=secrets.token_bytes(32),
         index_key=secrets.token_bytes(32),
         token_key=secrets.token_bytes(32),
+        signing_key=secrets.token_bytes(32),
         cookie_secure=cookie_secure,
         # Messages go whatever the hour the suite runs at (tests/integration covers quiet hours).
         compliance=ComplianceSettings(quiet_hours="off"),
@@ -58,10 +57,12 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
 
 
 @pytest.fixture
-def auth_services(settings: Settings, store: PostgresEventStore, pool: asyncpg.Pool) -> AuthServices:
-    """Account commands on the test's own pool: the app runs on another event loop (the test
-    client's thread), so tests must not borrow the app's connections."""
-    return create_auth_services(settings, pool, Repository(store), PasswordHasher(OPSLIMIT_MIN, MEMLIMIT_MIN))
+async def auth_services(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[Components]:
+    """The composition root on the test's own pool (account commands, say): the app runs on
+    another event loop (the test client's thread), so tests must not borrow its connections."""
+    parts = compose(settings, pool, hasher=PasswordHasher(OPSLIMIT_MIN, MEMLIMIT_MIN))
+    yield parts
+    await parts.close()
 
 
 AuthHeaders = Callable[[Role], Awaitable[dict[str, str]]]
@@ -69,7 +70,7 @@ AuthHeaders = Callable[[Role], Awaitable[dict[str, str]]]
 
 @pytest.fixture
 async def auth_headers(
-    client: AsyncTestClient[Litestar], auth_services: AuthServices, settings: Settings, pool: asyncpg.Pool
+    client: AsyncTestClient[Litestar], auth_services: Components, settings: Settings, pool: asyncpg.Pool
 ) -> AuthHeaders:
     """`await auth_headers("staff")`: the Authorization header of a new account with that role.
 
@@ -86,8 +87,8 @@ async def auth_headers(
         position = await accounts.repository.save(user)
         token = issue_staff_token(settings.token_key, user.id)
         if role == "service":
-            _, key, position = await accounts.issue_api_key(user.id, SYSTEM)
-            token = key.secret
+            issued = await accounts.issue_api_key(user.id, SYSTEM)
+            token, position = issued.key.secret, issued.position
         await wait_for_position(pool, position, ["users"])
         return {"Authorization": f"Bearer {token}"}
 

@@ -12,8 +12,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from adapters.settings import Settings
-from api.auth.services import AuthServices
 from api.auth.tokens import ISSUER, STAFF_AUDIENCE, derive_key, issue_contact_token, issue_staff_token
+from api.composition import Components
 from ledger.vocabulary import SYSTEM
 from projections.runner import wait_for_position
 from tests.api.conftest import AuthHeaders
@@ -21,7 +21,7 @@ from tests.api.conftest import AuthHeaders
 pytestmark = pytest.mark.integration
 
 
-async def admin(auth: AuthServices, pool: asyncpg.Pool) -> uuid.UUID:
+async def admin(auth: Components, pool: asyncpg.Pool) -> uuid.UUID:
     user, position = await auth.accounts.create(
         email=f"a-{uuid.uuid4().hex[:6]}@staff.example.org",
         role="admin",
@@ -53,7 +53,7 @@ def forged(settings: Settings, user_id: uuid.UUID, **changes: object) -> dict[st
 
 
 async def test_bad_tokens_get_401_with_the_reason_and_a_challenge(
-    client: AsyncTestClient[Litestar], auth_services: AuthServices, pool: asyncpg.Pool, settings: Settings
+    client: AsyncTestClient[Litestar], auth_services: Components, pool: asyncpg.Pool, settings: Settings
 ) -> None:
     user_id = await admin(auth_services, pool)
     good = forged(settings, user_id)
@@ -88,7 +88,7 @@ async def test_a_contact_session_is_never_a_staff_token(
 
 
 async def test_disabling_a_user_locks_them_out_at_once(
-    client: AsyncTestClient[Litestar], auth_services: AuthServices, pool: asyncpg.Pool, settings: Settings
+    client: AsyncTestClient[Litestar], auth_services: Components, pool: asyncpg.Pool, settings: Settings
 ) -> None:
     first, second = await admin(auth_services, pool), await admin(auth_services, pool)
     their_token = bearer(issue_staff_token(settings.token_key, second))
@@ -105,7 +105,7 @@ async def test_disabling_a_user_locks_them_out_at_once(
 
 
 async def test_a_new_password_invalidates_older_tokens(
-    client: AsyncTestClient[Litestar], auth_services: AuthServices, pool: asyncpg.Pool, settings: Settings
+    client: AsyncTestClient[Litestar], auth_services: Components, pool: asyncpg.Pool, settings: Settings
 ) -> None:
     first, second = await admin(auth_services, pool), await admin(auth_services, pool)
     old = forged(settings, second, iat=datetime.now(UTC) - timedelta(minutes=2))

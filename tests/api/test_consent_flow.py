@@ -113,7 +113,7 @@ async def test_expired_code_is_refused_and_the_request_lapses(
 ) -> None:
     assert settings.kek and settings.index_key
     clock = Clock()
-    app.state.services.flows.clock = clock
+    app.state.components.flows.clock = clock
     optin = await program(client, as_admin)
     asked = await ask(client, as_admin, optin, pii.email())
     code = await latest_code(pool, settings.kek, settings.index_key, asked["contact_id"])
@@ -194,7 +194,7 @@ async def test_bulk_check_answers_in_order_by_id_or_address(
     assert too_many.status_code == 422
 
 
-async def test_staff_opt_out_needs_a_reason_and_a_program_on_the_contacts_channel(
+async def test_staff_opt_out_needs_no_reason_nor_code_but_a_program_on_the_contacts_channel(
     client: Client, as_admin: dict[str, str]
 ) -> None:
     optin = await program(client, as_admin, ["sms"])
@@ -215,4 +215,30 @@ async def test_staff_opt_out_needs_a_reason_and_a_program_on_the_contacts_channe
         },
         headers=as_admin,
     )
-    assert no_reason.status_code == 403
+    assert no_reason.status_code == 200, no_reason.text
+    assert no_reason.json()["status"] == "opted_out"
+    assert "verification_id" not in no_reason.json() or no_reason.json()["verification_id"] is None
+    as_app = await client.post(
+        "/v1/consent-requests",
+        json={
+            "optin_id": optin,
+            "action": "opt_out",
+            "channel": "sms",
+            "address": pii.phone(),
+            "source": "app",
+        },
+        headers=as_admin,
+    )
+    assert as_app.status_code == 403
+    staff_opt_in = await client.post(
+        "/v1/consent-requests",
+        json={
+            "optin_id": optin,
+            "action": "opt_in",
+            "channel": "sms",
+            "address": pii.phone(),
+            "source": "admin",
+        },
+        headers=as_admin,
+    )
+    assert staff_opt_in.status_code == 403

@@ -3,13 +3,21 @@ one-click POST opts out at once and the GET changes nothing; refusals are retrie
 
 from __future__ import annotations
 
+import base64
+import email.policy
+import io
 import re
 from collections.abc import Iterator
 from email.message import EmailMessage
+from email.parser import BytesParser
+from uuid import UUID
 
+import asyncpg
 import msgspec
 import pytest
 
+from adapters.crypto.data_keys import PostgresDataKeys
+from adapters.crypto.sealer import NaclSealer
 from adapters.settings import Settings
 from tests import pii
 from tests.api.channels import Client, ask, confirm, contact, eventually, message, program, send
@@ -175,3 +183,79 @@ async def test_a_temporary_refusal_is_retried_and_a_permanent_one_dead_letters(
     dead = await message(client, staff, second.json()["message_id"], "dead_lettered")
     assert dead["message"]["attempts"] == 1 and "550" in dead["message"]["reason"]
     assert len(mailbox.to(address)) == 1
+
+
+def unfolded_headers(raw: bytes) -> dict[str, str]:
+    """The header block as the server received it: names and raw values, continuation lines joined."""
+    block = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")  # raises if any header is not ASCII
+    headers: dict[str, str] = {}
+    name = ""
+    for line in block.split("\r\n"):
+        if line[:1] in (" ", "\t"):
+            headers[name] += " " + line.strip()
+        else:
+            name, _, value = line.partition(": ")
+            headers[name] = value
+    return headers
+
+
+async def test_invites_and_marketing_carry_list_unsubscribe_as_plain_ascii_in_the_raw_bytes(
+    client: Client, mailbox: Mailbox, auth_headers: AuthHeaders
+) -> None:
+    staff = await auth_headers("staff")
+    optin, person, address = await opted_in_by_email(client, mailbox, staff)  # the invite arrived
+    queued = await send(client, staff, contact_id=person, optin_id=optin, kind="promotional",
+                        variables={"subject": "Deals", "message": "Prix réduits: 20 %"})  # fmt: skip
+    assert queued.status_code == 202, queued.text
+    await arrived(mailbox, address, 2)
+    invite, marketing = mailbox.raw_to(address)
+    for raw in (invite, marketing):
+        strict = BytesParser(policy=email.policy.strict).parsebytes(raw)  # raises on any defect
+        value = unfolded_headers(raw)["List-Unsubscribe"]
+        assert "=?" not in value  # never RFC 2047 encoded words
+        assert re.fullmatch(
+            r"<https://optin\.example\.org/u/[A-Za-z0-9_-]{40,}>, "
+            r"<mailto:unsubscribe@shop\.example\.org\?subject=unsubscribe%20[A-Za-z0-9_-]{40,}>",
+            value,
+        ), value
+        assert strict["List-Unsubscribe"] == value
+        assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+        # DKIM-friendly: 7-bit clean (no relay must re-encode it), lines within SMTP's limit.
+        assert raw.isascii() and all(len(line) <= 998 for line in raw.split(b"\r\n"))
+        encodings = {str(p.get("Content-Transfer-Encoding", "7bit")) for p in strict.walk()}
+        assert encodings <= {"7bit", "quoted-printable", "base64"}
+    assert "Prix réduits" in text_of(mailbox.to(address)[1])
+
+
+async def test_a_refusal_quoting_an_internationalised_address_is_logged_masked_and_recorded_sealed(
+    client: Client,
+    mailbox: Mailbox,
+    auth_headers: AuthHeaders,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    log_output: io.StringIO,
+) -> None:
+    staff = await auth_headers("staff")
+    orders = await program(client, staff, ["email"], purpose="transactional", name="Orders")
+    address = pii.remember("jürgen.müller@bücher.de")
+    person = await contact(client, staff, "email", address)
+    mailbox.refuse_next = [f"550 5.1.1 <{address}>: Recipient address rejected"]
+    sent = await send(client, staff, contact_id=person, optin_id=orders, kind="transactional",
+                      variables={"subject": "Receipt", "message": "Thanks"})  # fmt: skip
+    dead = await message(client, staff, sent.json()["message_id"], "dead_lettered")
+    assert dead["message"]["reason"] == "rejected 550"
+    rows = await pool.fetch(
+        "SELECT topic, state FROM events WHERE originator_id = $1", UUID(dead["message"]["id"])
+    )
+    for row in rows:  # the ledger holds no word of the address, in any spelling
+        state = bytes(row["state"])
+        assert not any(s in state for s in (b"j\xc3\xbcrgen", b"\\u00fc", b"xn--bcher", b"jurgen"))
+    last = msgspec.json.decode(bytes(rows[-1]["state"]))
+    assert rows[-1]["topic"] == "message.dead_lettered" and "error" not in last
+    assert (last["category"], last["code"], last["legacy_error"]) == ("rejected", "550", None)
+    assert settings.kek and settings.index_key
+    key = await PostgresDataKeys(pool, settings.kek).get(UUID(person))
+    detail = NaclSealer(settings.index_key).open(key, base64.b64decode(last["sealed_detail"]))
+    assert detail == "550 5.1.1 <j***@b***.de>: Recipient address rejected"  # the server's words
+    logged = [line for line in log_output.getvalue().splitlines() if "email.send_failed" in line]
+    assert any("5.1.1 <j***@b***.de>: Recipient address rejected" in line for line in logged)

@@ -171,3 +171,23 @@ async def test_sms_to_a_country_not_allowed_is_refused_and_recorded(
     )
     assert refused.status_code == 422
     assert await pool.fetchval("SELECT count(*) FROM events WHERE topic = 'verification.refused'") == 1
+
+
+async def test_a_public_code_to_a_premium_rate_or_toll_free_number_is_a_clear_422_and_recorded(
+    client: Client, pool: asyncpg.Pool
+) -> None:
+    before = await pool.fetchval("SELECT coalesce(max(notification_id), 0) FROM events")
+    for number, said in (("+19005550123", "premium-rate"), ("+18005550199", "toll-free")):
+        refused = await client.post(
+            "/v1/public/verifications", json={"channel": "sms", "address": pii.remember(number)}
+        )
+        assert refused.status_code == 422
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["detail"] == f"codes are texted to mobile numbers only, not to {said} numbers"
+    recorded = await pool.fetch(
+        "SELECT topic, state FROM events WHERE notification_id > $1 ORDER BY notification_id", before
+    )
+    assert [r["topic"] for r in recorded] == ["verification.refused"] * 2  # no contact, no code
+    assert b'"number_type_premium_rate"' in bytes(recorded[0]["state"])
+    mobile = await client.post("/v1/public/verifications", json={"channel": "sms", "address": pii.phone()})
+    assert mobile.status_code == 202, mobile.text

@@ -17,14 +17,15 @@ from typing import Any
 import asyncpg
 import pytest
 from litestar import Litestar, get
+from litestar.params import FromPath
 from litestar.testing import AsyncTestClient
 
 from adapters.settings import Settings
 from api.app import create_app
 from api.auth.guards import Guard, allow, anyone, contact_only
 from api.auth.principal import ROLES, Principal
-from api.auth.services import AuthServices
 from api.auth.tokens import issue_contact_token
+from api.composition import Components
 from ledger.vocabulary import SYSTEM
 from projections.runner import wait_for_position
 from tests.api.conftest import AuthHeaders
@@ -61,6 +62,12 @@ DOCUMENTED: dict[tuple[str, str], Guard] = {
     ("POST", "/u/{}"): anyone,
     ("POST", "/v1/webhooks/sms/inbound"): anyone,
     ("POST", "/v1/webhooks/sms/status"): anyone,
+    # Email feedback: a raw report from the operator's mail server (service key), and the providers'
+    # own webhooks, each authenticated by its signature or credentials (404 when not configured).
+    ("POST", "/v1/webhooks/email/feedback"): allow("service"),
+    ("POST", "/v1/webhooks/email/ses"): anyone,
+    ("POST", "/v1/webhooks/email/sendgrid"): anyone,
+    ("POST", "/v1/webhooks/email/postmark"): anyone,
     ("POST", "/v1/templates"): allow("staff"),
     ("GET", "/v1/templates"): allow("staff"),
     ("GET", "/v1/templates/{}"): allow("staff"),
@@ -74,6 +81,13 @@ DOCUMENTED: dict[tuple[str, str], Guard] = {
     ("GET", "/v1/admin/analytics"): allow("staff", "auditor"),
     ("GET", "/v1/audit/events"): allow("auditor"),
     ("GET", "/v1/audit/export"): allow("auditor"),
+    ("GET", "/v1/ledger/key"): anyone,
+    ("GET", "/v1/ledger/checkpoint"): anyone,
+    ("GET", "/v1/ledger/proof/{}"): allow("auditor"),
+    ("GET", "/v1/ledger/consistency"): anyone,
+    ("GET", "/v1/ledger/tile/{}"): anyone,
+    ("GET", "/v1/contacts/{}/evidence"): allow("staff", "auditor"),
+    ("GET", "/v1/public/me/receipts"): contact_only,
     ("POST", "/v1/webhook-endpoints"): allow("service"),
     ("GET", "/v1/webhook-endpoints"): allow("service"),
     ("POST", "/v1/webhook-endpoints/{}/rotate"): allow("service"),
@@ -106,6 +120,7 @@ PAGES: dict[tuple[str, str], Guard] = {
     ("GET", "/console/contacts"): allow("staff", "auditor"),
     ("POST", "/console/contacts/search"): allow("staff", "auditor"),
     ("GET", "/console/contacts/{}"): allow("staff", "auditor"),
+    ("GET", "/console/contacts/{}/evidence"): allow("staff", "auditor"),
     ("GET", "/console/consent-requests"): allow("staff"),
     ("POST", "/console/consent-requests"): allow("staff"),
     ("GET", "/console/programs"): allow("staff", "auditor"),
@@ -194,7 +209,7 @@ def test_a_route_without_a_declared_rule_fails_the_check(settings: Settings) -> 
         return "open to all by accident"
 
     @get("/v1/users/{user_id:uuid}/secrets", guards=[allow("staff")], sync_to_thread=False)
-    def misdeclared(user_id: uuid.UUID) -> str:
+    def misdeclared(user_id: FromPath[uuid.UUID]) -> str:
         return "staff may not, says API.md"
 
     app = create_app(settings)
@@ -222,7 +237,7 @@ def expected_status(guard: Guard, caller: str) -> int | None:
 async def test_every_endpoint_answers_every_caller_as_documented(
     client: AsyncTestClient[Litestar],
     auth_headers: AuthHeaders,
-    auth_services: AuthServices,
+    auth_services: Components,
     pool: asyncpg.Pool,
     settings: Settings,
 ) -> None:
@@ -268,7 +283,7 @@ def _fill(match: re.Match[str]) -> str:
 
 
 async def valid_requests(
-    auth: AuthServices, pool: asyncpg.Pool
+    auth: Components, pool: asyncpg.Pool
 ) -> dict[tuple[str, str], tuple[Callable[[], str], dict[str, Any]]]:
     """A request that succeeds, per endpoint this issue built: (path maker, request kwargs)."""
     password = "matrix-walrus-gazebo-77"
@@ -278,7 +293,8 @@ async def valid_requests(
     service, _ = await auth.accounts.create(
         email="app@staff.example.org", role="service", password=None, actor=SYSTEM
     )
-    key_id, _, position = await auth.accounts.issue_api_key(service.id, SYSTEM)
+    issued = await auth.accounts.issue_api_key(service.id, SYSTEM)
+    key_id, position = issued.key_id, issued.position
     await wait_for_position(pool, position, ["users"])
     login = {"grant_type": "password", "username": "person@staff.example.org", "password": password}
 

@@ -32,6 +32,7 @@ def free_port() -> int:
 def start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "OPTIN_"))}
     env["OPTIN_LOG_FORMAT"] = "json"
+    env["OPTIN_METRICS_PORT"] = "0"  # tests run side by side: never the fixed default port
     return subprocess.Popen(
         [
             sys.executable,

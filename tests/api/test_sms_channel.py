@@ -7,11 +7,15 @@ a bad signature is refused and changes nothing; a blocked send never reaches the
 
 from __future__ import annotations
 
+import io
+import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import msgspec
 import pytest
+from prometheus_client import REGISTRY
 
 from adapters.settings import Settings
 from adapters.sms.signature import twilio_signature
@@ -22,6 +26,7 @@ from tests.fakes.twilio import NUMBER, SID, TOKEN, Provider, twilio_server
 
 pytestmark = pytest.mark.integration
 PUBLIC = "https://optin.example.org"
+UNKNOWN = "optin_sms_receipts_unknown_total"
 
 
 @pytest.fixture
@@ -45,6 +50,8 @@ def settings(settings: Settings, provider_and_url: tuple[Provider, str]) -> Sett
         public_url=PUBLIC,
         send_retry_seconds=0.05,
         send_max_attempts=3,
+        sender_name="Corner Shop",
+        sender_contact="help@shop.example.org",
     )
 
 
@@ -277,3 +284,69 @@ async def test_after_stop_live_as_of_bulk_and_send_give_one_answer(
             client, service, contact_id=person, optin_id=offers, kind=kind, variables={"message": "Hi"}
         )
         assert refused.status_code == 409 and refused.json()["reason"] == "channel_opted_out", refused.text
+
+
+async def test_help_names_the_sender_and_how_to_reach_it(client: Client, provider: Provider) -> None:
+    number = pii.phone()
+    await reply(client, number, "HELP", "SMhelp-ctia")
+    (text,) = await texts(provider, number, 1)
+    assert text["Body"] == (
+        "Corner Shop: Reply STOP to unsubscribe, START to resubscribe. Msg&data rates may apply. "
+        "Help: help@shop.example.org"
+    )
+
+
+def log_events(output: io.StringIO, name: str) -> list[dict[str, Any]]:
+    lines = output.getvalue().splitlines()
+    return [json.loads(line) for line in lines if f'"{name}"' in line]
+
+
+async def test_receipts_for_no_message_of_ours_are_logged_to_be_counted_and_change_nothing(
+    client: Client, provider: Provider, auth_headers: AuthHeaders, log_output: io.StringIO
+) -> None:
+    staff, orders, _, person = await orders_by_sms(client, auth_headers)
+    queued = await send(client, staff, contact_id=person, optin_id=orders, kind="transactional",
+                        variables={"message": "Your parcel ships today."})  # fmt: skip
+    message_id = queued.json()["message_id"]
+    await message(client, staff, message_id, "sent")
+    before = len(log_events(log_output, "sms.receipt_unknown"))
+    reasons = ("no_message_id", "unknown_message", "unknown_message_sid")
+    counted = {r: REGISTRY.get_sample_value(UNKNOWN, {"reason": r}) or 0.0 for r in reasons}
+    stranger = uuid.uuid4()
+    for path, sid in [
+        ("/v1/webhooks/sms/status", "SMnoid"),
+        (f"/v1/webhooks/sms/status?message_id={stranger}", "SMstranger"),
+        (f"/v1/webhooks/sms/status?message_id={message_id}", "SMnotours"),
+    ]:
+        receipt = {"AccountSid": SID, "MessageSid": sid, "MessageStatus": "delivered"}
+        answered = await webhook(client, path, receipt)
+        assert answered.status_code == 204, answered.text  # acknowledged: the provider need not retry
+    logged = log_events(log_output, "sms.receipt_unknown")[before:]
+    assert [(e["reason"], e["message_sid"]) for e in logged] == [
+        ("no_message_id", "SMnoid"), ("unknown_message", "SMstranger"), ("unknown_message_sid", "SMnotours"),
+    ]  # fmt: skip
+    assert logged[1]["message_id"] == str(stranger) and logged[0]["level"] == "warning"
+    for reason in reasons:  # and counted, for the metrics endpoint
+        assert REGISTRY.get_sample_value(UNKNOWN, {"reason": reason}) == counted[reason] + 1
+    still = await message(client, staff, message_id, "sent")
+    assert [e["topic"] for e in still["events"]][-1] == "message.sent"
+
+
+async def test_the_providers_own_opt_out_refusal_21610_is_final_and_named(
+    client: Client, provider: Provider, auth_headers: AuthHeaders, log_output: io.StringIO
+) -> None:
+    staff, orders, number, person = await orders_by_sms(client, auth_headers)
+    provider.refuse_next = [(400, {
+        "code": 21610, "status": 400,
+        "message": f"Attempt to send to unsubscribed recipient {number}",
+    })]  # fmt: skip
+    queued = await send(client, staff, contact_id=person, optin_id=orders, kind="transactional",
+                        variables={"message": "Your parcel ships today."})  # fmt: skip
+    dead = await message(client, staff, queued.json()["message_id"], "dead_lettered")
+    assert dead["message"]["reason"] == "recipient_opted_out 21610" and dead["message"]["attempts"] == 1
+    (logged,) = [
+        e for e in log_events(log_output, "sms.send_failed") if e["message_id"] == queued.json()["message_id"]
+    ]
+    assert logged["category"] == "recipient_opted_out" and logged["permanent"] is True
+    assert logged["detail"].startswith("SMS API answered 400 (error 21610: Attempt to send to unsubscribed")
+    assert number[-7:] not in logged["detail"]

@@ -24,14 +24,12 @@ import pytest
 from nacl.pwhash.argon2id import MEMLIMIT_MIN, OPSLIMIT_MIN
 from playwright.async_api import Browser, Page, async_playwright
 
-from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.pool import create_pool
 from adapters.settings import Settings
 from api.auth.passwords import PasswordHasher
 from api.auth.principal import Role
-from api.auth.services import AuthServices, create_auth_services
 from api.auth.tokens import issue_staff_token
-from ledger.repository import Repository
+from api.composition import Components, compose
 from ledger.vocabulary import SYSTEM
 from projections.runner import wait_for_position
 from tests import pii
@@ -88,6 +86,7 @@ def server(server_database: str, tmp_path_factory: pytest.TempPathFactory) -> It
         OPTIN_INDEX_KEY=base64.b64encode(keys["index_key"]).decode(),
         OPTIN_TOKEN_KEY=base64.b64encode(keys["token_key"]).decode(),
         OPTIN_LOG_FORMAT="json",
+        OPTIN_METRICS_PORT="0",
         OPTIN_PUBLIC_URL=f"http://localhost:{port}",
     )
     command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--data-dir", str(data_dir)]
@@ -119,11 +118,8 @@ async def server_pool(server: Server) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture(scope="session")
-def accounts(server: Server, server_pool: asyncpg.Pool) -> AuthServices:
-    store = PostgresEventStore(server_pool)
-    return create_auth_services(
-        server.settings, server_pool, Repository(store), PasswordHasher(OPSLIMIT_MIN, MEMLIMIT_MIN)
-    )
+def accounts(server: Server, server_pool: asyncpg.Pool) -> Components:
+    return compose(server.settings, server_pool, hasher=PasswordHasher(OPSLIMIT_MIN, MEMLIMIT_MIN))
 
 
 @dataclass(frozen=True)
@@ -137,7 +133,7 @@ NewStaff = Callable[[Role], Awaitable[Staff]]
 
 
 @pytest.fixture(scope="session")
-def new_staff(accounts: AuthServices, server: Server, server_pool: asyncpg.Pool) -> NewStaff:
+def new_staff(accounts: Components, server: Server, server_pool: asyncpg.Pool) -> NewStaff:
     """`await new_staff("admin")`: a fresh account with a password, and its API header."""
 
     async def make(role: Role) -> Staff:

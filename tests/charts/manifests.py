@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -57,11 +57,11 @@ def rendered(case: str) -> tuple[Manifest, ...]:
     return tuple(render(load_values(case)))
 
 
-def of_kind(manifests: tuple[Manifest, ...] | list[Manifest], kind: str) -> list[Manifest]:
+def of_kind(manifests: Sequence[Manifest], kind: str) -> list[Manifest]:
     return [m for m in manifests if m["kind"] == kind]
 
 
-def named(manifests: tuple[Manifest, ...] | list[Manifest], kind: str, suffix: str) -> Manifest:
+def named(manifests: Sequence[Manifest], kind: str, suffix: str) -> Manifest:
     found = [m for m in of_kind(manifests, kind) if m["metadata"]["name"].endswith(suffix)]
     assert len(found) == 1, f"expected one {kind} named *{suffix}, found {len(found)}"
     return found[0]

@@ -1,8 +1,10 @@
-"""The CloudNativePG resources, checked field by field (kubernetes-validate has no schema for them)."""
+"""The CloudNativePG resources field by field: two clusters, kept on uninstall, the service on a
+login of its own over verified TLS, sized parameters, backups through the Barman Cloud plugin."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import helm_python as helm
 import pytest
@@ -10,82 +12,127 @@ import pytest
 from tests.charts.manifests import Manifest, env_of, merged, named, of_kind, pod_specs, render, rendered
 
 
-def cluster(case: str) -> Manifest:
-    (found,) = of_kind(rendered(case), "Cluster")
-    assert found["apiVersion"] == "postgresql.cnpg.io/v1"
+def clusters(case: str) -> dict[str, Manifest]:
+    found = {
+        c["metadata"]["labels"]["app.kubernetes.io/component"]: c for c in of_kind(rendered(case), "Cluster")
+    }
+    assert set(found) == {"database", "erasure-log"}
     return found
 
 
-def test_the_default_cluster_has_three_instances_and_a_synchronous_quorum() -> None:
-    spec = cluster("cnpg")["spec"]
+def test_the_ledger_cluster_has_three_instances_a_synchronous_quorum_and_quorum_failover() -> None:
+    spec = clusters("cnpg")["database"]["spec"]
     assert spec["instances"] == 3
-    assert spec["postgresql"]["synchronous"] == {"method": "any", "number": 1, "dataDurability": "required"}
+    assert spec["postgresql"]["synchronous"] == {
+        "method": "any",
+        "number": 1,
+        "dataDurability": "required",
+        "failoverQuorum": True,
+    }
     assert spec["storage"] == {"size": "50Gi", "storageClass": "fast-ssd"}
-    assert spec["postgresql"]["parameters"] == {"max_connections": "200"}
     assert spec["affinity"]["enablePodAntiAffinity"] is True
 
 
-def test_bootstrap_makes_the_service_role_the_owner_can_become() -> None:
-    initdb = cluster("cnpg")["spec"]["bootstrap"]["initdb"]
+def test_postgresql_is_guaranteed_qos_and_sized_for_its_memory() -> None:
+    spec = clusters("cnpg")["database"]["spec"]
+    assert spec["resources"]["requests"] == spec["resources"]["limits"] == {"cpu": "2", "memory": "8Gi"}
+    assert spec["postgresql"]["parameters"] == {
+        "max_connections": "200",
+        "shared_buffers": "2048MB",
+        "effective_cache_size": "6144MB",
+        "maintenance_work_mem": "512MB",
+        "work_mem": "10MB",
+        "log_min_duration_statement": "1s",  # given in the values: kept
+    }
+
+
+def test_the_service_logs_in_as_its_own_role_over_verified_tls() -> None:
+    ledger = clusters("cnpg")["database"]
+    initdb = ledger["spec"]["bootstrap"]["initdb"]
     assert (initdb["database"], initdb["owner"]) == ("optin_ledger", "optin_ledger")
-    assert initdb["postInitApplicationSQL"] == [
-        "CREATE ROLE optin_app NOLOGIN",
-        "GRANT optin_app TO optin_ledger",
-    ]
-
-
-def test_without_a_service_role_bootstrap_creates_none() -> None:
-    (found,) = of_kind(render(merged(VALID_CNPG, {"config": {"dbRole": ""}})), "Cluster")
-    assert "postInitApplicationSQL" not in found["spec"]["bootstrap"]["initdb"]
-
-
-def test_the_app_reads_its_database_url_from_the_operators_secret() -> None:
-    name = cluster("cnpg")["metadata"]["name"]
+    (role,) = ledger["spec"]["managed"]["roles"]
+    assert (role["name"], role["login"], role["passwordSecret"]) == (
+        "optin_app",
+        True,
+        {"name": "consent-optin-ledger-db-service"},
+    )
+    assert role["connectionLimit"] == 50  # the connection budget, enforced by the server
     for where, pod in pod_specs(rendered("cnpg")).items():
-        ref = env_of(pod["containers"][0])["DATABASE_URL"]["valueFrom"]["secretKeyRef"]
-        assert ref == {"name": f"{name}-app", "key": "uri"}, where
+        env = env_of(pod["containers"][0])
+        url = urlsplit(env["DATABASE_URL"]["value"])
+        assert url.username == ("optin_ledger" if where.startswith("Job/") else "optin_app"), where
+        assert url.password == "$(OPTIN_DB_PASSWORD)"
+        assert list(env).index("OPTIN_DB_PASSWORD") < list(env).index("DATABASE_URL")  # expanded in order
+        secret = env["OPTIN_DB_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"]
+        assert secret == (
+            "consent-optin-ledger-db-app" if where.startswith("Job/") else role["passwordSecret"]["name"]
+        )
+        query = parse_qs(url.query)
+        assert query["sslmode"] == ["verify-full"]
+        mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
+        volume = next(
+            v for v in pod["volumes"] if v["name"] == mounts[query["sslrootcert"][0].rsplit("/", 1)[0]]
+        )
+        assert volume["secret"] == {
+            "secretName": "consent-optin-ledger-db-ca",
+            "items": [{"key": "ca.crt", "path": "ca.crt"}],
+        }
+    assert named(rendered("cnpg"), "ConfigMap", "")["data"]["OPTIN_DB_ROLE"] == ""  # no SET ROLE to undo
 
 
-def test_backups_go_through_the_barman_cloud_plugin_on_a_schedule() -> None:
+def test_the_erasure_log_has_a_small_cluster_of_its_own() -> None:
+    found = clusters("cnpg")
+    erasures = found["erasure-log"]["spec"]
+    assert erasures["instances"] == 2
+    assert erasures["postgresql"]["synchronous"]["number"] == 1
+    assert erasures["bootstrap"]["initdb"] == {"database": "erasures", "owner": "erasures"}
+    api = named(rendered("cnpg"), "Deployment", "-api")["spec"]["template"]["spec"]["containers"][0]
+    url = urlsplit(env_of(api)["OPTIN_ERASURE_LOG"]["value"])
+    assert url.hostname == f"{found['erasure-log']['metadata']['name']}-rw.optin.svc"
+    assert parse_qs(url.query)["sslmode"] == ["verify-full"]
+
+
+def test_backups_of_both_clusters_go_through_the_barman_cloud_plugin() -> None:
     manifests = rendered("cnpg")
-    spec = cluster("cnpg")["spec"]
-    (plugin,) = spec["plugins"]
-    assert plugin["name"] == "barman-cloud.cloudnative-pg.io"
-    assert plugin["isWALArchiver"] is True
-    store = named(manifests, "ObjectStore", plugin["parameters"]["barmanObjectName"])
-    assert store["apiVersion"] == "barmancloud.cnpg.io/v1"
-    configuration = store["spec"]["configuration"]
-    assert configuration["destinationPath"] == "s3://optin-backups/production"
-    assert configuration["s3Credentials"]["secretAccessKey"] == {
+    (store,) = of_kind(manifests, "ObjectStore")
+    assert store["spec"]["configuration"]["destinationPath"] == "s3://optin-backups/production"
+    assert store["spec"]["configuration"]["s3Credentials"]["secretAccessKey"] == {
         "name": "optin-backup-s3",
         "key": "ACCESS_SECRET_KEY",
     }
     assert store["spec"]["retentionPolicy"] == "30d"
-    (scheduled,) = of_kind(manifests, "ScheduledBackup")
-    assert scheduled["spec"]["cluster"] == {"name": cluster("cnpg")["metadata"]["name"]}
-    assert scheduled["spec"]["method"] == "plugin"
-    assert scheduled["spec"]["pluginConfiguration"] == {"name": plugin["name"]}
-    assert len(scheduled["spec"]["schedule"].split()) == 6  # CloudNativePG's cron has seconds
-    assert "backup" not in spec  # not both the plugin and the in-tree archiver
+    scheduled = {s["spec"]["cluster"]["name"]: s for s in of_kind(manifests, "ScheduledBackup")}
+    for cluster in clusters("cnpg").values():
+        (plugin,) = cluster["spec"]["plugins"]
+        assert plugin["isWALArchiver"] is True
+        assert plugin["parameters"] == {
+            "barmanObjectName": store["metadata"]["name"],
+            "serverName": cluster["metadata"]["name"],  # one folder per cluster in the store
+        }
+        assert "backup" not in cluster["spec"]  # the in-tree Barman support is not used
+        backup = scheduled[cluster["metadata"]["name"]]["spec"]
+        assert (backup["method"], backup["pluginConfiguration"]) == ("plugin", {"name": plugin["name"]})
+        assert len(backup["schedule"].split()) == 6  # CloudNativePG's cron has seconds
 
 
-def test_the_in_tree_backup_for_older_operators() -> None:
-    manifests = rendered("cnpg-in-tree-backup")
-    spec = cluster("cnpg-in-tree-backup")["spec"]
-    assert spec["instances"] == 5
-    assert spec["postgresql"]["synchronous"]["number"] == 2
-    store = spec["backup"]["barmanObjectStore"]
-    assert store["s3Credentials"] == {"inheritFromIAMRole": True}
-    assert spec["backup"]["retentionPolicy"] == "8w"
-    assert "plugins" not in spec
-    assert of_kind(manifests, "ObjectStore") == []
-    (scheduled,) = of_kind(manifests, "ScheduledBackup")
-    assert scheduled["spec"]["method"] == "barmanObjectStore"
-    assert scheduled["spec"]["schedule"] == "0 30 1 * * 0"
+def test_the_pooler_serves_the_api_only_and_the_certificate_names_it() -> None:
+    manifests = rendered("cnpg-pooler-monitoring")
+    (pooler,) = of_kind(manifests, "Pooler")
+    assert pooler["spec"]["pgbouncer"]["poolMode"] == "transaction"
+    ledger = clusters("cnpg-pooler-monitoring")["database"]
+    name = pooler["metadata"]["name"]
+    assert f"{name}.optin.svc" in ledger["spec"]["certificates"]["serverAltDNSNames"]
+    hosts = {
+        where: urlsplit(env_of(pod["containers"][0])["DATABASE_URL"]["value"]).hostname
+        for where, pod in pod_specs(manifests).items()
+    }
+    assert {w for w, h in hosts.items() if h == f"{name}.optin.svc"} == {
+        "Deployment/consent-optin-ledger-api"
+    }
 
 
-def test_no_cluster_with_an_external_database() -> None:
-    for kind in ("Cluster", "ScheduledBackup", "ObjectStore"):
+def test_no_cluster_with_external_databases() -> None:
+    for kind in ("Cluster", "ScheduledBackup", "ObjectStore", "Pooler"):
         assert of_kind(rendered("external-database"), kind) == []
         assert of_kind(rendered("defaults"), kind) == []
 
@@ -99,19 +146,44 @@ VALID_CNPG = {
 
 
 def test_the_baseline_of_the_refusals_below_renders() -> None:
-    assert of_kind(render(VALID_CNPG), "Cluster")
+    assert len(of_kind(render(VALID_CNPG), "Cluster")) == 2
 
 
 @pytest.mark.parametrize(
     ("change", "complaint"),
     [
-        ({"synchronous": {"number": 3}}, "below database.cnpg.instances"),
-        ({"instances": 1}, "instances"),
-        ({"backup": {"destinationPath": ""}}, "destinationPath"),
-        ({"backup": {"schedule": "0 3 * * *"}}, "schedule"),
-        ({"backup": {"s3Credentials": {"existingSecret": ""}}}, "s3Credentials.existingSecret is required"),
+        ({"database": {"cnpg": {"synchronous": {"number": 3}}}}, "below database.cnpg.instances"),
+        ({"database": {"cnpg": {"instances": 1}}}, "instances"),
+        ({"database": {"cnpg": {"backup": {"destinationPath": ""}}}}, "destinationPath"),
+        ({"database": {"cnpg": {"backup": {"schedule": "0 3 * * *"}}}}, "schedule"),
+        (
+            {"database": {"cnpg": {"backup": {"s3Credentials": {"existingSecret": ""}}}}},
+            "existingSecret is required",
+        ),
+        ({"database": {"cnpg": {"resources": {"limits": {"cpu": "2"}}}}}, "Guaranteed QoS"),
+        ({"erasureLog": {"cnpg": {"resources": {"requests": {"memory": "128Mi"}}}}}, "Guaranteed QoS"),
+        (
+            {
+                "database": {
+                    "cnpg": {"resources": {"limits": {"memory": "2Ti"}, "requests": {"memory": "2Ti"}}}
+                }
+            },
+            "Gi, Mi",
+        ),
+        (
+            {"database": {"cnpg": {"pooler": {"enabled": True}}}, "worker": {"enabled": False}},
+            "LISTEN/NOTIFY",
+        ),
+        ({"api": {"autoscaling": {"enabled": True, "maxReplicas": 20}}}, "connection budget: API 250"),
+        (
+            {
+                "database": {"cnpg": {"pooler": {"enabled": True, "maxClientConn": 100}}},
+                "api": {"replicas": 10},
+            },
+            "would exceed database.cnpg.pooler.maxClientConn",
+        ),
     ],
 )
-def test_unsafe_cluster_settings_are_refused(change: dict[str, Any], complaint: str) -> None:
-    with pytest.raises(helm.HelmError, match=complaint):
-        render(merged(VALID_CNPG, {"database": {"cnpg": change}}))
+def test_unsafe_database_settings_are_refused(change: dict[str, Any], complaint: str) -> None:
+    with pytest.raises((helm.HelmError, helm.HelmValuesError), match=complaint):
+        render(merged(VALID_CNPG, change))

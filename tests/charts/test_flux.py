@@ -1,15 +1,23 @@
-"""The Flux manifests hang together: sources, paths, names and values that render."""
+"""The Flux manifests hang together (sources, paths, names and values that render), and no routine
+Flux operation can delete the data: each protection, removed, is flagged by the review."""
 
 from __future__ import annotations
 
+import copy
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import celpy
+import celpy.adapter
+import helm_python as helm
 import kubernetes_validate
 import pytest
 import yaml
 
+from tests.charts.flux_hazards import unsafe_release, unsafe_sync
 from tests.charts.manifests import CHART, ROOT, Manifest, parse
 
 FLUX = ROOT / "charts" / "flux"
@@ -50,7 +58,7 @@ def test_each_cluster_points_flux_at_its_environment(env: str) -> None:
     assert sync["spec"]["sourceRef"] == {"kind": "GitRepository", "name": source["metadata"]["name"]}
     assert sync["spec"]["path"] == f"./charts/flux/apps/{env}"
     assert (ROOT / sync["spec"]["path"] / "kustomization.yaml").is_file()
-    assert sync["spec"]["prune"] is True
+    assert sync["spec"]["prune"] is True  # what leaves git goes, but see the review below
     # staging follows the main branch; production only release tags
     assert source["spec"]["ref"] == ({"branch": "main"} if env == "staging" else {"semver": ">=0.1.0"})
 
@@ -111,3 +119,104 @@ def test_kustomize_builds_the_overlay(env: str) -> None:
     assert by_kind["HelmRelease"]["metadata"]["namespace"] == f"optin-{env}"
     values = (FLUX / "apps" / env / "values.yaml").read_text()
     assert by_kind["ConfigMap"]["data"]["values.yaml"] == values
+
+
+def release() -> Manifest:
+    (found,) = objects(FLUX / "apps" / "base" / "helmrelease.yaml")
+    return found
+
+
+def rendered_clusters(env: str) -> set[str]:
+    """The Cluster names the release makes: Helm names it after the HelmRelease."""
+    values = yaml.safe_load((FLUX / "apps" / env / "values.yaml").read_text())
+    with helm.Chart.load(CHART) as chart:
+        files = chart.render(values, name=release()["metadata"]["name"], namespace=f"optin-{env}")
+    texts = [text for name, text in files.items() if name.endswith(".yaml")]
+    return {m["metadata"]["name"] for text in texts for m in parse(text) if m.get("kind") == "Cluster"}
+
+
+def review(env: str, change: Callable[[Manifest, Manifest, Manifest], None] | None = None) -> list[str]:
+    """Both reviews over (a changed copy of) the release, the sync and the namespace."""
+    sync = copy.deepcopy(cluster_objects(env)["Kustomization"])
+    (namespace,) = objects(FLUX / "apps" / env / "namespace.yaml")
+    helm_release = release()
+    if change:
+        change(helm_release, sync, namespace)
+    return unsafe_release(helm_release) + unsafe_sync(sync, namespace, rendered_clusters(env))
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_no_routine_flux_operation_can_delete_the_data(env: str) -> None:
+    assert review(env) == []
+    assert rendered_clusters(env) == {"optin-ledger-db", "optin-ledger-erasures"}
+
+
+def _drop(path: list[str]) -> Callable[[Manifest, Manifest, Manifest], None]:
+    def change(helm_release: Manifest, sync: Manifest, namespace: Manifest) -> None:
+        target = {"release": helm_release, "sync": sync, "namespace": namespace}[path[0]]
+        for key in path[1:-1]:
+            target = target[key]
+        target.pop(path[-1])
+
+    return change
+
+
+REMOVED = {
+    "install strategy": (
+        _drop(["release", "spec", "install", "strategy"]),
+        "a failed install is remediated (uninstall)",
+    ),
+    "upgrade strategy": (
+        _drop(["release", "spec", "upgrade", "strategy"]),
+        "a failed upgrade is remediated (rollback)",
+    ),
+    "release health": (
+        _drop(["release", "spec", "healthCheckExprs"]),
+        "whatever the database clusters' state",
+    ),
+    "namespace prune guard": (
+        _drop(["namespace", "metadata", "annotations"]),
+        "pruning can delete Namespace",
+    ),
+    "orphaning deletion": (_drop(["sync", "spec", "deletionPolicy"]), "deleting the Kustomization deletes"),
+    "prerequisites": (
+        _drop(["sync", "spec", "dependsOn"]),
+        "no dependsOn for barman-cloud-plugin, cert-manager",
+    ),
+    "cluster health": (_drop(["sync", "spec", "healthChecks"]), "no health check on the database clusters"),
+}
+
+
+@pytest.mark.parametrize("protection", REMOVED)
+def test_without_its_protection_a_flux_hazard_is_flagged(protection: str) -> None:
+    change, complaint = REMOVED[protection]
+    assert any(complaint in finding for finding in review("production", change))
+
+
+def test_cleanup_of_a_failed_upgrade_is_flagged() -> None:
+    def cleanup(helm_release: Manifest, sync: Manifest, namespace: Manifest) -> None:
+        helm_release["spec"]["upgrade"]["cleanupOnFail"] = True
+
+    assert "a failed upgrade deletes what it created" in review("staging", cleanup)
+
+
+def cluster_status(**conditions: str) -> Any:
+    status = {"conditions": [{"type": kind, "status": value} for kind, value in conditions.items()]}
+    return celpy.adapter.json_to_cel(status)
+
+
+@pytest.mark.parametrize("where", ["release", "sync"])
+def test_the_health_expressions_fail_on_broken_wal_archiving(where: str) -> None:
+    """Evaluated with CEL as Flux does: a missing S3 Secret stops archiving, and that is a failure."""
+    spec = release()["spec"] if where == "release" else cluster_objects("production")["Kustomization"]["spec"]
+    (expr,) = [e for e in spec["healthCheckExprs"] if e["kind"] == "Cluster"]
+    env = celpy.Environment()
+
+    def holds(text: str, status: Any) -> bool:
+        return bool(env.program(env.compile(text)).evaluate({"status": status}))
+
+    healthy = cluster_status(Ready="True", ContinuousArchiving="True")
+    archiving_broken = cluster_status(Ready="True", ContinuousArchiving="False")
+    assert holds(expr["current"], healthy) and not holds(expr["failed"], healthy)
+    assert not holds(expr["current"], archiving_broken) and holds(expr["failed"], archiving_broken)
+    assert not holds(expr["current"], cluster_status(Ready="False", ContinuousArchiving="True"))

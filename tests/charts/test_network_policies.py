@@ -1,4 +1,5 @@
-"""Only the API is reachable; only this release's database clients reach a chart-made PostgreSQL."""
+"""Only the API is reachable (from the ingress controller, and Prometheus on its metrics port when
+scraped); only this release's database clients reach a chart-made PostgreSQL or its pooler."""
 
 from __future__ import annotations
 
@@ -29,10 +30,23 @@ def test_every_app_pod_is_closed_to_ingress_but_the_api_port(case: str) -> None:
         covering = [p for p in policies if selects(p, labels)]
         assert covering, f"{where} is not covered by any ingress policy"
         rules = [rule for p in covering for rule in p["spec"].get("ingress", [])]
+        ports = [port["port"] for rule in rules for port in rule["ports"]]
+        scraped = (
+            ["metrics"] if of_kind(rendered(case), "ServiceMonitor") and not where.startswith("Job/") else []
+        )
         if labels["app.kubernetes.io/component"] == "api":
-            assert [port["port"] for rule in rules for port in rule["ports"]] == ["http"]
+            assert sorted(ports) == sorted(["http", *scraped]), where
+            http = next(rule for rule in rules if rule["ports"][0]["port"] == "http")
+            ingress_namespace = {"kubernetes.io/metadata.name": "ingress-nginx"}
+            assert http["from"][0] == {"namespaceSelector": {"matchLabels": ingress_namespace}}
         else:
-            assert rules == [], f"{where} accepts traffic"
+            assert ports == scraped, f"{where} accepts traffic"
+        for rule in rules:
+            if rule["ports"][0]["port"] == "metrics":
+                prometheus = rule["from"][0]
+                assert prometheus["namespaceSelector"]["matchLabels"] == {
+                    "kubernetes.io/metadata.name": "monitoring"
+                }
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -41,30 +55,56 @@ def test_every_database_client_carries_the_label_the_database_admits(case: str) 
         assert labels.get(CLIENT_LABEL[0]) == CLIENT_LABEL[1], where
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if "cnpg" in c])
+@pytest.mark.parametrize("case", [c for c in CASES if of_kind(rendered(c), "Cluster")])
 def test_postgresql_admits_the_app_its_own_instances_and_the_operator_only(case: str) -> None:
     manifests = rendered(case)
-    (cluster,) = of_kind(manifests, "Cluster")
-    policy = named(manifests, "NetworkPolicy", "-database")
-    assert policy["spec"]["podSelector"]["matchLabels"] == {"cnpg.io/cluster": cluster["metadata"]["name"]}
-    peers = [peer for rule in policy["spec"]["ingress"] for peer in rule["from"]]
-    app_peer = next(p for p in peers if CLIENT_LABEL[0] in p.get("podSelector", {}).get("matchLabels", {}))
-    assert app_peer["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "consent"
-    assert "namespaceSelector" not in app_peer  # this namespace only
-    operator = next(p for p in peers if "namespaceSelector" in p)
-    assert operator["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "cloudnative-pg"}
-    assert len(peers) == 3
-    # nothing else in the release, API included, is selected as a database pod
-    for labels in pod_labels(case).values():
-        assert not selects(policy, labels)
+    for cluster in of_kind(manifests, "Cluster"):
+        name = cluster["metadata"]["name"]
+        policy = named(manifests, "NetworkPolicy", name)
+        assert policy["spec"]["podSelector"]["matchLabels"] == {"cnpg.io/cluster": name}
+        peers = [peer for rule in policy["spec"]["ingress"] for peer in rule["from"]]
+        app_peer = next(
+            p for p in peers if CLIENT_LABEL[0] in p.get("podSelector", {}).get("matchLabels", {})
+        )
+        assert app_peer["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "consent"
+        assert "namespaceSelector" not in app_peer  # this namespace only
+        operator = next(
+            p
+            for p in peers
+            if p.get("podSelector", {}).get("matchLabels") == {"app.kubernetes.io/name": "cloudnative-pg"}
+        )
+        assert operator["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "cnpg-system"}
+        poolers = [
+            p for p in peers if "cnpg.io/poolerName" in p.get("podSelector", {}).get("matchLabels", {})
+        ]
+        scraped = of_kind(manifests, "PodMonitor")
+        assert len(peers) == 3 + len(poolers) + (1 if scraped else 0)
+        # nothing else in the release, API included, is selected as a database pod
+        for labels in pod_labels(case).values():
+            assert not selects(policy, labels)
 
 
-def test_egress_lockdown_allows_dns_the_database_and_the_listed_extras() -> None:
+def test_egress_lockdown_allows_dns_the_databases_and_named_providers_only() -> None:
     manifests = rendered("external-database")
     policy = named(manifests, "NetworkPolicy", "-egress")
     assert policy["spec"]["policyTypes"] == ["Egress"]
     ports = [sorted(p["port"] for p in rule["ports"]) for rule in policy["spec"]["egress"]]
-    assert ports == [[53, 53], [5432], [443, 465]]
-    assert policy["spec"]["egress"][1]["to"] == [{"ipBlock": {"cidr": "10.20.0.0/24"}}]
+    assert ports == [[53, 53], [5432], [465], [443]]
+    dns, database, smtp, sms = policy["spec"]["egress"]
+    assert {"ipBlock": {"cidr": "169.254.20.10/32"}} in dns["to"]  # NodeLocal DNSCache
+    assert database["to"] == [{"ipBlock": {"cidr": "10.20.0.0/24"}}]
+    assert smtp["to"] == [{"ipBlock": {"cidr": "192.0.2.25/32"}}]
+    assert sms["to"] == [{"ipBlock": {"cidr": "198.51.100.0/28"}}]
     for where, labels in pod_labels("external-database").items():
         assert selects(policy, labels), where
+
+
+def test_with_chart_made_clusters_egress_reaches_both_and_the_pooler() -> None:
+    policy = named(rendered("flux-production"), "NetworkPolicy", "-egress")
+    (database,) = [r for r in policy["spec"]["egress"] if r["ports"] == [{"port": 5432, "protocol": "TCP"}]]
+    selected = [peer["podSelector"]["matchLabels"] for peer in database["to"]]
+    assert selected == [
+        {"cnpg.io/cluster": "consent-optin-ledger-db"},
+        {"cnpg.io/cluster": "consent-optin-ledger-erasures"},
+        {"cnpg.io/poolerName": "consent-optin-ledger-db-pooler"},
+    ]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import helm_python as helm
 import pytest
 
-from tests.charts.manifests import CASES, CHART, env_of, merged, pod_specs, render_text, rendered
+from tests.charts.manifests import CASES, CHART, env_of, load_values, merged, pod_specs, render_text, rendered
 
 FAKE_KEK = "RkFLRS1LRUstZmFrZS1rZWstZmFrZS1rZWstZmFrZS0x"
 FAKE_DB_PASSWORD = "FAKE-db-password-7c1e"
@@ -19,6 +21,9 @@ FAKES = (FAKE_KEK, FAKE_DB_PASSWORD, FAKE_SMTP_PASSWORD, FAKE_SMS_TOKEN)
 
 SECRET_SETTINGS = {
     "DATABASE_URL",
+    "OPTIN_DB_PASSWORD",
+    "OPTIN_ERASURE_LOG",
+    "OPTIN_ERASURE_LOG_PASSWORD",
     "OPTIN_KEK",
     "OPTIN_INDEX_KEY",
     "OPTIN_TOKEN_KEY",
@@ -79,8 +84,15 @@ def test_no_secret_object_and_secret_settings_only_by_reference(case: str) -> No
     for where, pod in pod_specs(manifests).items():
         for container in pod["containers"]:
             for name, entry in env_of(container).items():
-                if name in SECRET_SETTINGS:
-                    assert "value" not in entry, f"{where}: {name} in clear"
+                if name in SECRET_SETTINGS and "value" in entry:
+                    # a URL built by Kubernetes from a password variable defined before it
+                    password = urlsplit(entry["value"]).password or ""
+                    reference = re.fullmatch(r"\$\((\w+)\)", password)
+                    assert reference, f"{where}: {name} in clear"
+                    defined_before = list(env_of(container))[: list(env_of(container)).index(name)]
+                    assert reference[1] in defined_before, where
+                    assert set(env_of(container)[reference[1]]["valueFrom"]) == {"secretKeyRef"}, where
+                elif name in SECRET_SETTINGS:
                     assert set(entry["valueFrom"]) == {"secretKeyRef"}, where
 
 
@@ -91,3 +103,58 @@ def test_every_long_running_container_gets_all_three_keys(case: str) -> None:
             continue  # migrations need only the database
         env = env_of(pod["containers"][0])
         assert {"DATABASE_URL", "OPTIN_KEK", "OPTIN_INDEX_KEY", "OPTIN_TOKEN_KEY"} <= set(env), where
+
+
+def secrets_referenced(manifests: tuple[dict[str, Any], ...]) -> set[str]:
+    """Every Secret the rendered objects name: env references, volumes, the backup credentials,
+    the service role's password, the Ingress certificates."""
+    names: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if (
+                    key in ("secretKeyRef", "passwordSecret", "accessKeyId", "secretAccessKey")
+                    and "name" in value
+                ):
+                    names.add(value["name"])
+                elif key == "secret" and "secretName" in value:
+                    names.add(value["secretName"])
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for manifest in manifests:
+        walk(manifest.get("spec", {}))
+        if manifest["kind"] == "Ingress":
+            names.update(t["secretName"] for t in manifest["spec"].get("tls", []))
+    return names
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_notes_name_every_secret_the_release_reads(case: str) -> None:
+    with helm.Chart.load(CHART) as chart:
+        files = chart.render(load_values(case), name="consent", namespace="optin")
+    (notes,) = [text for name, text in files.items() if name.endswith("NOTES.txt")]
+    referenced = secrets_referenced(rendered(case))
+    assert referenced, case
+    assert [name for name in sorted(referenced) if name not in notes] == []
+
+
+def test_the_chart_readme_names_every_kind_of_secret() -> None:
+    readme = (CHART / "README.md").read_text()
+    every = set().union(*(secrets_referenced(rendered(case)) for case in CASES))
+    suffixes = {
+        name.removeprefix("consent-optin-ledger") for name in every if name.startswith("consent-optin-ledger")
+    }
+    for suffix in suffixes:
+        assert f"<fullname>{suffix}" in readme, suffix
+    for key in (
+        "ACCESS_KEY_ID",
+        "OPTIN_SMTP_PASSWORD",
+        "OPTIN_SMS_AUTH_TOKEN",
+        "MIGRATION_DATABASE_URL",
+        "tls.crt",
+    ):
+        assert key in readme

@@ -33,13 +33,18 @@ def test_pods_run_as_non_root_with_no_privileges(case: str) -> None:
 
 @pytest.mark.parametrize("case", CASES)
 def test_the_only_writable_path_is_an_empty_dir_at_tmp(case: str) -> None:
+    """Besides /tmp, only read-only CA certificates (the `ca.crt` of a CloudNativePG CA Secret)."""
     for where, pod in pod_specs(rendered(case)).items():
         volumes = {v["name"]: v for v in pod["volumes"]}
-        for container in containers(pod):
-            mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
-            assert mounts == {"/tmp": "tmp"}, where
         assert "emptyDir" in volumes["tmp"], where
-        assert set(volumes) == {"tmp"}, where
+        for container in containers(pod):
+            mounts = {m["mountPath"]: m for m in container.get("volumeMounts", [])}
+            assert mounts.pop("/tmp")["name"] == "tmp", where
+            for path, mount in mounts.items():
+                assert mount["readOnly"] is True, f"{where}: {path}"
+                secret = volumes[mount["name"]]["secret"]
+                assert secret["secretName"].endswith("-ca"), where
+                assert secret["items"] == [{"key": "ca.crt", "path": "ca.crt"}], where  # never ca.key
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -139,3 +139,45 @@ def test_without_the_worker_the_api_sends() -> None:
     assert [m for m in of_kind(manifests, "Deployment") if m["metadata"]["name"].endswith("-worker")] == []
     api = named(manifests, "Deployment", "-api")["spec"]["template"]["spec"]["containers"][0]
     assert "--no-worker" not in api["args"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_projector_and_worker_probes_read_the_heartbeat_their_process_keeps(case: str) -> None:
+    manifests = rendered(case)
+    (config,) = of_kind(manifests, "ConfigMap")
+    for suffix in ("-projector", "-worker"):
+        (container,) = named(manifests, "Deployment", suffix)["spec"]["template"]["spec"]["containers"]
+        for probe, file in (("startupProbe", "live"), ("livenessProbe", "live"), ("readinessProbe", "ready")):
+            command = container[probe]["exec"]["command"]
+            assert command[:4] == ["python", "-m", "adapters.heartbeat", file], suffix
+            # the process beats in its data directory (adapters/heartbeat.py, settings.data_dir)
+            assert command[command.index("--dir") + 1] == config["data"]["OPTIN_DATA_DIR"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_process_serves_metrics_on_the_named_port_to_other_pods(case: str) -> None:
+    for suffix in ("-api", "-projector", "-worker"):
+        (container,) = named(rendered(case), "Deployment", suffix)["spec"]["template"]["spec"]["containers"]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert ports["metrics"] == int(env["OPTIN_METRICS_PORT"]) == 9464
+        assert env["OPTIN_METRICS_HOST"] == "0.0.0.0"  # noqa: S104 -- Prometheus scrapes the pod
+
+
+def test_the_service_monitor_reaches_every_process_through_a_headless_service() -> None:
+    manifests = rendered("cnpg-pooler-monitoring")
+    (monitor,) = of_kind(manifests, "ServiceMonitor")
+    service = named(manifests, "Service", "-metrics")
+    assert service["metadata"]["labels"].items() >= monitor["spec"]["selector"]["matchLabels"].items()
+    assert service["spec"]["clusterIP"] == "None"
+    assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"] == "metrics"
+    selected = [
+        m["metadata"]["name"]
+        for m in of_kind(manifests, "Deployment")
+        if service["spec"]["selector"].items() <= m["spec"]["template"]["metadata"]["labels"].items()
+    ]
+    assert sorted(selected) == [
+        "consent-optin-ledger-api",
+        "consent-optin-ledger-projector",
+        "consent-optin-ledger-worker",
+    ]

@@ -20,16 +20,25 @@ USERNAME, PASSWORD = "mailer", "mail-secret-1"
 @dataclass
 class Mailbox:
     received: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
+    """Each accepted message exactly as it came over the wire (dot-unstuffed), beside `received`."""
+    envelopes: list[tuple[str, list[str], list[str]]] = field(default_factory=list)
+    """Each accepted message's MAIL FROM, RCPT TO and MAIL options (e.g. SMTPUTF8)."""
     refuse_next: list[str] = field(default_factory=list)
     """SMTP replies to give instead of accepting, one per incoming message (e.g. "451 later")."""
     logins: list[str] = field(default_factory=list)
+    senders: list[str] = field(default_factory=list)
+    """The envelope sender (MAIL FROM) of each message received, in order."""
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse_next:
             return self.refuse_next.pop(0)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
+        self.raw.append(envelope.original_content)
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), list(envelope.mail_options)))
         self.received.append(message)
+        self.senders.append(envelope.mail_from)
         return "250 OK"
 
     def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
@@ -39,10 +48,13 @@ class Mailbox:
         )
         if ok:
             self.logins.append(mechanism)
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # not handled: the server answers 535
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.received if m["To"] == address]
+
+    def raw_to(self, address: str) -> list[bytes]:
+        return [raw for raw, m in zip(self.raw, self.received, strict=True) if m["To"] == address]
 
 
 def free_port() -> int:

@@ -4,18 +4,17 @@ read model equals a rebuild from the ledger."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
 from nacl.pwhash.argon2id import MEMLIMIT_MIN, OPSLIMIT_MIN
 
-from adapters.postgres.event_store import PostgresEventStore
 from adapters.settings import Settings
 from api.auth.passwords import PasswordHasher
-from api.auth.services import AuthServices, create_auth_services
+from api.composition import Components, compose
 from ledger.errors import ConflictError
-from ledger.repository import Repository
 from ledger.vocabulary import SYSTEM
 from projections.runner import ProjectionRunner
 from projections.users import UsersProjection
@@ -24,15 +23,17 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def auth(database_url: str, store: PostgresEventStore, pool: asyncpg.Pool, tmp_path: Any) -> AuthServices:
+async def auth(database_url: str, pool: asyncpg.Pool, tmp_path: Any) -> AsyncIterator[Components]:
     settings = Settings(
         database_url=database_url, data_dir=tmp_path, index_key=b"i" * 32, token_key=b"t" * 32, kek=b"k" * 32
     )
-    return create_auth_services(settings, pool, Repository(store), PasswordHasher(OPSLIMIT_MIN, MEMLIMIT_MIN))
+    parts = compose(settings, pool, follow=False, hasher=PasswordHasher(OPSLIMIT_MIN, MEMLIMIT_MIN))
+    yield parts
+    await parts.close()
 
 
 async def test_concurrent_creations_of_one_email_make_one_account(
-    auth: AuthServices, pool: asyncpg.Pool
+    auth: Components, pool: asyncpg.Pool
 ) -> None:
     async def create(n: int) -> object:
         return await auth.accounts.create(
@@ -49,7 +50,7 @@ async def test_concurrent_creations_of_one_email_make_one_account(
     assert await pool.fetchval("SELECT count(*) FROM user_logins") == 1
 
 
-async def test_live_users_read_model_equals_a_rebuild(auth: AuthServices, pool: asyncpg.Pool) -> None:
+async def test_live_users_read_model_equals_a_rebuild(auth: Components, pool: asyncpg.Pool) -> None:
     runner = ProjectionRunner(pool, [UsersProjection()], batch_size=3)
     projection = runner.projections["users"]
     users = []
@@ -59,7 +60,7 @@ async def test_live_users_read_model_equals_a_rebuild(auth: AuthServices, pool: 
         )
         users.append(user.id)
         await runner.catch_up(projection)  # the live model, batch by batch
-    key_id, _, _ = await auth.accounts.issue_api_key(users[0], SYSTEM)
+    key_id = (await auth.accounts.issue_api_key(users[0], SYSTEM)).key_id
     await auth.accounts.revoke_api_key(users[0], key_id, SYSTEM)
     await auth.accounts.issue_api_key(users[1], SYSTEM)
     await auth.accounts.change(users[2], role="auditor", disabled=True, actor=SYSTEM)

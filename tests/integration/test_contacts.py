@@ -14,10 +14,10 @@ from adapters.crypto.sealer import NaclSealer
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.settings import Settings
 from ledger.address import normalise
+from ledger.application.contacts import ContactRegistry
 from ledger.chain import ChainRecord, first_break
 from ledger.contact import Contact
 from ledger.errors import NotFoundError
-from ledger.registry import ContactRegistry
 from ledger.vocabulary import Actor
 from projections.catalog import all_projections
 from projections.runner import ProjectionRunner

@@ -10,14 +10,15 @@ from uuid import UUID
 import asyncpg
 import pytest
 
-from adapters.import_files import import_file
+from adapters.import_files import FileImports
 from adapters.import_workers import Parallel
 from adapters.postgres.event_store import PostgresEventStore
 from ledger.address import normalise
-from ledger.channel_preferences import ChannelPreferences
+from ledger.application.channel_preferences import ChannelPreferences
+from ledger.application.contacts import ContactRegistry
+from ledger.application.imports import ImportReport
 from ledger.consent import Consent, Evidence, consent_id
 from ledger.program import new_program
-from ledger.registry import ContactRegistry
 from ledger.send_policy import consent_now
 from ledger.vocabulary import Actor
 from projections.programs import ProgramsProjection
@@ -48,8 +49,10 @@ async def programs(registry: ContactRegistry, pool: asyncpg.Pool) -> tuple[UUID,
     return offers.id, news.id
 
 
-async def run(pool: asyncpg.Pool, store: PostgresEventStore, path: Path, *, dry_run: bool = False):  # type: ignore[no-untyped-def]
-    return await import_file(pool, store, KEK, INDEX_KEY, path, ADMIN, dry_run=dry_run)
+async def run(
+    pool: asyncpg.Pool, store: PostgresEventStore, path: Path, *, dry_run: bool = False
+) -> ImportReport:
+    return await FileImports(pool, store, KEK, INDEX_KEY).run(path, ADMIN, dry_run=dry_run)
 
 
 async def test_an_import_applies_with_provenance_and_a_rerun_changes_nothing(
@@ -192,7 +195,7 @@ async def test_a_file_applied_by_two_processes_gives_the_same_result(
     path = tmp_path / "two.csv"
     path.write_text(HEADER + "".join(lines))
     parallel = Parallel(database_url, "optin_app", None, workers=2, min_rows=0)
-    report = await import_file(pool, store, KEK, INDEX_KEY, path, ADMIN, dry_run=False, parallel=parallel)
+    report = await FileImports(pool, store, KEK, INDEX_KEY).run(path, ADMIN, dry_run=False, parallel=parallel)
     assert report.applied and report.outcomes == {"opted_in": 40, "opted_out": 10}
     mapper = registry.repository.mapper
     for n, person in enumerate(people):
@@ -201,5 +204,5 @@ async def test_a_file_applied_by_two_processes_gives_the_same_result(
         expected = "opted_out" if n < 10 else "opted_in"
         assert (await consent_now(store, mapper, contact, offers, "email")).status == expected
     head = await store.head()
-    again = await import_file(pool, store, KEK, INDEX_KEY, path, ADMIN, dry_run=False, parallel=parallel)
+    again = await FileImports(pool, store, KEK, INDEX_KEY).run(path, ADMIN, dry_run=False, parallel=parallel)
     assert again.outcomes == {"already_imported": 50} and await store.head() == head

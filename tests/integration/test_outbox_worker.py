@@ -14,16 +14,20 @@ import pytest
 from adapters.clock import SystemClock
 from adapters.crypto.codes import HmacCodes
 from adapters.postgres.outbox_queue import PostgresOutboxQueue
+from adapters.postgres.rate_limits import PostgresRateLimiter
 from api.auth.unsubscribe_tokens import UnsubscribeTokens
 from ledger.address import normalise
+from ledger.application.channel_preferences import ChannelPreferences
+from ledger.application.consent import Client, ConsentFlows
+from ledger.application.contacts import ContactRegistry
+from ledger.application.dispatch import Dispatcher, RetryPolicy
+from ledger.application.guardrails import Guardrails, Limits
+from ledger.application.messaging import Messaging, SendRequest
 from ledger.composer import Composer
-from ledger.consent_flows import Client, ConsentFlows
-from ledger.dispatch import Dispatcher, Outgoing, RetryPolicy
 from ledger.message import Message
-from ledger.messaging import Messaging, SendRequest
+from ledger.ports import Outgoing, Sender
 from ledger.program import new_program
-from ledger.registry import ContactRegistry
-from ledger.vocabulary import Actor
+from ledger.vocabulary import Actor, Channel
 from projections.outbox import OutboxProjection
 from projections.runner import ProjectionRunner
 from tests import pii
@@ -58,7 +62,9 @@ class World:
         self.composer = Composer(
             registry.repository, registry.sealer, UnsubscribeTokens(bytes(32), "https://x")
         )
-        self.messaging = Messaging(self.composer, self.flows)
+        guardrails = Guardrails(PostgresRateLimiter(pool), registry.repository, Limits())
+        self.messaging = Messaging(self.composer, self.flows, guardrails)
+        self.preferences = ChannelPreferences(registry.repository, self.program_ids)
         self.runner = ProjectionRunner(pool, [OutboxProjection()])
 
     async def queued(self) -> tuple[UUID, UUID, UUID]:
@@ -73,7 +79,7 @@ class World:
         await self.registry.repository.save(program)
         contact_id = (await self.registry.register(normalise("sms", pii.phone()), STAFF)).contact_id
         request = SendRequest(contact_id, program.id, kind="transactional", variables={"message": "Shipped"})
-        outcome = await self.messaging.send(request, STAFF, "test")
+        outcome = await self.messaging.send(request, STAFF)
         assert outcome.status == "queued"
         await self.runner.catch_up(self.runner.projections["outbox"])
         return outcome.message_id, contact_id, program.id
@@ -82,9 +88,14 @@ class World:
         clock = SystemClock()
         queue = PostgresOutboxQueue(self.pool, clock, lease=timedelta(seconds=30))
         policy = RetryPolicy(max_attempts=3, base=timedelta(milliseconds=50))
+        senders: dict[Channel, Sender] = {"sms": sender, "email": sender}
         return Dispatcher(
-            self.registry, self.composer, {"sms": sender, "email": sender}, queue, clock, policy
+            self.registry, self.composer, senders, queue, clock, policy, preferences=self.preferences
         )
+
+    async def program_ids(self) -> list[UUID]:
+        rows = await self.pool.fetch("SELECT originator_id FROM events WHERE topic = 'optin.created'")
+        return [r["originator_id"] for r in rows]
 
 
 async def test_two_workers_never_take_one_message_at_once(

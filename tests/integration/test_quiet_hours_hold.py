@@ -13,17 +13,21 @@ import pytest
 
 from adapters.crypto.codes import HmacCodes
 from adapters.postgres.outbox_queue import PostgresOutboxQueue
+from adapters.postgres.rate_limits import PostgresRateLimiter
 from api.auth.unsubscribe_tokens import UnsubscribeTokens
 from ledger.address import normalise
+from ledger.application.channel_preferences import ChannelPreferences
+from ledger.application.consent import Client, ConsentFlows
+from ledger.application.contacts import ContactRegistry
+from ledger.application.dispatch import Dispatcher
+from ledger.application.guardrails import Guardrails, Limits
+from ledger.application.messaging import Messaging, SendRequest
 from ledger.composer import Composer
-from ledger.consent_flows import Client, ConsentFlows
 from ledger.default_templates import ensure_default_templates
-from ledger.dispatch import Dispatcher, Outgoing
 from ledger.message import Message
-from ledger.messaging import Messaging, SendRequest
+from ledger.ports import Outgoing
 from ledger.program import new_program
 from ledger.quiet_hours import QuietHours
-from ledger.registry import ContactRegistry
 from ledger.template import TemplateKind
 from ledger.vocabulary import Actor, Purpose
 from projections.messages import MessagesProjection
@@ -68,8 +72,9 @@ async def queued(registry: ContactRegistry, pool: asyncpg.Pool, purpose: Purpose
     await flows.set_own(contact_id, uuid.uuid4(), program.id, "opt_in", Client())
     composer = Composer(registry.repository, registry.sealer, UnsubscribeTokens(bytes(32), "https://x"))
     kind: TemplateKind = "promotional" if purpose == "marketing" else "transactional"
-    outcome = await Messaging(composer, flows).send(
-        SendRequest(contact_id, program.id, kind=kind, variables={"message": "Sale!"}), STAFF, "test"
+    guardrails = Guardrails(PostgresRateLimiter(pool), registry.repository, Limits())
+    outcome = await Messaging(composer, flows, guardrails).send(
+        SendRequest(contact_id, program.id, kind=kind, variables={"message": "Sale!"}), STAFF
     )
     assert outcome.status == "queued", outcome
     return outcome.message_id
@@ -79,7 +84,15 @@ def worker(registry: ContactRegistry, pool: asyncpg.Pool, clock: Clock) -> tuple
     sender = Recorder(clock)
     composer = Composer(registry.repository, registry.sealer, UnsubscribeTokens(bytes(32), "https://x"))
     queue = PostgresOutboxQueue(pool, clock)
-    return Dispatcher(registry, composer, {"sms": sender}, queue, clock, quiet_hours=QuietHours()), sender
+    preferences = ChannelPreferences(registry.repository, lambda: _no_programs())
+    dispatcher = Dispatcher(
+        registry, composer, {"sms": sender}, queue, clock, preferences=preferences, quiet_hours=QuietHours()
+    )
+    return dispatcher, sender
+
+
+async def _no_programs() -> list[UUID]:
+    return []  # no provider opt-out happens here: no program is ever looked up
 
 
 async def test_a_marketing_sms_is_held_until_eight_local_then_sent(

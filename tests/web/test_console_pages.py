@@ -9,9 +9,10 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.auth.principal import Role
-from api.auth.services import AuthServices
+from api.composition import Components
 from ledger.vocabulary import SYSTEM
 from projections.runner import wait_for_position
+from tests import pii
 from tests.api.conftest import AuthHeaders
 from tests.web.conftest import csrf_of
 
@@ -34,7 +35,7 @@ PAGES = {
 }
 
 
-async def log_in(client: Client, auth: AuthServices, pool: object, role: Role) -> None:
+async def log_in(client: Client, auth: Components, pool: object, role: Role) -> None:
     email = f"{role}-console@staff.example.org"
     _, position = await auth.accounts.create(email=email, role=role, password=PASSWORD, actor=SYSTEM)
     await wait_for_position(pool, position, ["users"])  # type: ignore[arg-type]
@@ -51,7 +52,7 @@ async def log_in(client: Client, auth: AuthServices, pool: object, role: Role) -
 
 @pytest.mark.parametrize("role", ["admin", "staff", "auditor"])
 async def test_each_role_sees_exactly_its_pages(
-    client: Client, auth_services: AuthServices, pool: object, role: Role
+    client: Client, auth_services: Components, pool: object, role: Role
 ) -> None:
     anonymous = await client.get("/console", follow_redirects=False)
     assert anonymous.status_code == 303
@@ -67,7 +68,7 @@ async def test_each_role_sees_exactly_its_pages(
 
 
 async def test_the_console_takes_only_its_cookie_and_the_cookie_is_no_bearer_token(
-    client: Client, auth_services: AuthServices, pool: object, auth_headers: AuthHeaders
+    client: Client, auth_services: Components, pool: object, auth_headers: AuthHeaders
 ) -> None:
     bearer = await auth_headers("admin")
     refused = await client.get("/console", headers=bearer, follow_redirects=False)
@@ -80,7 +81,7 @@ async def test_the_console_takes_only_its_cookie_and_the_cookie_is_no_bearer_tok
 
 
 async def test_pages_carry_the_security_headers_and_logout_ends_the_session(
-    client: Client, auth_services: AuthServices, pool: object
+    client: Client, auth_services: Components, pool: object
 ) -> None:
     await log_in(client, auth_services, pool, "auditor")
     audit = await client.get("/console/audit")
@@ -105,7 +106,7 @@ async def test_pages_carry_the_security_headers_and_logout_ends_the_session(
 
 
 async def test_admin_issues_a_service_key_shown_once(
-    client: Client, auth_services: AuthServices, pool: object
+    client: Client, auth_services: Components, pool: object
 ) -> None:
     await log_in(client, auth_services, pool, "admin")
     users = await client.get("/console/users")
@@ -130,7 +131,7 @@ async def test_admin_issues_a_service_key_shown_once(
 
 
 async def test_a_console_session_is_renewed_while_used(
-    client: Client, auth_services: AuthServices, pool: object, monkeypatch: pytest.MonkeyPatch
+    client: Client, auth_services: Components, pool: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await log_in(client, auth_services, pool, "staff")
     monkeypatch.setattr("api.web.sessions._RENEW_AFTER", timedelta(0))
@@ -148,3 +149,35 @@ async def test_a_console_session_is_renewed_while_used(
     refused = await client.get("/console", follow_redirects=False)
     assert refused.status_code == 303
     assert "Max-Age=0" in refused.headers["set-cookie"]  # the bad cookie is cleared
+
+
+async def test_staff_record_an_opt_out_at_once_and_ask_for_an_opt_in_from_the_console(
+    client: Client, auth_services: Components, pool: object, auth_headers: AuthHeaders
+) -> None:
+    admin = await auth_headers("admin")
+    made = await client.post(
+        "/v1/optins",
+        json={
+            "name": "Letters",
+            "purpose": "marketing",
+            "channels": ["email"],
+            "disclosure": "Monthly letters.",
+        },
+        headers=admin,
+    )
+    optin = made.json()["id"]
+    await log_in(client, auth_services, pool, "staff")
+    page = await client.get("/console/consent-requests")
+    assert "at once, no code" in page.text
+    form = {"_csrf_token": csrf_of(page.text), "optin_id": optin, "channel": "email"}
+    out = await client.post(
+        "/console/consent-requests",
+        data={**form, "action": "opt_out", "address": pii.email(), "reason": "asked at the counter"},
+    )
+    assert out.status_code == 200, out.text[-500:]
+    assert "Recorded the opt-out." in out.text
+    asked = await client.post(
+        "/console/consent-requests", data={**form, "action": "opt_in", "address": pii.email()}
+    )
+    assert asked.status_code == 202, asked.text[-500:]
+    assert "a code is on its way" in asked.text

@@ -9,16 +9,19 @@ from __future__ import annotations
 from typing import Annotated, Any, cast
 from uuid import UUID
 
+import asyncpg
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 
-from api.services import Services, one_page
+from api.answers import one_page
+from api.dependencies import components
 from api.web.console.access import EDITORS, VIEWERS, may
+from api.web.console.feedback import in_words
 from api.web.rendering import Form, is_htmx, page, viewer
-from ledger.address import normalise
+from ledger.application.contacts import ContactRegistry
 from ledger.errors import InvalidValueError
 from ledger.vocabulary import Channel
 from projections import consent_state
@@ -52,15 +55,15 @@ def evidence(details: dict[str, Any]) -> list[tuple[str, str]]:
     return flat
 
 
-@get("/contacts", guards=[VIEWERS])
+@get("/contacts", guards=[VIEWERS], dependencies=components("pool"))
 async def contacts_page(
     request: Request[Any, Any, Any],
-    services: NamedDependency[Services],
+    pool: NamedDependency[asyncpg.Pool],
     cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
 ) -> Response[Any]:
     after = read.cursor_key(cursor) if cursor else None
     rows = await read.list_contacts(
-        services.pool,
+        pool,
         channel=None,
         created_after=None,
         created_before=None,
@@ -79,16 +82,18 @@ async def contacts_page(
     )
 
 
-@post("/contacts/search", guards=[VIEWERS])
+@post("/contacts/search", guards=[VIEWERS], dependencies=components("pool", "contacts"))
 async def search(
-    request: Request[Any, Any, Any], data: Annotated[SearchForm, Form], services: NamedDependency[Services]
+    request: Request[Any, Any, Any],
+    data: Annotated[SearchForm, Form],
+    pool: NamedDependency[asyncpg.Pool],
+    contacts: NamedDependency[ContactRegistry],
 ) -> Response[Any]:
     error, rows = None, []
     try:
         channel: Channel = "sms" if data.channel == "sms" else "email"
-        address = normalise(channel, data.address, default_region=services.settings.default_region)
-        found = await services.contacts.find(address)
-        row = await read.get_contact(services.pool, found) if found else None
+        found = await contacts.find_text(channel, data.address)
+        row = await read.get_contact(pool, found) if found else None
         rows = [row] if row else []
     except InvalidValueError as e:
         error = str(e)
@@ -96,16 +101,16 @@ async def search(
     return page(request, template, title="Contacts", rows=rows, next_cursor=None, searched=True, error=error)
 
 
-@get("/contacts/{contact_id:uuid}", guards=[VIEWERS])
+@get("/contacts/{contact_id:uuid}", guards=[VIEWERS], dependencies=components("pool"))
 async def contact_page(
-    request: Request[Any, Any, Any], contact_id: FromPath[UUID], services: NamedDependency[Services]
+    request: Request[Any, Any, Any], contact_id: FromPath[UUID], pool: NamedDependency[asyncpg.Pool]
 ) -> Response[Any]:
-    contact = await read.get_contact(services.pool, contact_id)
+    contact = await read.get_contact(pool, contact_id)
     if contact is None:
         raise NotFoundException("no such contact")
-    names = {p.id: p.name for p in await list_programs(services.pool, include_archived=True)}
-    decided = await consent_state.decisions_of(services.pool, contact_id, cast(Channel, contact.channel))
-    events = await timeline(services.pool, contact_id, after=0, limit=TIMELINE_LIMIT)
+    names = {p.id: p.name for p in await list_programs(pool, include_archived=True)}
+    decided = await consent_state.decisions_of(pool, contact_id, cast(Channel, contact.channel))
+    events = await timeline(pool, contact_id, after=0, limit=TIMELINE_LIMIT)
     return page(
         request,
         "console/contact.html",
@@ -116,7 +121,7 @@ async def contact_page(
             for c in decided
             if c.decision.position is not None
         ],
-        events=[(e, evidence(e.details)) for e in events],
+        events=[(e, evidence(e.details), in_words(e.topic, e.details)) for e in events],
         truncated=len(events) == TIMELINE_LIMIT,
         may_request=may(viewer(request), EDITORS),
     )

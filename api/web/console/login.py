@@ -6,18 +6,18 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 
+from adapters.settings import Settings
+from api.auth.authenticator import Authenticator
 from api.auth.guards import anyone
-from api.auth.login import LoginRefusedError, LoginThrottledError
-from api.auth.services import AuthServices, provide_auth
+from api.auth.login import LoginRefusedError, LoginService, LoginThrottledError
 from api.auth.tokens import CONSOLE_TOKEN_TTL, issue_console_token, verify_staff_token
-from api.routes.auth import correlation_id
-from api.services import Services
+from api.dependencies import components, request_id
 from api.web.cookies import CONSOLE, clear_cookie, cookie_name, set_cookie
 from api.web.rendering import Form, page, see_other, viewer
 
-AUTH = {"auth": Provide(provide_auth, sync_to_thread=False)}
+LOGIN = components("login", "settings")
 
 
 class LoginForm(msgspec.Struct, kw_only=True):
@@ -25,24 +25,24 @@ class LoginForm(msgspec.Struct, kw_only=True):
     password: str = ""
 
 
-@get("/login", guards=[anyone], dependencies=AUTH)
+@get("/login", guards=[anyone])
 async def login_page(request: Request[Any, Any, Any]) -> Response[Any]:
     if viewer(request) is not None:
         return see_other(request, "/console")
     return page(request, "console/login.html", title="Log in")
 
 
-@post("/login", guards=[anyone], dependencies=AUTH)
+@post("/login", guards=[anyone], dependencies=LOGIN)
 async def log_in(
     request: Request[Any, Any, Any],
     data: Annotated[LoginForm, Form],
-    services: NamedDependency[Services],
-    auth: NamedDependency[AuthServices],
+    login: NamedDependency[LoginService],
+    settings: NamedDependency[Settings],
 ) -> Response[Any]:
     client = request.client.host if request.client else "unknown"
     try:
-        issued = await auth.login.login(
-            data.email, data.password, client=client, correlation_id=correlation_id(request)
+        issued = await login.login(
+            data.email, data.password, client=client, correlation_id=request_id(request)
         )
     except LoginThrottledError as e:
         throttled = page(request, "console/login.html", status=429, title="Log in", error=str(e))
@@ -51,20 +51,22 @@ async def log_in(
     except LoginRefusedError:
         error = "Wrong email or password, or the account is disabled."
         return page(request, "console/login.html", status=401, title="Log in", error=error)
-    user_id = verify_staff_token(services.settings.token_key, issued.access_token).subject
+    user_id = verify_staff_token(settings.token_key, issued.access_token).subject
     response = see_other(request, "/console")
-    token = issue_console_token(services.settings.token_key, user_id)
-    response.cookies.append(set_cookie(services.settings, CONSOLE, token, CONSOLE_TOKEN_TTL))
+    token = issue_console_token(settings.token_key, user_id)
+    response.cookies.append(set_cookie(settings, CONSOLE, token, CONSOLE_TOKEN_TTL))
     return response
 
 
-@post("/logout", guards=[anyone], dependencies=AUTH)
+@post("/logout", guards=[anyone], dependencies=components("authenticator", "settings"))
 async def log_out(
-    request: Request[Any, Any, Any], services: NamedDependency[Services], auth: NamedDependency[AuthServices]
+    request: Request[Any, Any, Any],
+    authenticator: NamedDependency[Authenticator],
+    settings: NamedDependency[Settings],
 ) -> Response[Any]:
-    token = request.cookies.get(cookie_name(services.settings, CONSOLE))
+    token = request.cookies.get(cookie_name(settings, CONSOLE))
     if token:
-        await auth.authenticator.end_console_session(token)
+        await authenticator.end_console_session(token)
     response = see_other(request, "/console/login")
-    response.cookies.append(clear_cookie(services.settings, CONSOLE))
+    response.cookies.append(clear_cookie(settings, CONSOLE))
     return response

@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 
-from api.services import Services, one_page
+from api.answers import one_page
+from api.dependencies import components
 from api.web.console.access import VIEWERS
 from api.web.console.contacts import evidence
 from api.web.rendering import page
@@ -26,16 +28,16 @@ STATUSES = (
 )
 
 
-@get("/messages", guards=[VIEWERS])
+@get("/messages", guards=[VIEWERS], dependencies=components("pool"))
 async def messages_page(
     request: Request[Any, Any, Any],
-    services: NamedDependency[Services],
+    pool: NamedDependency[asyncpg.Pool],
     status: Annotated[str | None, QueryParameter(max_length=32)] = None,
     before: Annotated[int | None, QueryParameter(ge=1)] = None,
 ) -> Response[Any]:
     wanted = status if status in STATUSES else None
     rows = await read.list_messages(
-        services.pool,
+        pool,
         contact_id=None,
         optin_id=None,
         status=wanted,
@@ -44,7 +46,7 @@ async def messages_page(
         limit=PAGE_SIZE + 1,
     )
     rows, more = one_page(rows, PAGE_SIZE)
-    names = {p.id: p.name for p in await list_programs(services.pool, include_archived=True)}
+    names = {p.id: p.name for p in await list_programs(pool, include_archived=True)}
     return page(
         request,
         "console/messages.html",
@@ -57,16 +59,16 @@ async def messages_page(
     )
 
 
-@get("/messages/{message_id:uuid}", guards=[VIEWERS])
+@get("/messages/{message_id:uuid}", guards=[VIEWERS], dependencies=components("pool"))
 async def message_page(
-    request: Request[Any, Any, Any], message_id: FromPath[UUID], services: NamedDependency[Services]
+    request: Request[Any, Any, Any], message_id: FromPath[UUID], pool: NamedDependency[asyncpg.Pool]
 ) -> Response[Any]:
-    message = await read.get_message(services.pool, message_id)
+    message = await read.get_message(pool, message_id)
     if message is None:
         raise NotFoundException("no such message")
-    contact = await contacts_read.get_contact(services.pool, message.contact_id)
-    names = {p.id: p.name for p in await list_programs(services.pool, include_archived=True)}
-    events = await read.message_events(services.pool, message_id)
+    contact = await contacts_read.get_contact(pool, message.contact_id)
+    names = {p.id: p.name for p in await list_programs(pool, include_archived=True)}
+    events = await read.message_events(pool, message_id)
     return page(
         request,
         "console/message.html",

@@ -6,21 +6,23 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
-from api.routes.programs import NewProgram, ProgramChange, change_program, create_program
-from api.services import Services
+from adapters.settings import Settings
+from api.dependencies import components
+from api.routes.programs import NewProgram, ProgramChange
 from api.web.console.access import EDITORS, VIEWERS, may
 from api.web.rendering import Form, page, see_other, viewer
+from ledger.application.programs import Programs
 from ledger.errors import DomainError
 from ledger.program import disclosure_sha256
 from ledger.vocabulary import Actor
 from projections.programs import get_program, list_programs
-from projections.runner import wait_for_position
 
 
 class ProgramForm(msgspec.Struct, kw_only=True):
@@ -41,17 +43,20 @@ def _text(value: str) -> str:
     return value.replace("\r\n", "\n")
 
 
-@get("/programs", guards=[VIEWERS])
+@get("/programs", guards=[VIEWERS], dependencies=components("pool", "settings"))
 async def programs_page(
-    request: Request[Any, Any, Any], services: NamedDependency[Services]
+    request: Request[Any, Any, Any],
+    pool: NamedDependency[asyncpg.Pool],
+    settings: NamedDependency[Settings],
+    caught_up: NamedDependency[int | None],
 ) -> Response[Any]:
     return page(
         request,
         "console/programs.html",
         title="Programs",
-        programs=await list_programs(services.pool, include_archived=True),
+        programs=await list_programs(pool, include_archived=True),
         may_edit=may(viewer(request), EDITORS),
-        public_url=services.settings.public_url,
+        public_url=settings.public_url,
     )
 
 
@@ -62,9 +67,12 @@ async def new_program(request: Request[Any, Any, Any]) -> Response[Any]:
     )
 
 
-@post("/programs", guards=[EDITORS])
+@post("/programs", guards=[EDITORS], dependencies=components("programs"))
 async def create(
-    request: Request[Any, Any, Any], data: Annotated[ProgramForm, Form], services: NamedDependency[Services]
+    request: Request[Any, Any, Any],
+    data: Annotated[ProgramForm, Form],
+    programs: NamedDependency[Programs],
+    actor: NamedDependency[Actor],
 ) -> Response[Any]:
     try:
         body = msgspec.convert(
@@ -77,7 +85,14 @@ async def create(
             },
             NewProgram,
         )
-        program, position = await create_program(services, body, _actor(request))
+        program, position = await programs.create(
+            name=body.name,
+            description=body.description,
+            purpose=body.purpose,
+            channels=body.channels,
+            disclosure=body.disclosure,
+            actor=actor,
+        )
     except (msgspec.ValidationError, DomainError) as e:
         return page(
             request,
@@ -88,15 +103,17 @@ async def create(
             form=data,
             error=str(e),
         )
-    await wait_for_position(services.pool, position, ["optins"])
-    return see_other(request, f"/console/programs/{program.id}")
+    return see_other(request, f"/console/programs/{program.id}?min_position={position}")
 
 
-@get("/programs/{optin_id:uuid}", guards=[VIEWERS])
+@get("/programs/{optin_id:uuid}", guards=[VIEWERS], dependencies=components("pool"))
 async def program_page(
-    request: Request[Any, Any, Any], optin_id: FromPath[UUID], services: NamedDependency[Services]
+    request: Request[Any, Any, Any],
+    optin_id: FromPath[UUID],
+    pool: NamedDependency[asyncpg.Pool],
+    caught_up: NamedDependency[int | None],
 ) -> Response[Any]:
-    program = await get_program(services.pool, optin_id)
+    program = await get_program(pool, optin_id)
     if program is None:
         raise NotFoundException("no such program")
     form = ProgramForm(
@@ -118,14 +135,16 @@ async def program_page(
     )
 
 
-@post("/programs/{optin_id:uuid}", guards=[EDITORS])
+@post("/programs/{optin_id:uuid}", guards=[EDITORS], dependencies=components("pool", "programs"))
 async def change(
     request: Request[Any, Any, Any],
     optin_id: FromPath[UUID],
     data: Annotated[ProgramForm, Form],
-    services: NamedDependency[Services],
+    pool: NamedDependency[asyncpg.Pool],
+    programs: NamedDependency[Programs],
+    actor: NamedDependency[Actor],
 ) -> Response[Any]:
-    program = await get_program(services.pool, optin_id)
+    program = await get_program(pool, optin_id)
     if program is None:
         raise NotFoundException("no such program")
     try:
@@ -139,7 +158,15 @@ async def change(
             },
             ProgramChange,
         )
-        _, position = await change_program(services, optin_id, body, _actor(request))
+        _, position = await programs.change(
+            optin_id,
+            actor=actor,
+            name=body.name,
+            description=body.description,
+            channels=body.channels,
+            disclosure=body.disclosure,
+            archived=body.archived,
+        )
     except (msgspec.ValidationError, DomainError) as e:
         return page(
             request,
@@ -151,8 +178,7 @@ async def change(
             editable=True,
             error=str(e),
         )
-    await wait_for_position(services.pool, position, ["optins"])
-    return see_other(request, f"/console/programs/{optin_id}")
+    return see_other(request, f"/console/programs/{optin_id}?min_position={position}")
 
 
 @post("/programs/preview", guards=[EDITORS])
@@ -160,9 +186,3 @@ async def preview(request: Request[Any, Any, Any], data: Annotated[ProgramForm, 
     """The disclosure as contacts will see it, with the hash its evidence will carry."""
     text = _text(data.disclosure)
     return page(request, "console/_preview.html", text=text, sha256=disclosure_sha256(text), length=len(text))
-
-
-def _actor(request: Request[Any, Any, Any]) -> Actor:
-    user = viewer(request)
-    assert user is not None
-    return user.actor(request.scope.get("state", {}).get("request_id"))

@@ -1,22 +1,26 @@
 """Console consent requests: ask a contact (a code goes out; nothing changes until they confirm),
-or record an opt-out the contact asked for elsewhere, with its reason. Same steps as the API."""
+or record an opt-out the contact asked for elsewhere, with an optional reason. The same use case
+as `POST /v1/consent-requests`."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.params import QueryParameter
 
-from api.routes.consent import ConsentRequest, submit_request
-from api.services import Services
+from api.dependencies import components
+from api.routes.consent_requests import ConsentRequest
 from api.web.console.access import EDITORS
 from api.web.rendering import Form, page
+from ledger.application.consent_requests import ConsentRequests
+from ledger.application.evidence import Client
 from ledger.errors import DomainError
+from ledger.vocabulary import Actor
 from projections import consent_state
 from projections.programs import list_programs
 
@@ -27,13 +31,12 @@ class RequestForm(msgspec.Struct, kw_only=True):
     contact_id: str = ""
     channel: str = "email"
     address: str = ""
-    elsewhere: str = ""
     reason: str = ""
 
 
 async def _page(
     request: Request[Any, Any, Any],
-    services: Services,
+    pool: asyncpg.Pool,
     contact_id: str,
     *,
     status: int = 200,
@@ -45,37 +48,40 @@ async def _page(
         "console/requests.html",
         status=status,
         title="Consent requests",
-        programs=await list_programs(services.pool, include_archived=False),
-        pending=await consent_state.pending_requests(services.pool, 100),
+        programs=await list_programs(pool, include_archived=False),
+        pending=await consent_state.pending_requests(pool, 100),
         contact_id=contact_id,
         error=error,
         notice=notice,
     )
 
 
-@get("/consent-requests", guards=[EDITORS])
+@get("/consent-requests", guards=[EDITORS], dependencies=components("pool"))
 async def requests_page(
     request: Request[Any, Any, Any],
-    services: NamedDependency[Services],
+    pool: NamedDependency[asyncpg.Pool],
     contact_id: Annotated[UUID | None, QueryParameter()] = None,
 ) -> Response[Any]:
-    return await _page(request, services, str(contact_id) if contact_id else "")
+    return await _page(request, pool, str(contact_id) if contact_id else "")
 
 
-@post("/consent-requests", guards=[EDITORS])
+@post("/consent-requests", guards=[EDITORS], dependencies=components("pool", "consent_requests"))
 async def submit(
-    request: Request[Any, Any, Any], data: Annotated[RequestForm, Form], services: NamedDependency[Services]
+    request: Request[Any, Any, Any],
+    data: Annotated[RequestForm, Form],
+    pool: NamedDependency[asyncpg.Pool],
+    consent_requests: NamedDependency[ConsentRequests],
+    actor: NamedDependency[Actor],
+    client: NamedDependency[Client],
 ) -> Response[Any]:
     try:
         asked = _as_request(data)
-        answer = await submit_request(services, request, asked)
-    except (DomainError, ValidationException, PermissionDeniedException, msgspec.ValidationError) as e:
-        detail = getattr(e, "detail", None) or str(e)
-        return await _page(request, services, data.contact_id, status=422, error=detail)
-    done = (
-        "Recorded the opt-out." if asked.source == "admin" else "Asked: a code is on its way to the contact."
-    )
-    return await _page(request, services, "", status=answer.status_code or 200, notice=done)
+        result = await consent_requests.submit(asked.command(), actor, client)
+    except (DomainError, msgspec.ValidationError) as e:
+        return await _page(request, pool, data.contact_id, status=422, error=str(e))
+    if result.verification_id is None:
+        return await _page(request, pool, "", notice="Recorded the opt-out.")
+    return await _page(request, pool, "", status=202, notice="Asked: a code is on its way to the contact.")
 
 
 def _as_request(data: RequestForm) -> ConsentRequest:
@@ -85,6 +91,6 @@ def _as_request(data: RequestForm) -> ConsentRequest:
         body["contact_id"] = data.contact_id
     else:
         body.update(channel=data.channel, address=data.address)
-    if data.elsewhere:
-        body.update(source="admin", reason=data.reason or None, action="opt_out")
+    if data.action == "opt_out" and data.reason.strip():
+        body["reason"] = data.reason.strip()
     return msgspec.convert(body, ConsentRequest)

@@ -16,6 +16,7 @@ from api.web.console import (
     templates,
     users,
 )
+from api.web.console.evidence import download_evidence
 
 CONSOLE_HANDLERS: list[ControllerRouterHandler] = [
     login.login_page,
@@ -25,6 +26,7 @@ CONSOLE_HANDLERS: list[ControllerRouterHandler] = [
     contacts.contacts_page,
     contacts.search,
     contacts.contact_page,
+    download_evidence,
     requests.requests_page,
     requests.submit,
     programs.programs_page,

@@ -1,35 +1,29 @@
 """Console templates (staff): list, create, edit (a new version) or archive, with a live preview
 that renders sample values, counts SMS segments and runs the opt-out wording check: the API's
-own steps (`api/routes/templates.py`)."""
+own use cases (`ledger/application/templates.py`)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
-from api.routes.templates import (
-    NewTemplate,
-    PreviewIn,
-    TemplateChange,
-    change_template,
-    create_from,
-    preview_template,
-)
-from api.services import Services
+from api.dependencies import components
+from api.routes.templates import NewTemplate, PreviewIn, TemplateChange, preview_of
 from api.web.console.access import EDITORS
-from api.web.rendering import Form, page, see_other, viewer
+from api.web.rendering import Form, page, see_other
+from ledger.application.templates import Templates
 from ledger.errors import DomainError
 from ledger.template import KINDS
 from ledger.vocabulary import Actor
 from projections import templates as read
 from projections.programs import list_programs
-from projections.runner import wait_for_position
 
 
 class TemplateForm(msgspec.Struct, kw_only=True):
@@ -52,7 +46,7 @@ def _subject(form: TemplateForm) -> str | None:
 
 async def _form_page(
     request: Request[Any, Any, Any],
-    services: Services,
+    pool: asyncpg.Pool,
     form: TemplateForm,
     template: read.TemplateRow | None,
     *,
@@ -67,28 +61,34 @@ async def _form_page(
         saved=template,
         form=form,
         kinds=KINDS,
-        programs=await list_programs(services.pool, include_archived=False),
+        programs=await list_programs(pool, include_archived=False),
         error=error,
     )
 
 
-@get("/templates", guards=[EDITORS])
+@get("/templates", guards=[EDITORS], dependencies=components("pool"))
 async def templates_page(
-    request: Request[Any, Any, Any], services: NamedDependency[Services]
+    request: Request[Any, Any, Any],
+    pool: NamedDependency[asyncpg.Pool],
+    caught_up: NamedDependency[int | None],
 ) -> Response[Any]:
-    names = {p.id: p.name for p in await list_programs(services.pool, include_archived=True)}
-    rows = await read.list_templates(services.pool, include_archived=True)
+    names = {p.id: p.name for p in await list_programs(pool, include_archived=True)}
+    rows = await read.list_templates(pool, include_archived=True)
     return page(request, "console/templates.html", title="Templates", templates=rows, programs=names)
 
 
-@get("/templates/new", guards=[EDITORS])
-async def new_template(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> Response[Any]:
-    return await _form_page(request, services, TemplateForm(), None)
+@get("/templates/new", guards=[EDITORS], dependencies=components("pool"))
+async def new_template(request: Request[Any, Any, Any], pool: NamedDependency[asyncpg.Pool]) -> Response[Any]:
+    return await _form_page(request, pool, TemplateForm(), None)
 
 
-@post("/templates", guards=[EDITORS])
+@post("/templates", guards=[EDITORS], dependencies=components("pool", "templates"))
 async def create(
-    request: Request[Any, Any, Any], data: Annotated[TemplateForm, Form], services: NamedDependency[Services]
+    request: Request[Any, Any, Any],
+    data: Annotated[TemplateForm, Form],
+    pool: NamedDependency[asyncpg.Pool],
+    templates: NamedDependency[Templates],
+    actor: NamedDependency[Actor],
 ) -> Response[Any]:
     try:
         body = msgspec.convert(
@@ -102,18 +102,28 @@ async def create(
             },
             NewTemplate,
         )
-        template, position = await create_from(services, body, _actor(request))
+        template, position = await templates.create(
+            name=body.name,
+            kind=body.kind,
+            channel=body.channel,
+            body=body.body,
+            subject=body.subject,
+            optin_id=body.optin_id,
+            actor=actor,
+        )
     except (msgspec.ValidationError, DomainError) as e:
-        return await _form_page(request, services, data, None, status=422, error=str(e))
-    await wait_for_position(services.pool, position, ["templates"])
-    return see_other(request, f"/console/templates/{template.id}")
+        return await _form_page(request, pool, data, None, status=422, error=str(e))
+    return see_other(request, f"/console/templates/{template.id}?min_position={position}")
 
 
-@get("/templates/{template_id:uuid}", guards=[EDITORS])
+@get("/templates/{template_id:uuid}", guards=[EDITORS], dependencies=components("pool"))
 async def template_page(
-    request: Request[Any, Any, Any], template_id: FromPath[UUID], services: NamedDependency[Services]
+    request: Request[Any, Any, Any],
+    template_id: FromPath[UUID],
+    pool: NamedDependency[asyncpg.Pool],
+    caught_up: NamedDependency[int | None],
 ) -> Response[Any]:
-    template = await read.get_template(services.pool, template_id)
+    template = await read.get_template(pool, template_id)
     if template is None:
         raise NotFoundException("no such template")
     form = TemplateForm(
@@ -124,17 +134,19 @@ async def template_page(
         subject=template.subject or "",
         body=template.body,
     )
-    return await _form_page(request, services, form, template)
+    return await _form_page(request, pool, form, template)
 
 
-@post("/templates/{template_id:uuid}", guards=[EDITORS])
+@post("/templates/{template_id:uuid}", guards=[EDITORS], dependencies=components("pool", "templates"))
 async def change(
     request: Request[Any, Any, Any],
     template_id: FromPath[UUID],
     data: Annotated[TemplateForm, Form],
-    services: NamedDependency[Services],
+    pool: NamedDependency[asyncpg.Pool],
+    templates: NamedDependency[Templates],
+    actor: NamedDependency[Actor],
 ) -> Response[Any]:
-    template = await read.get_template(services.pool, template_id)
+    template = await read.get_template(pool, template_id)
     if template is None:
         raise NotFoundException("no such template")
     data.kind, data.channel = template.kind, template.channel  # fixed once created
@@ -148,16 +160,24 @@ async def change(
             },
             TemplateChange,
         )
-        _, position = await change_template(services, template_id, body, _actor(request))
+        _, position = await templates.change(
+            template_id,
+            actor=actor,
+            name=body.name,
+            subject=body.subject,
+            body=body.body,
+            archived=body.archived,
+        )
     except (msgspec.ValidationError, DomainError) as e:
-        return await _form_page(request, services, data, template, status=422, error=str(e))
-    await wait_for_position(services.pool, position, ["templates"])
-    return see_other(request, f"/console/templates/{template_id}")
+        return await _form_page(request, pool, data, template, status=422, error=str(e))
+    return see_other(request, f"/console/templates/{template_id}?min_position={position}")
 
 
-@post("/templates/preview", guards=[EDITORS])
+@post("/templates/preview", guards=[EDITORS], dependencies=components("templates"))
 async def preview(
-    request: Request[Any, Any, Any], data: Annotated[TemplateForm, Form], services: NamedDependency[Services]
+    request: Request[Any, Any, Any],
+    data: Annotated[TemplateForm, Form],
+    templates: NamedDependency[Templates],
 ) -> Response[Any]:
     """The draft rendered with sample values, its SMS segments, and what the checks refuse."""
     try:
@@ -172,13 +192,7 @@ async def preview(
             },
             PreviewIn,
         )
-        shown = await preview_template(services, draft)
+        shown = await preview_of(templates, draft)
     except (msgspec.ValidationError, DomainError) as e:
         return page(request, "console/_template_preview.html", shown=None, error=str(e))
     return page(request, "console/_template_preview.html", shown=shown)
-
-
-def _actor(request: Request[Any, Any, Any]) -> Actor:
-    user = viewer(request)
-    assert user is not None
-    return user.actor(request.scope.get("state", {}).get("request_id"))

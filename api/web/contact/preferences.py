@@ -11,11 +11,12 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 
 from api.auth.guards import anyone, contact_only
-from api.self_service import own_consents, set_own
-from api.services import Services, client_of
+from api.dependencies import client_of
 from api.web.contact.steps import (
+    PAGES,
     AddressForm,
     CodeForm,
+    ContactPages,
     channel_of,
     finish,
     pending_address,
@@ -27,6 +28,8 @@ from api.web.contact.steps import (
 from api.web.cookies import CONTACT, clear_cookie
 from api.web.rendering import Form, is_htmx, page, see_other
 from ledger.errors import DisclosureChangedError, InvalidValueError, RateLimitedError, VerificationError
+from ledger.vocabulary import Action
+from projections.own_consents import own_consents
 
 
 class ToggleForm(msgspec.Struct, kw_only=True):
@@ -55,21 +58,22 @@ def _code_page(
 class PreferencePages(Controller):
     path = "/preferences"
     include_in_schema = False
+    dependencies = PAGES
 
     @get("/", guards=[anyone])
     async def show(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+        self, request: Request[Any, Any, Any], pages: NamedDependency[ContactPages]
     ) -> Response[Any]:
         contact_id = signed_in(request)
         if contact_id is None:
             return page(request, "contact/start.html", title="My preferences")
-        address = await services.contacts.address_of(contact_id)
+        address = await pages.contacts.address_of(contact_id)
         return page(
             request,
             "contact/preferences.html",
             title="My preferences",
             address=address,
-            consents=await own_consents(services, contact_id, address.channel),
+            consents=await own_consents(pages.pool, contact_id, address.channel),
         )
 
     @post("/code", guards=[anyone])
@@ -77,10 +81,12 @@ class PreferencePages(Controller):
         self,
         request: Request[Any, Any, Any],
         data: Annotated[AddressForm, Form],
-        services: NamedDependency[Services],
+        pages: NamedDependency[ContactPages],
     ) -> Response[Any]:
         try:
-            address, cookie = await start(request, services, channel_of(data.channel), data.address)
+            address, cookie = await start(
+                request, pages, channel_of(data.channel), data.address, client_of(request)
+            )
         except (InvalidValueError, RateLimitedError) as e:
             status = 429 if isinstance(e, RateLimitedError) else 422
             return page(request, "contact/start.html", status=status, title="My preferences", error=str(e))
@@ -93,14 +99,14 @@ class PreferencePages(Controller):
         self,
         request: Request[Any, Any, Any],
         data: Annotated[CodeForm, Form],
-        services: NamedDependency[Services],
+        pages: NamedDependency[ContactPages],
     ) -> Response[Any]:
-        address = pending_address(request, services)
+        address = pending_address(request, pages.settings)
         if address is None:
             error = "That code step expired. Enter your address again for a new code."
             return page(request, "contact/start.html", status=410, title="My preferences", error=error)
         try:
-            _, _, cookies = await finish(services, address, data.code)
+            _, _, cookies = await finish(pages, address, data.code)
         except (VerificationError, InvalidValueError) as e:
             return _code_page(request, address.masked, status=422, error=str(e))
         response = see_other(request, "/preferences")
@@ -112,15 +118,14 @@ class PreferencePages(Controller):
         self,
         request: Request[Any, Any, Any],
         data: Annotated[ToggleForm, Form],
-        services: NamedDependency[Services],
+        pages: NamedDependency[ContactPages],
     ) -> Response[Any]:
         contact_id = signed_in(request)
         assert contact_id is not None
-        action = "opt_in" if data.action == "opt_in" else "opt_out"
+        action: Action = "opt_in" if data.action == "opt_in" else "opt_out"
         error = None
         try:
-            await set_own(
-                services,
+            await pages.self_service.set_own(
                 contact_id,
                 data.optin_id,
                 action,
@@ -132,8 +137,8 @@ class PreferencePages(Controller):
             error = f"{e}: it is shown below."
         if not is_htmx(request) and error is None:
             return see_other(request, "/preferences")
-        address = await services.contacts.address_of(contact_id)
-        consents = await own_consents(services, contact_id, address.channel)
+        address = await pages.contacts.address_of(contact_id)
+        consents = await own_consents(pages.pool, contact_id, address.channel)
         if not is_htmx(request):
             return page(
                 request,
@@ -149,8 +154,8 @@ class PreferencePages(Controller):
 
     @post("/sign-out", guards=[anyone])
     async def sign_out(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+        self, request: Request[Any, Any, Any], pages: NamedDependency[ContactPages]
     ) -> Response[Any]:
         response = see_other(request, "/preferences")
-        response.cookies.append(clear_cookie(services.settings, CONTACT))
+        response.cookies.append(clear_cookie(pages.settings, CONTACT))
         return response

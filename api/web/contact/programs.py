@@ -17,11 +17,12 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from api.auth.guards import anyone, contact_only
-from api.self_service import set_own
-from api.services import Services, client_of
+from api.dependencies import client_of
 from api.web.contact.steps import (
+    PAGES,
     AddressForm,
     CodeForm,
+    ContactPages,
     channel_of,
     finish,
     pending_address,
@@ -32,16 +33,17 @@ from api.web.contact.steps import (
 )
 from api.web.rendering import Form, page
 from ledger.errors import DisclosureChangedError, InvalidValueError, RateLimitedError, VerificationError
+from ledger.vocabulary import Action
 from projections import consent_state
 from projections.programs import ProgramRow, disclosure_text, get_program
 
 
-def _action(value: str) -> str:
+def _action(value: str) -> Action:
     return "opt_out" if value == "opt_out" else "opt_in"
 
 
-async def _program(services: Services, optin_id: UUID) -> ProgramRow:
-    program = await get_program(services.pool, optin_id)
+async def _program(pages: ContactPages, optin_id: UUID) -> ProgramRow:
+    program = await get_program(pages.pool, optin_id)
     if program is None or program.archived:
         raise NotFoundException("no such program")
     return program
@@ -49,7 +51,7 @@ async def _program(services: Services, optin_id: UUID) -> ProgramRow:
 
 async def program_page(
     request: Request[Any, Any, Any],
-    services: Services,
+    pages: ContactPages,
     program: ProgramRow,
     action: str,
     *,
@@ -60,7 +62,7 @@ async def program_page(
     contact_id = signed_in(request)
     verified = None
     if contact_id is not None:
-        address = await services.contacts.address_of(contact_id)
+        address = await pages.contacts.address_of(contact_id)
         verified = address.masked if address.channel in program.channels else None
     title = ("Join: " if action == "opt_in" else "Stop: ") + program.name
     return page(
@@ -77,27 +79,27 @@ async def program_page(
 
 async def apply(
     request: Request[Any, Any, Any],
-    services: Services,
+    pages: ContactPages,
     program: ProgramRow,
     contact_id: UUID,
-    action: str,
+    action: Action,
     version: int | None,
     proof: UUID | None = None,
 ) -> Response[Any]:
     """The verified contact's change, at once; the answer shows the text the evidence names."""
     try:
-        await set_own(
-            services, contact_id, program.id, action, client_of(request), shown_version=version, proof=proof
+        await pages.self_service.set_own(
+            contact_id, program.id, action, client_of(request), shown_version=version, proof=proof
         )
     except DisclosureChangedError as e:
         return await program_page(
-            request, services, await _program(services, program.id), action, status=409, error=str(e)
+            request, pages, await _program(pages, program.id), action, status=409, error=str(e)
         )
-    channel = (await services.contacts.address_of(contact_id)).channel
-    state = await consent_state.consent_of(services.pool, contact_id, program.id, channel)
+    channel = (await pages.contacts.address_of(contact_id)).channel
+    state = await consent_state.consent_of(pages.pool, contact_id, program.id, channel)
     recorded = None
     if action == "opt_in" and version is not None:
-        recorded = await disclosure_text(services.pool, program.id, version)
+        recorded = await disclosure_text(pages.pool, program.id, version)
     return page(
         request,
         "contact/done.html",
@@ -137,18 +139,19 @@ def _code_page(
 class ProgramPages(Controller):
     path = "/programs/{optin_id:uuid}"
     include_in_schema = False
+    dependencies = PAGES
 
     @get("/opt-in", guards=[anyone])
     async def opt_in(
-        self, request: Request[Any, Any, Any], optin_id: FromPath[UUID], services: NamedDependency[Services]
+        self, request: Request[Any, Any, Any], optin_id: FromPath[UUID], pages: NamedDependency[ContactPages]
     ) -> Response[Any]:
-        return await program_page(request, services, await _program(services, optin_id), "opt_in")
+        return await program_page(request, pages, await _program(pages, optin_id), "opt_in")
 
     @get("/opt-out", guards=[anyone])
     async def opt_out(
-        self, request: Request[Any, Any, Any], optin_id: FromPath[UUID], services: NamedDependency[Services]
+        self, request: Request[Any, Any, Any], optin_id: FromPath[UUID], pages: NamedDependency[ContactPages]
     ) -> Response[Any]:
-        return await program_page(request, services, await _program(services, optin_id), "opt_out")
+        return await program_page(request, pages, await _program(pages, optin_id), "opt_out")
 
     @post("/code", guards=[anyone])
     async def code(
@@ -156,15 +159,15 @@ class ProgramPages(Controller):
         request: Request[Any, Any, Any],
         optin_id: FromPath[UUID],
         data: Annotated[AddressForm, Form],
-        services: NamedDependency[Services],
+        pages: NamedDependency[ContactPages],
     ) -> Response[Any]:
-        program, action = await _program(services, optin_id), _action(data.action)
+        program, action = await _program(pages, optin_id), _action(data.action)
         try:
             channel = channel_of(data.channel, program.channels)
-            address, cookie = await start(request, services, channel, data.address)
+            address, cookie = await start(request, pages, channel, data.address, client_of(request))
         except (InvalidValueError, RateLimitedError) as e:
             status = 429 if isinstance(e, RateLimitedError) else 422
-            return await program_page(request, services, program, action, status=status, error=str(e))
+            return await program_page(request, pages, program, action, status=status, error=str(e))
         response = _code_page(request, optin_id, address.masked, action, data.disclosure_version)
         response.cookies.append(cookie)
         return response
@@ -175,21 +178,21 @@ class ProgramPages(Controller):
         request: Request[Any, Any, Any],
         optin_id: FromPath[UUID],
         data: Annotated[CodeForm, Form],
-        services: NamedDependency[Services],
+        pages: NamedDependency[ContactPages],
     ) -> Response[Any]:
-        program, action = await _program(services, optin_id), _action(data.action)
-        address = pending_address(request, services)
+        program, action = await _program(pages, optin_id), _action(data.action)
+        address = pending_address(request, pages.settings)
         if address is None:
             error = "That code step expired. Enter your address again for a new code."
-            return await program_page(request, services, program, action, status=410, error=error)
+            return await program_page(request, pages, program, action, status=410, error=error)
         try:
-            contact_id, proof, cookies = await finish(services, address, data.code)
+            contact_id, proof, cookies = await finish(pages, address, data.code)
         except (VerificationError, InvalidValueError) as e:
             return _code_page(
                 request, optin_id, address.masked, action, data.disclosure_version, error=_refusal(e)
             )
         response = await apply(
-            request, services, program, contact_id, action, shown_version(data.disclosure_version), proof
+            request, pages, program, contact_id, action, shown_version(data.disclosure_version), proof
         )
         response.cookies.extend(cookies)
         return response
@@ -200,14 +203,14 @@ class ProgramPages(Controller):
         request: Request[Any, Any, Any],
         optin_id: FromPath[UUID],
         data: Annotated[CodeForm, Form],
-        services: NamedDependency[Services],
+        pages: NamedDependency[ContactPages],
     ) -> Response[Any]:
         contact_id = signed_in(request)
         assert contact_id is not None
-        program = await _program(services, optin_id)
+        program = await _program(pages, optin_id)
         return await apply(
             request,
-            services,
+            pages,
             program,
             contact_id,
             _action(data.action),

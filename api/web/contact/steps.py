@@ -6,22 +6,45 @@ rate limits, the same answer whether or not the address is known, the same code 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 from litestar import Request
-from litestar.datastructures import Cookie
+from litestar.datastructures import Cookie, State
+from litestar.di import Provide
 
+from adapters.settings import Settings
 from api.auth.principal import Principal
 from api.auth.tokens import CONTACT_TOKEN_TTL, issue_contact_token
-from api.self_service import address_of, confirm_code, send_code
-from api.services import Services, client_of
 from api.web.cookies import CONTACT, PENDING, clear_cookie, cookie_name, set_cookie
 from api.web.pending import PENDING_TTL, open_pending, seal_pending
 from ledger.address import Address
+from ledger.application.contacts import ContactRegistry
+from ledger.application.evidence import Client
+from ledger.application.self_service import SelfService
 from ledger.errors import InvalidValueError
 from ledger.vocabulary import Channel
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPages:
+    """What the contact pages use: the self-service use cases, contacts, read models, settings."""
+
+    self_service: SelfService
+    contacts: ContactRegistry
+    pool: asyncpg.Pool
+    settings: Settings
+
+
+def provide_pages(state: State) -> ContactPages:
+    parts = state.components
+    return ContactPages(parts.self_service, parts.contacts, parts.pool, parts.settings)
+
+
+PAGES = {"pages": Provide(provide_pages, sync_to_thread=False)}
 
 
 class AddressForm(msgspec.Struct, kw_only=True):
@@ -46,35 +69,33 @@ def channel_of(value: str, allowed: tuple[str, ...] | list[str] = ("email", "sms
 
 
 async def start(
-    request: Request[Any, Any, Any], services: Services, channel: Channel, raw: str
+    request: Request[Any, Any, Any], pages: ContactPages, channel: Channel, raw: str, client: Client
 ) -> tuple[Address, Cookie]:
     """Send a code (rate-limited like the API); the address goes into the sealed pending cookie."""
-    address = address_of(services, channel, raw)
-    await send_code(services, address, client_of(request))
-    return address, set_cookie(
-        services.settings, PENDING, seal_pending(services.settings.token_key, address), PENDING_TTL
-    )
+    address = pages.contacts.address(channel, raw)
+    await pages.self_service.send_code(address, client)
+    settings = pages.settings
+    return address, set_cookie(settings, PENDING, seal_pending(settings.token_key, address), PENDING_TTL)
 
 
-def pending_address(request: Request[Any, Any, Any], services: Services) -> Address | None:
-    return open_pending(
-        services.settings.token_key, request.cookies.get(cookie_name(services.settings, PENDING))
-    )
+def pending_address(request: Request[Any, Any, Any], settings: Settings) -> Address | None:
+    return open_pending(settings.token_key, request.cookies.get(cookie_name(settings, PENDING)))
 
 
-async def finish(services: Services, address: Address, code: str) -> tuple[UUID, UUID, list[Cookie]]:
+async def finish(pages: ContactPages, address: Address, code: str) -> tuple[UUID, UUID, list[Cookie]]:
     """Check the code; on success (contact, the verification that proved it, cookies) where the
     contact's session cookie replaces the pending one."""
     if not code.strip().isdigit() or len(code.strip()) != 6:
         raise InvalidValueError("the code is the 6 digits in the message we sent")
-    contact_id, proof = await confirm_code(services, address, code)
-    token = issue_contact_token(services.settings.token_key, contact_id, verification_id=proof)
+    contact_id, proof = await pages.self_service.confirm_code(address, code)
+    settings = pages.settings
+    token = issue_contact_token(settings.token_key, contact_id, verification_id=proof)
     return (
         contact_id,
         proof,
         [
-            set_cookie(services.settings, CONTACT, token, CONTACT_TOKEN_TTL),
-            clear_cookie(services.settings, PENDING),
+            set_cookie(settings, CONTACT, token, CONTACT_TOKEN_TTL),
+            clear_cookie(settings, PENDING),
         ],
     )
 

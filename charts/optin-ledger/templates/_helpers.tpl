@@ -58,28 +58,6 @@ optin-ledger.io/database-client: "true"
 {{- default (printf "%s-keys" (include "optin-ledger.fullname" .)) .Values.secrets.existingSecret -}}
 {{- end -}}
 
-{{- define "optin-ledger.cnpgName" -}}
-{{- printf "%s-db" (include "optin-ledger.fullname" .) | trunc 50 | trimSuffix "-" -}}
-{{- end -}}
-
-{{/* The Secret and key holding DATABASE_URL: yours, or the one CloudNativePG makes for the owner. */}}
-{{- define "optin-ledger.databaseUrlRef" -}}
-{{- if eq .Values.database.mode "cnpg" -}}
-name: {{ include "optin-ledger.cnpgName" . }}-app
-key: uri
-{{- else -}}
-name: {{ default (printf "%s-database" (include "optin-ledger.fullname" .)) .Values.database.external.existingSecret }}
-key: {{ .Values.database.external.urlKey }}
-{{- end -}}
-{{- end -}}
-
-{{- define "optin-ledger.databaseUrlEnv" -}}
-- name: DATABASE_URL
-  valueFrom:
-    secretKeyRef:
-      {{- include "optin-ledger.databaseUrlRef" . | nindent 6 }}
-{{- end -}}
-
 {{- define "optin-ledger.secretEnv" -}}
 - name: OPTIN_KEK
   valueFrom: {secretKeyRef: {name: {{ include "optin-ledger.keysSecret" . }}, key: OPTIN_KEK}}
@@ -87,6 +65,8 @@ key: {{ .Values.database.external.urlKey }}
   valueFrom: {secretKeyRef: {name: {{ include "optin-ledger.keysSecret" . }}, key: OPTIN_INDEX_KEY}}
 - name: OPTIN_TOKEN_KEY
   valueFrom: {secretKeyRef: {name: {{ include "optin-ledger.keysSecret" . }}, key: OPTIN_TOKEN_KEY}}
+- name: OPTIN_SIGNING_KEY
+  valueFrom: {secretKeyRef: {name: {{ include "optin-ledger.keysSecret" . }}, key: OPTIN_SIGNING_KEY, optional: true}}
 {{- with .Values.smtp.existingSecret }}
 - name: OPTIN_SMTP_USERNAME
   valueFrom: {secretKeyRef: {name: {{ . }}, key: {{ $.Values.smtp.usernameKey }}, optional: true}}
@@ -107,12 +87,42 @@ key: {{ .Values.database.external.urlKey }}
     name: {{ include "optin-ledger.fullname" . }}
 {{- end -}}
 
+{{/* The env of one long-running component: (dict "ctx" $ "component" "api"). */}}
 {{- define "optin-ledger.env" -}}
-{{ include "optin-ledger.databaseUrlEnv" . }}
-{{ include "optin-ledger.secretEnv" . }}
-{{- with .Values.extraEnv }}
+{{- $values := index .ctx.Values .component -}}
+{{- $pooled := and (eq .component "api") (include "optin-ledger.usesPooler" .ctx) -}}
+{{ include "optin-ledger.databaseEnv" (dict "ctx" .ctx "as" "service" "pooled" $pooled) }}
+{{ include "optin-ledger.erasureLogEnv" .ctx }}
+{{ include "optin-ledger.secretEnv" .ctx }}
+# the connection budget counts on these
+- name: OPTIN_DB_POOL_MIN
+  value: {{ $values.pool.min | quote }}
+- name: OPTIN_DB_POOL_MAX
+  value: {{ $values.pool.max | quote }}
+{{- if $pooled }}
+# PgBouncer in transaction mode: a prepared statement may not be on the next transaction's server
+- name: OPTIN_DB_STATEMENT_CACHE
+  value: "0"
+{{- end }}
+# Prometheus text at :{{ .ctx.Values.monitoring.metricsPort }}/metrics, reachable from other pods
+- name: OPTIN_METRICS_HOST
+  value: 0.0.0.0
+- name: OPTIN_METRICS_PORT
+  value: {{ .ctx.Values.monitoring.metricsPort | quote }}
+{{- with .ctx.Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{/* Pods that serve /metrics carry this label: the metrics Service and NetworkPolicy select it. */}}
+{{- define "optin-ledger.metricsLabel" -}}
+optin-ledger.io/metrics: "true"
+{{- end -}}
+
+{{- define "optin-ledger.metricsPort" -}}
+- name: metrics
+  containerPort: {{ .Values.monitoring.metricsPort }}
+  protocol: TCP
 {{- end -}}
 
 {{- define "optin-ledger.podSpecCommon" -}}
@@ -128,6 +138,13 @@ volumes:
   - name: tmp
     emptyDir:
       sizeLimit: {{ .Values.tmpSizeLimit }}
+  {{- range $cluster := include "optin-ledger.cnpgClusters" . | fromJsonArray }}
+  # the CA that signed this CloudNativePG cluster's server certificate (sslmode=verify-full)
+  - name: {{ $cluster.volume }}
+    secret:
+      secretName: {{ $cluster.name }}-ca
+      items: [{key: ca.crt, path: ca.crt}]
+  {{- end }}
 {{- end -}}
 
 {{- define "optin-ledger.containerCommon" -}}
@@ -138,6 +155,11 @@ securityContext:
 volumeMounts:
   - name: tmp
     mountPath: /tmp
+  {{- range $cluster := include "optin-ledger.cnpgClusters" . | fromJsonArray }}
+  - name: {{ $cluster.volume }}
+    mountPath: {{ $cluster.caDir }}
+    readOnly: true
+  {{- end }}
 {{- end -}}
 
 {{/* Placement of one component: (dict "ctx" $ "component" "api" "values" .Values.api) */}}
@@ -166,31 +188,4 @@ topologySpreadConstraints:
     matchLabelKeys: [pod-template-hash]
   {{- end }}
 {{- end }}
-{{- end -}}
-
-{{/* Barman Cloud's object store settings: the same shape in-tree and in the plugin's ObjectStore. */}}
-{{- define "optin-ledger.barmanConfiguration" -}}
-{{- $backup := .Values.database.cnpg.backup -}}
-{{- if not $backup.destinationPath -}}
-{{- fail "database.cnpg.backup.destinationPath is required when backups are enabled" -}}
-{{- end -}}
-destinationPath: {{ $backup.destinationPath | quote }}
-{{- with $backup.endpointURL }}
-endpointURL: {{ . | quote }}
-{{- end }}
-s3Credentials:
-  {{- if $backup.s3Credentials.inheritFromIAMRole }}
-  inheritFromIAMRole: true
-  {{- else }}
-  accessKeyId:
-    name: {{ required "database.cnpg.backup.s3Credentials.existingSecret is required" $backup.s3Credentials.existingSecret }}
-    key: {{ $backup.s3Credentials.accessKeyIdKey }}
-  secretAccessKey:
-    name: {{ $backup.s3Credentials.existingSecret }}
-    key: {{ $backup.s3Credentials.secretAccessKeyKey }}
-  {{- end }}
-wal:
-  compression: gzip
-data:
-  compression: gzip
 {{- end -}}

@@ -1,0 +1,140 @@
+"""`bench command`: full writes over HTTP against a bare Litestar endpoint doing one INSERT.
+
+Each of 32 connections (from a separate process, `api.bench.write_load`) runs the write path an
+application drives: register a contact, request consent, confirm it with the code, send a
+message; every step is a command through the whole stack (authentication, guards, validation,
+aggregates, the event store, the access log), with the projection runner and the outbox worker
+running in the server process as `serve` runs them. The baseline, in the same run on the same
+database, answers a POST with one INSERT of the same row shape as `events`.
+
+The one thing not as in production: the six-digit code is fixed for the run, so the load client
+can confirm without reading the dev outbox (a contact would read the message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from typing import Any
+from unittest import mock
+
+import asyncpg
+import msgspec
+from litestar import Litestar, post
+
+from adapters.crypto.codes import HmacCodes
+from adapters.postgres.event_store import PostgresEventStore
+from adapters.postgres.migrations import migrate
+from adapters.postgres.pool import create_pool
+from adapters.settings import Settings
+from api.app import create_app
+from api.bench.consent import _scoped, _serving
+from api.bench.scratch import scratch_schema
+from api.composition import compose
+from ledger.program import new_program
+from ledger.repository import Repository
+from ledger.vocabulary import SYSTEM
+
+CODE = "246810"
+STATE = b'{"actor":{"kind":"system"},"source":"api","note":"' + b"x" * 160 + b'"}'
+
+
+async def _populate(settings: Settings, dsn: str) -> tuple[uuid.UUID, str]:
+    """A marketing program on email and an API key of a service account (as apps call)."""
+    pool = await create_pool(dsn, role=settings.db_role, min_size=1, max_size=4)
+    try:
+        repo = Repository(PostgresEventStore(pool))
+        program = new_program(
+            name="Bench",
+            description="",
+            purpose="marketing",
+            channels=("email",),
+            disclosure="d",
+            actor=SYSTEM,
+        )
+        await repo.save(program)
+        accounts = compose(settings, pool, follow=False).accounts
+        service, _ = await accounts.create(
+            email="bench-writer@bench.example.org", role="service", password=None, actor=SYSTEM
+        )
+        issued = await accounts.issue_api_key(service.id, SYSTEM)
+        return program.id, issued.key.secret
+    finally:
+        await pool.close()
+
+
+class _Row(msgspec.Struct, frozen=True):
+    stream: uuid.UUID
+    n: int
+
+
+def _baseline(dsn: str) -> Litestar:
+    state: dict[str, asyncpg.Pool] = {}
+
+    async def start() -> None:
+        state["pool"] = await asyncpg.create_pool(dsn, min_size=4, max_size=20)
+        await state["pool"].execute(
+            "CREATE TABLE IF NOT EXISTS raw_writes (id bigserial PRIMARY KEY, originator_id uuid NOT NULL, "
+            "originator_version bigint NOT NULL, topic text NOT NULL, state bytea NOT NULL, "
+            "recorded_at timestamptz NOT NULL DEFAULT now(), UNIQUE (originator_id, originator_version))"
+        )
+
+    async def stop() -> None:
+        await state["pool"].close()
+
+    @post("/insert")
+    async def insert(data: _Row) -> dict[str, Any]:
+        position = await state["pool"].fetchval(
+            "INSERT INTO raw_writes (originator_id, originator_version, topic, state) "
+            "VALUES ($1, $2, 'bench.written', $3) RETURNING id",
+            data.stream,
+            data.n,
+            STATE,
+        )
+        return {"position": position}
+
+    return Litestar(
+        [insert], on_startup=[start], on_shutdown=[stop], openapi_config=None, logging_config=None
+    )
+
+
+async def _load(app: Litestar, script: str, spec: dict[str, Any], seconds: float, connections: int) -> Any:
+    async with _serving(app) as url:
+        load = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "api.bench.write_load", "--url", url, "--script", script),
+            *("--connections", str(connections), "--seconds", str(seconds)),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await load.communicate(json.dumps(spec).encode())
+        return json.loads(out)
+
+
+async def run(settings: Settings, seconds: float, connections: int) -> dict[str, Any]:
+    assert settings.database_url
+    async with scratch_schema(settings.database_url, "command") as schema:
+        await migrate(settings.database_url, schema=schema)
+        dsn = _scoped(settings.database_url, schema)
+        optin, api_key = await _populate(settings, dsn)
+        baseline = await _load(_baseline(dsn), "insert", {}, seconds, connections)
+        spec = {"headers": {"Authorization": f"Bearer {api_key}"}, "optin_id": str(optin), "code": CODE}
+        with mock.patch.object(HmacCodes, "new", return_value=CODE):
+            app = create_app(msgspec.structs.replace(settings, database_url=dsn))
+            service = await _load(app, "flow", spec, seconds, connections)
+    return {
+        "connections": connections,
+        "seconds": seconds,
+        "writes_per_s": service["per_s"],
+        "flows_per_s": service["flows_per_s"],
+        "p50_ms": service["p50_ms"],
+        "p99_ms": service["p99_ms"],
+        "baseline_insert_per_s": baseline["per_s"],
+        "baseline_p50_ms": baseline["p50_ms"],
+        "baseline_p99_ms": baseline["p99_ms"],
+        "ratio": round(service["per_s"] / baseline["per_s"], 3),
+        "p99_ratio": round(service["p99_ms"] / baseline["p99_ms"], 2),
+        "errors": service["errors"] + baseline["errors"],
+        "failed": {**baseline["failed"], **service["failed"]},
+    }
