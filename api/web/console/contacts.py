@@ -26,6 +26,7 @@ from ledger.errors import InvalidValueError
 from ledger.vocabulary import Channel
 from projections import consent_state
 from projections import contacts as read
+from projections.evidence_sources import evidence_sources
 from projections.programs import list_programs
 from projections.timeline import timeline
 
@@ -110,6 +111,7 @@ async def contact_page(
         raise NotFoundException("no such contact")
     names = {p.id: p.name for p in await list_programs(pool, include_archived=True)}
     decided = await consent_state.decisions_of(pool, contact_id, cast(Channel, contact.channel))
+    sources = await evidence_sources(pool, [c.decision.position for c in decided if c.decision.position])
     events = await timeline(pool, contact_id, after=0, limit=TIMELINE_LIMIT)
     return page(
         request,
@@ -117,7 +119,12 @@ async def contact_page(
         title=f"Contact {contact.address}",
         contact=contact,
         consents=[
-            {"name": names[c.optin_id], "channel": contact.channel, **c.decision._asdict()}
+            {
+                "name": names[c.optin_id],
+                "channel": contact.channel,
+                "source": sources.get(c.decision.position),
+                **c.decision._asdict(),
+            }
             for c in decided
             if c.decision.position is not None
         ],
