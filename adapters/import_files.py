@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from adapters.import_spool import Spools, spooled_rows
 from adapters.import_workers import Parallel, apply_in_processes
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.import_store import PostgresImportStore
+from adapters.runtime import collector_paused
 from ledger.application.imports import ConsentImport, Format, ImportReport, Progress, detect_format, rows_of
 from ledger.errors import InvalidValueError
 from ledger.import_rows import Resolve
@@ -97,20 +99,25 @@ class FileImports:
         workers = parallel.workers if parallel is not None else 1
         with tempfile.TemporaryDirectory(prefix="optin-import-") as folder:
             spools = Spools(Path(folder), workers, sealer)
+            started = time.perf_counter()
             try:
                 rows = rows_of(_lines(path, digest), fmt, resolve, datetime.now(UTC), self.region)
                 importer.validate(rows, report, progress and progress("checking", None), keep=spools.keep)
             finally:
                 spools.close()
+            report.seconds["checking"] = time.perf_counter() - started
             if not report.valid or not report.rows:
                 return report
             advance = progress and progress("applying" if not dry_run else "dry run", report.rows)
+            started = time.perf_counter()
             if parallel is None or workers == 1 or report.rows < parallel.min_rows:
                 spooled = itertools.chain.from_iterable(spooled_rows(p) for p in spools.paths)
-                await importer.apply(spooled, digest.digest(), report, dry_run=dry_run, progress=advance)
+                with collector_paused():  # millions of short-lived objects, freed by reference counts
+                    await importer.apply(spooled, digest.digest(), report, dry_run=dry_run, progress=advance)
             else:
                 await apply_in_processes(
-                    parallel, spools.paths, digest.digest(), (self.kek, self.index_key), actor, report,
-                    dry_run=dry_run, progress=advance,
+                    parallel, self.store, spools.paths, digest.digest(), (self.kek, self.index_key),
+                    actor, report, dry_run=dry_run, progress=advance,
                 )  # fmt: skip
+            report.seconds["applying"] = time.perf_counter() - started
         return report

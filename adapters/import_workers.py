@@ -1,10 +1,11 @@
 """Applying an import's partitions side by side, one process each (a large file on several cores).
 
-Each process has its own pool and event store and applies one partition (`adapters.import_spool`:
-every row about a contact is in the same partition, in file order), so processes never touch the
-same streams; the ledger still orders and chains everything they append. Progress and results
-come back on one queue. Any process failing fails the import (rows already applied stay applied,
-and a re-run completes the rest: every row has its deterministic key).
+Each process has its own pool and plans one partition (`adapters.import_spool`: every row about
+a contact is in the same partition, in file order), so processes never touch the same streams;
+their appends go through this process's event store (`adapters.import_appends`), which chains
+them onto one head. Progress and results come back on one queue. Any process failing fails the
+import (rows already applied stay applied, and a re-run completes the rest: every row has its
+deterministic key).
 """
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import queue
+import socket
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from adapters.crypto.sealer import NaclSealer
+from adapters.import_appends import RemoteAppends, serve_appends
 from adapters.import_spool import spooled_rows
-from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.import_store import PostgresImportStore
 from adapters.postgres.pool import create_pool
+from adapters.runtime import collector_paused, settle_heap
 from ledger.application.imports import ConsentImport, ImportReport, Progress
+from ledger.ports import EventStore
 from ledger.vocabulary import Actor
 
 
@@ -47,6 +51,7 @@ class _Job:
     index_key: bytes
     actor: Actor
     dry_run: bool
+    appends: socket.socket
 
 
 def _run(job: _Job, results: Any, number: int) -> None:
@@ -61,23 +66,26 @@ def _run(job: _Job, results: Any, number: int) -> None:
 async def _apply(job: _Job, progress: Progress) -> tuple[Counter[str], int | None]:
     p = job.parallel
     pool = await create_pool(p.dsn, role=p.role, schema=p.schema, min_size=1, max_size=4)
-    store = PostgresEventStore(pool)
+    appends = await RemoteAppends.connect(job.appends)
     try:
         importer = ConsentImport(
-            store, PostgresImportStore(pool, job.kek), NaclSealer(job.index_key), job.actor
+            appends, PostgresImportStore(pool, job.kek), NaclSealer(job.index_key), job.actor
         )
         report = ImportReport(format="csv")
-        await importer.apply(
-            spooled_rows(job.path), job.digest, report, dry_run=job.dry_run, progress=progress
-        )
+        settle_heap()  # start-up objects out of the collector's way
+        with collector_paused():  # millions of short-lived objects, freed by reference counts
+            await importer.apply(
+                spooled_rows(job.path), job.digest, report, dry_run=job.dry_run, progress=progress
+            )
         return Counter({str(k): v for k, v in report.outcomes.items()}), report.position
     finally:
-        await store.close()
+        await appends.close()
         await pool.close()
 
 
 async def apply_in_processes(
     parallel: Parallel,
+    store: EventStore,
     paths: list[Path],
     digest: bytes,
     keys: tuple[bytes, bytes],
@@ -89,14 +97,20 @@ async def apply_in_processes(
 ) -> None:
     context = multiprocessing.get_context("spawn")  # no fork of a running event loop
     results = context.Queue()
+    pairs = [socket.socketpair() for _ in paths]
     processes = [
         context.Process(
-            target=_run, args=(_Job(parallel, path, digest, *keys, actor, dry_run), results, n), daemon=True
+            target=_run,
+            args=(_Job(parallel, path, digest, *keys, actor, dry_run, pairs[n][1]), results, n),
+            daemon=True,
         )
         for n, path in enumerate(paths)
     ]
     for process in processes:
         process.start()
+    for _, theirs in pairs:
+        theirs.close()  # the workers hold these ends: a worker closing its end ends its serving
+    appending = [asyncio.create_task(serve_appends(mine, store)) for mine, _ in pairs]
     loop, running, failure = asyncio.get_running_loop(), len(processes), None
     try:
         while running:
@@ -118,6 +132,9 @@ async def apply_in_processes(
                 running -= 1
                 failure = failure or value
     finally:
+        for serving in appending:  # the workers are gone: their appends were all answered
+            serving.cancel()
+        await asyncio.gather(*appending, return_exceptions=True)
         for process in processes:
             process.join(timeout=5)
             if process.is_alive():

@@ -86,6 +86,8 @@ async def run(settings: Settings, rows: int, workers: int = 2) -> dict[str, Any]
         "workers": workers,
         "file_written_s": round(written, 1),
         "import_s": round(took, 1),
+        "check_s": round(first.seconds.get("checking", 0.0), 1),
+        "apply_s": round(first.seconds.get("applying", 0.0), 1),
         "rows_per_s": round(rows / took),
         "events": events,
         "outcomes": dict(first.outcomes),

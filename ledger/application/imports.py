@@ -18,18 +18,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 from uuid import UUID
 
-from ledger.application.import_plan import ChunkPlanner, Histories, Outcome, Plan
+from ledger.application.import_plan import ChunkPlanner, Histories, Outcome, Plan, Registered
 from ledger.codec import LedgerMapper
 from ledger.errors import ConflictError
 from ledger.import_provenance import import_id
 from ledger.import_rows import ImportRow, Resolve, RowProblem, parse_row, read_csv, read_ndjson
-from ledger.ports import EventStore, Sealer
+from ledger.ports import Sealer, StoredEvent
 from ledger.vocabulary import Actor
 
 Format = Literal["csv", "ndjson"]
@@ -37,17 +37,22 @@ MAX_PROBLEMS = 1000
 CHUNK = 2000
 
 
+class Appends(Protocol):
+    """Where an import's events go: the event store, or a process appending for several."""
+
+    async def append(self, events: Sequence[StoredEvent]) -> int: ...
+
+
 class ImportStore(Protocol):
     """Batch reads and claims the import needs (one round trip per chunk, not per row)."""
 
-    async def contacts(self, indexes: Sequence[bytes]) -> dict[bytes, UUID]: ...
-
-    async def claim(self, claims: Sequence[tuple[bytes, UUID]]) -> dict[bytes, UUID]:
-        """Bind each index to its id unless bound already; return the ids they are bound to."""
+    async def contacts(self, indexes: Sequence[bytes]) -> dict[bytes, UUID]:
+        """The contacts these blind indexes already name (a dry run: nothing is claimed)."""
         ...
 
-    async def keys(self, contact_ids: Sequence[UUID], create: Sequence[UUID]) -> dict[UUID, bytes]:
-        """Data keys of `contact_ids`, making them first for `create`."""
+    async def register(self, indexes: Sequence[bytes]) -> Registered:
+        """Each index's contact: the one it names, or a new one claimed for it with a new data
+        key (both or neither), and the data keys of all of them."""
         ...
 
     async def histories(self, streams: Sequence[UUID]) -> Histories: ...
@@ -62,6 +67,8 @@ class ImportReport:
     outcomes: Counter[Outcome] = field(default_factory=Counter)
     applied: bool = False
     position: int | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    """How long each phase took (`checking`, `applying`)."""
 
     @property
     def valid(self) -> bool:
@@ -96,7 +103,7 @@ Progress = Callable[[int], None]
 class ConsentImport:
     def __init__(
         self,
-        store: EventStore,
+        store: Appends,
         batch: ImportStore,
         sealer: Sealer,
         actor: Actor,
@@ -142,17 +149,31 @@ class ConsentImport:
         """Second pass (only for a valid file): plan and append chunk by chunk."""
         assert report.valid, "validate the whole file first"
         planner = ChunkPlanner(self.batch, self.sealer, self.mapper, self.actor, import_id(digest))
-        # The next chunk is planned while the previous one is appended (one in flight): the
-        # database works while Python plans. A chunk planned before its predecessor landed and
-        # touching the same streams meets a version conflict, and is planned again.
+        # Three chunks at once: while one is decided (Python), the next one's contacts are
+        # claimed and read, and the previous one is appended (the database). A chunk prepared
+        # before its predecessor landed and touching the same streams meets a version conflict
+        # when appended, and is planned again.
+        chunks = _chunks(rows)
+        chunk = next(chunks, None)
+        preparing = asyncio.create_task(planner.prepare(chunk, dry_run)) if chunk else None
         in_flight: asyncio.Task[tuple[Counter[Outcome], int | None, int]] | None = None
-        async for chunk in _chunks(rows):
-            plan = await planner.plan(chunk, dry_run)
+        try:
+            while chunk is not None and preparing is not None:
+                prepared = await preparing
+                following = next(chunks, None)
+                preparing = asyncio.create_task(planner.prepare(following, dry_run)) if following else None
+                await asyncio.sleep(0)  # its query goes out before deciding takes the thread
+                plan = planner.decide(prepared, dry_run)
+                if in_flight is not None:
+                    _count(report, await in_flight, progress)
+                in_flight = asyncio.create_task(self._commit(planner, chunk, plan, dry_run))
+                chunk = following
             if in_flight is not None:
                 _count(report, await in_flight, progress)
-            in_flight = asyncio.create_task(self._commit(planner, chunk, plan, dry_run))
-        if in_flight is not None:
-            _count(report, await in_flight, progress)
+        finally:  # a failed chunk ends the import: nothing more is claimed or appended
+            for task in (preparing, in_flight):
+                if task is not None and not task.done():
+                    task.cancel()
         report.applied = not dry_run
 
     async def _commit(
@@ -181,7 +202,7 @@ def _count(
         progress(rows)
 
 
-async def _chunks(rows: Iterable[ImportRow | RowProblem]) -> AsyncIterator[list[ImportRow]]:
+def _chunks(rows: Iterable[ImportRow | RowProblem]) -> Iterator[list[ImportRow]]:
     chunk: list[ImportRow] = []
     for row in rows:
         assert isinstance(row, ImportRow)
