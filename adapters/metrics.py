@@ -85,6 +85,24 @@ WEBHOOK_DELIVERIES = Counter(
     "Signed webhook delivery attempts, by outcome (delivered, retrying, failed)",
     ["outcome"],
 )
+READ_REQUESTS = Counter(
+    "optin_read_requests_total",
+    "Requests whose read-model queries were sent to the replica or to the primary (by `read_db`;"
+    " a query the replica then fails is counted in optin_read_fallbacks_total)",
+    ["database"],
+)
+READ_FALLBACKS = Counter(
+    "optin_read_fallbacks_total",
+    "Reads meant for the replica that the primary answered: unreachable, lagging, conflict"
+    " (a query cancelled by replay) or min_position (not replayed within the wait)",
+    ["reason"],
+)
+READ_REPLICA_SERVING = Gauge(
+    "optin_read_replica_serving", "1 while the read replica takes reads, 0 while the primary does"
+)
+READ_REPLICA_LAG_SECONDS = Gauge(
+    "optin_read_replica_lag_seconds", "How far the replica's read models are behind the primary's"
+)
 
 _CONSENT_PATHS = {("GET", "/v1/consent"): "single", ("POST", "/v1/consent/check"): "bulk"}
 

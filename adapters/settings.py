@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -15,6 +16,11 @@ import platformdirs
 
 from adapters.compliance_settings import ComplianceSettings, load_compliance
 from adapters.email.feedback.settings import FeedbackSettings, FeedbackSettingsError, load_feedback_settings
+from adapters.postgres.replica_settings import (
+    ReadReplicaSettings,
+    ReadReplicaSettingsError,
+    load_read_replica,
+)
 from ledger.application.inbound_sms import DEFAULT_HELP
 from ledger.keywords import HELP_WORDS, START_WORDS, STOP_WORDS, normalise_keyword
 
@@ -29,9 +35,11 @@ class SettingsError(ValueError):
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything the service reads from its environment. Names follow API.md's operator contract."""
+    """Everything the service reads from its environment. Names and meanings: docs/settings.md."""
 
     database_url: str | None = None
+    read_replica: ReadReplicaSettings | None = None
+    """`DATABASE_READ_URL`: a streaming replica for read-model queries (adapters/postgres/replica.py)."""
     data_dir: Path
     kek: bytes | None = None
     index_key: bytes | None = None
@@ -100,6 +108,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """While appends happen, a new checkpoint at least this often."""
     compliance: ComplianceSettings = msgspec.field(default_factory=ComplianceSettings)
     """Quiet hours, opt-out deadlines, revocation review (adapters/compliance_settings.py)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """CIDRs of the proxies whose `X-Forwarded-For` names the client (`OPTIN_TRUSTED_PROXIES`);
+    none by default: the connection's peer is the client."""
+    receipts_email: bool = True
+    receipts_sms: bool = True
+    """Send each opt-in's and opt-out's signed receipt on that channel (`OPTIN_RECEIPTS_EMAIL`,
+    `OPTIN_RECEIPTS_SMS`); off, receipts are still listed and linked, never sent."""
 
     def pool_size(self, default_min: int, default_max: int) -> tuple[int, int]:
         """(min, max) connections of a process's pool: the settings where given, else its defaults."""
@@ -229,10 +244,12 @@ def load_settings(
     resolved_dir = data_dir or Path(env.get("OPTIN_DATA_DIR") or default_data_dir())
     try:
         email_feedback = load_feedback_settings(env)
-    except FeedbackSettingsError as e:
+        read_replica = load_read_replica(env)
+    except (FeedbackSettingsError, ReadReplicaSettingsError) as e:
         raise SettingsError(str(e)) from None
     return Settings(
         database_url=env.get("DATABASE_URL") or None,
+        read_replica=read_replica,
         data_dir=resolved_dir.expanduser().resolve(),
         kek=_secret(env, "OPTIN_KEK"),
         index_key=_secret(env, "OPTIN_INDEX_KEY"),
@@ -282,10 +299,13 @@ def load_settings(
         signing_key=_secret(env, "OPTIN_SIGNING_KEY"),
         ledger_origin=_origin(env.get("OPTIN_LEDGER_ORIGIN")),
         checkpoint_seconds=_float(env, "OPTIN_CHECKPOINT_SECONDS", 1.0),
+        receipts_email=_flag(env, "OPTIN_RECEIPTS_EMAIL") if env.get("OPTIN_RECEIPTS_EMAIL") else True,
+        receipts_sms=_flag(env, "OPTIN_RECEIPTS_SMS") if env.get("OPTIN_RECEIPTS_SMS") else True,
         metrics_host=env.get("OPTIN_METRICS_HOST") or "127.0.0.1",
         metrics_port=_metrics_port(env),
         ready_max_lag_events=max(0, _int(env, "OPTIN_READY_MAX_LAG_EVENTS", 10000)),
         ready_max_lag_seconds=_float(env, "OPTIN_READY_MAX_LAG_SECONDS", 30.0),
+        trusted_proxies=_networks(env.get("OPTIN_TRUSTED_PROXIES") or ""),
         compliance=_compliance(env),
     )
 
@@ -295,6 +315,19 @@ def _compliance(env: Mapping[str, str]) -> ComplianceSettings:
         return load_compliance(env)
     except ValueError as e:
         raise SettingsError(str(e)) from None
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    """CIDRs separated by commas or spaces (a bare address is a /32 or /128), normalised."""
+    found = []
+    for word in text.replace(",", " ").split():
+        try:
+            found.append(str(ipaddress.ip_network(word, strict=False)))
+        except ValueError:
+            raise SettingsError(
+                "OPTIN_TRUSTED_PROXIES must list IP networks in CIDR form (e.g. 10.0.0.0/8)"
+            ) from None
+    return tuple(found)
 
 
 def _metrics_port(env: Mapping[str, str]) -> int | None:

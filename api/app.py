@@ -11,7 +11,6 @@ import structlog
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, StoplightRenderPlugin, SwaggerRenderPlugin
 
 from adapters.postgres.pool import settings_pool
 from adapters.resilience import being_cancelled
@@ -19,10 +18,14 @@ from adapters.runtime import settle_heap
 from adapters.settings import Settings
 from api.auth.middleware import authentication
 from api.auth.openapi import SECURITY, security_components
-from api.composition import Components, compose
+from api.client_address import forwarded_client
+from api.composition import Components, compose, open_read_pool, receipt_follower
 from api.dependencies import APP_DEPENDENCIES
 from api.email_feedback import start_email_feedback
 from api.middleware import correlation_and_access_log
+from api.openapi.contract import ContractJson
+from api.openapi.docs_pages import OfflineSwagger, schema_router
+from api.options import allow_every_method
 from api.problems import EXCEPTION_HANDLERS
 from api.routes import (
     analytics,
@@ -41,6 +44,7 @@ from api.routes import (
     messages,
     programs,
     public,
+    receipt_links,
     templates,
     unsubscribe,
     users,
@@ -48,6 +52,9 @@ from api.routes import (
     webhooks,
 )
 from api.senders import outbox_worker, sms_http_client, webhook_worker
+from api.strict_json import StrictJsonRequest
+from api.text_input import no_nul_text
+from api.web.errors import page_aware
 from api.web.rendering import template_config
 from api.web.routers import web_routers
 from api.web.security import security_headers
@@ -84,10 +91,12 @@ def _background_tasks(parts: Components, *, run_projections: bool) -> list[async
     if not run_projections:
         return []
     keep_for = timedelta(days=parts.settings.retention_days)
+    receipts = receipt_follower(parts)
     return [
         asyncio.create_task(parts.runner.run_forever()),
         asyncio.create_task(tree_follower(parts.pool, parts.settings).run_forever()),
         asyncio.create_task(_retention_forever(parts.retention, keep_for, timedelta(hours=1))),
+        *([asyncio.create_task(receipts.run_forever())] if receipts else []),
     ]
 
 
@@ -107,7 +116,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await settings_pool(settings)
-        parts = compose(settings, pool)
+        parts = compose(settings, pool, replica=await open_read_pool(settings, pool))
         app.state.components = parts
         await ensure_default_templates(parts.repository)
         feedback = app.state.email_feedback = await start_email_feedback(settings, pool, parts.contacts)
@@ -157,25 +166,29 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
             ledger.LedgerController,
             evidence.contact_evidence,
             evidence.my_receipts,
+            *receipt_links.HANDLERS,
         ],
         template_config=template_config(),
-        before_send=[security_headers],
+        before_send=[security_headers, allow_every_method],
         lifespan=[lifespan],
         dependencies=APP_DEPENDENCIES,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=page_aware(EXCEPTION_HANDLERS),
         request_max_body_size=1_048_576,
-        middleware=[correlation_and_access_log, authentication],
+        request_class=StrictJsonRequest,
+        middleware=[
+            forwarded_client(settings.trusted_proxies),
+            correlation_and_access_log,
+            no_nul_text,
+            authentication,
+        ],
         openapi_config=OpenAPIConfig(
             title="OptIn Ledger",
             version=VERSION,
             path="/schema",
             components=security_components(),
             security=SECURITY,
-            render_plugins=[
-                JsonRenderPlugin(path=["/", "/openapi.json"]),
-                SwaggerRenderPlugin(),
-                StoplightRenderPlugin(),
-            ],
+            render_plugins=[ContractJson(path=["/", "/openapi.json"]), OfflineSwagger()],
+            openapi_router=schema_router(),
         ),
     )
     return Litestar.from_config(config)

@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--events", type=int, default=100_000, help="events for `replay`")
     bench.add_argument("--tasks", type=int, default=32, help="concurrent writers or connections")
     bench.add_argument("--contacts", type=int, default=2000, help="contacts for `consent`")
+    bench.add_argument("--rounds", type=int, default=3, help="raw/ledger rounds, alternating, for `append`")
     bench.add_argument("--leaves", type=int, default=1_000_000, help="events in the tree for `evidence`")
     bench.add_argument("--rows", type=int, default=1_000_000, help="rows for `import`")
     bench.add_argument("--workers", type=int, default=2, help="processes applying rows for `import`")
@@ -114,7 +115,7 @@ def _bench(args: argparse.Namespace) -> int:
     assert settings.database_url
     dsn, role = settings.database_url, settings.db_role
     if args.name == "append":
-        result = run_like_serve(append.run(dsn, args.seconds, args.tasks, role))
+        result = run_like_serve(append.run(dsn, args.seconds, args.tasks, role, args.rounds))
     elif args.name == "import":
         from api.bench import imports
 

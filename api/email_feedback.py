@@ -70,7 +70,9 @@ async def start_email_feedback(
     config = settings.email_feedback
     intake = wire_intake(settings, pool, registry)
     http = httpx.AsyncClient(
-        verify=config.ses_ca_file or True, timeout=httpx.Timeout(10.0, connect=5.0), follow_redirects=False
+        verify=ssl.create_default_context(cafile=config.ses_ca_file) if config.ses_ca_file else True,
+        timeout=httpx.Timeout(10.0, connect=5.0),
+        follow_redirects=False,
     )
     services = EmailFeedbackServices(intake=intake, http=http)
     if config.ses_topic_arns:

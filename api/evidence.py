@@ -105,21 +105,37 @@ class Evidence:
 
     def receipts(self, own: list[Decoded], programs: list[Decoded]) -> list[Receipt]:
         """A signed receipt per opt-in and opt-out among the contact's events."""
+        return [
+            self._receipt(recorded, change, programs)
+            for recorded, change in own
+            if isinstance(change, Consent.Granted | Consent.Withdrawn)
+        ]
+
+    async def receipt_at(self, position: int) -> Receipt | None:
+        """The receipt of the consent event at `position` (None if it is none), read from the
+        ledger itself, not a read model: a follower may ask the moment the event is recorded."""
+        found = self._decoded(await events_at(self.pool, [position]))
+        if not found or not isinstance(found[0][1], Consent.Granted | Consent.Withdrawn):
+            return None
+        recorded, change = found[0]
+        return self._receipt(recorded, change, self._decoded(await streams(self.pool, [change.optin_id])))
+
+    async def jws_at(self, position: int) -> str | None:
+        """`ledger.application.consent_receipts.ReceiptIssuer`."""
+        found = await self.receipt_at(position)
+        return found.jws if found else None
+
+    def _receipt(
+        self, recorded: RecordedEvent, change: Consent.Granted | Consent.Withdrawn, programs: list[Decoded]
+    ) -> Receipt:
         signer = self.log.signer
-        found = []
-        for recorded, change in own:
-            if not isinstance(change, Consent.Granted | Consent.Withdrawn):
-                continue
-            terms = _terms_at(programs, change.optin_id, recorded.notification_id)
-            leaf = event_leaf(ChainRecord(*recorded[:6]))
-            claims = receipt_claims(
-                self.controller, signer, recorded.notification_id, recorded.recorded_at, leaf, change, terms
-            )
-            jws = compact_jws(claims, signer)
-            found.append(
-                Receipt(position=recorded.notification_id, event=recorded.topic, jws=jws, receipt=claims)
-            )
-        return found
+        terms = _terms_at(programs, change.optin_id, recorded.notification_id)
+        leaf = event_leaf(ChainRecord(*recorded[:6]))
+        claims = receipt_claims(
+            self.controller, signer, recorded.notification_id, recorded.recorded_at, leaf, change, terms
+        )
+        jws = compact_jws(claims, signer)
+        return Receipt(position=recorded.notification_id, event=recorded.topic, jws=jws, receipt=claims)
 
 
 def _terms_at(programs: list[Decoded], optin_id: UUID, position: int) -> ProgramTerms:

@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
+from api import validation
 from ledger.errors import (
     ConflictError,
     DomainError,
@@ -46,8 +47,13 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response[dict[str, Any]]:
-    """A problem-details response; `detail` is scrubbed of addresses whatever its origin."""
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    """A problem-details response; `detail` is scrubbed of addresses whatever its origin.
+
+    The title of an `about:blank` problem is the status's standard phrase (RFC 9457 §4.2.1), so
+    every 404 reads "Not Found"; a caller's own `title` is kept as the detail when none is given.
+    """
+    body: dict[str, Any] = {"type": "about:blank", "title": _title(status), "status": status}
+    detail = detail or (title if title != body["title"] else None)
     if detail:
         body["detail"] = scrub(detail)
     body.update(extra)
@@ -55,14 +61,12 @@ def problem(
 
 
 def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
-    errors = []
-    for item in exc.extra if isinstance(exc.extra, list) else []:
-        entry = {k: scrub(str(v)) for k, v in item.items()} if isinstance(item, dict) else {}
-        errors.append(entry)
-    malformed = any(e.get("message", "").startswith("JSON is malformed") for e in errors)
-    if malformed:
-        return problem(400, "Malformed request body", "The body is not valid JSON.", errors=errors)
-    return problem(422, "Invalid request", "The request does not match the schema.", errors=errors)
+    errors = validation.entries(exc)
+    if validation.malformed(exc):
+        return problem(400, "Bad Request", "The body is not valid JSON.", errors=errors)
+    if any(e["message"].endswith(validation.NO_BODY) for e in errors):
+        return problem(400, "Bad Request", validation.NO_BODY, errors=errors)
+    return problem(422, "Unprocessable Content", validation.summary(errors), errors=errors)
 
 
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
@@ -77,7 +81,12 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[
     return Response(body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers)
 
 
+_PHRASES = {413: "Content Too Large", 422: "Unprocessable Content"}  # RFC 9110's names, on every Python
+
+
 def _title(status: int) -> str:
+    if status in _PHRASES:
+        return _PHRASES[status]
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -118,6 +127,10 @@ def _lagging(_: Request[Any, Any, Any], exc: ProjectionLagError) -> Response[dic
     return problem(503, "Read models are catching up", str(exc), headers={"Retry-After": "1"})
 
 
+def _too_deep(_: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
+    return problem(400, "Bad Request", "The body is nested too deeply.")
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.error("unhandled error", path=request.url.path, exc_info=exc)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "Something went wrong on our side.")
@@ -131,5 +144,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     TryLaterError: _try_later,
     DomainError: _domain,
     ProjectionLagError: _lagging,
+    RecursionError: _too_deep,
     Exception: _unexpected,
 }

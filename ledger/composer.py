@@ -105,12 +105,15 @@ class Composer:
         purpose: Purpose,
         variables: Mapping[str, str],
         system: Mapping[str, str],
+        suffix: str = "",
     ) -> Composition:
-        """Render with the caller's and the ledger's variables; seal what is personal."""
+        """Render with the caller's and the ledger's variables; seal what is personal. `suffix`
+        is rendered after the body (what the ledger adds to a reply whose template lacks it)."""
         values = {**variables, **system}
-        rendered = render(template.channel, template.subject, template.body, values)
+        body = template.body + suffix
+        rendered = render(template.channel, template.subject, body, values)
         masked = {k: v if k in _PUBLIC_VARIABLES else f"[{k}]" for k, v in values.items()}
-        shown = render(template.channel, template.subject, template.body, masked)
+        shown = render(template.channel, template.subject, body, masked)
         preview = shown.text if shown.subject is None else f"Subject: {shown.subject}\n\n{shown.text}"
 
         def seal(text: str | None) -> bytes | None:

@@ -58,6 +58,20 @@ DEFAULTS: dict[tuple[TemplateKind, Channel], tuple[str | None, str]] = {
         "You are unsubscribed",
         "<p>You are unsubscribed from {{ program_name }} and will get no more messages.</p>",
     ),
+    ("consent_receipt", "sms"): (
+        None,
+        "{{ program_name }}: you {{ consent_change }} these messages. Receipt: {{ receipt_url }} "
+        "Reply HELP for help.",
+    ),
+    ("consent_receipt", "email"): (
+        "Your consent receipt: {{ program_name }}",
+        "<p>You {{ consent_change }} <strong>{{ program_name }}</strong>. This email is your receipt: "
+        "our ledger recorded the change as event {{ ledger_position }} and signed a record of it.</p>"
+        '<p><a href="{{ receipt_url }}">See your receipt</a>, or keep the signed record below: '
+        "anyone can check it against our published key.</p>"
+        '<pre style="white-space: pre-wrap; word-break: break-all; font-size: small">'
+        "{{ receipt_jws }}</pre>",
+    ),
 }
 
 

@@ -29,7 +29,8 @@ _PHONE_RUN = re.compile(
     r"(?<![\w.:/%+＋\-])(?P<intl>(?:tel:)?(?:\+|＋|%2B) ?)?\(?\d[\d \u00a0().\-/]{0,24}\d(?!\w)",
     re.IGNORECASE,
 )
-_DATE = re.compile(r"\d{4}([-/.])\d{1,2}\1\d{1,2}|\d{1,2}([-/.])\d{1,2}\2\d{4}")
+_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+_DATE = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})|(\d{1,2})([-/.])(\d{1,2})\6(\d{4})")
 _NATIONAL_MIN, _INTERNATIONAL_MIN = 7, 6
 
 
@@ -72,8 +73,12 @@ def scrub(text: str, *known: str) -> str:
             text = _without_email(text, address)
     if "@" in text or "%40" in text or "＠" in text:
         text = _EMAIL_IN_TEXT.sub(lambda m: mask_email(_plain_at(m.group(0))), text)
-    numbers = [_significant(a) for a in known if "@" not in a]
-    return _PHONE_RUN.sub(lambda m: _masked_run(m, [n for n in numbers if n]), text)
+    numbers = [n for n in (_significant(a) for a in known if "@" not in a) if n]
+    # Ids (UUIDs) are kept whole: their leading digits are not a phone number.
+    parts = _UUID.split(text)
+    ids = _UUID.findall(text)
+    masked = [_PHONE_RUN.sub(lambda m: _masked_run(m, numbers), part) for part in parts]
+    return "".join(p + (ids[n] if n < len(ids) else "") for n, p in enumerate(masked))
 
 
 def _plain_at(found: str) -> str:
@@ -119,6 +124,43 @@ def _masked_run(match: re.Match[str], known: list[str]) -> str:
         return mask_phone(run)
     if match.group("intl"):
         return mask_phone(run) if len(digits) >= _INTERNATIONAL_MIN else run
-    if len(digits) >= _NATIONAL_MIN and not _DATE.fullmatch(run):
+    if len(digits) >= _NATIONAL_MIN and not _is_date(run):
         return mask_phone(run)
     return run
+
+
+def _is_date(run: str) -> bool:
+    """A calendar date (2026-11-30, 30.11.2026, 11/30/2026), not a number that looks like one
+    (22-45-3300): the year is plausible, a month is 1-12 and a day 1-31."""
+    found = _DATE.fullmatch(run)
+    if found is None:
+        return False
+    year, a, b = (found[1], found[3], found[4]) if found[1] else (found[8], found[5], found[7])
+    first, second = int(a), int(b)
+    return 1900 <= int(year) <= 2199 and 1 <= min(first, second) <= 12 and max(first, second) <= 31
+
+
+def mask_ip(ip: str) -> str:
+    """An IP address shown to staff: enough to tell networks apart, not to find the person
+    (`203.0.113.7` → `203.0.*.*`, `2001:db8:1::7` → `2001:db8:*`)."""
+    if "." in ip and ":" not in ip:
+        parts = ip.split(".")
+        return ".".join(parts[:2]) + ".*.*" if len(parts) == 4 else "***"
+    groups = [g for g in ip.split(":") if g]
+    return ":".join(groups[:2]) + ":*" if len(groups) >= 2 else "***"
+
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+             ("Chromium/", "Chromium"), ("Safari/", "Safari"), ("curl/", "curl"))  # fmt: skip
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),
+            ("Mac OS", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))  # fmt: skip
+
+
+def mask_user_agent(user_agent: str) -> str:
+    """A user agent shown to staff as its browser family and system only (`Chrome on Android`):
+    the full string, with its versions and build names, helps single a person out."""
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), None)
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or "another client"

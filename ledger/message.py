@@ -25,7 +25,7 @@ from ledger.vocabulary import Actor, Channel, Purpose
 
 _NAMESPACE = uuid.UUID("5d0c9a61-3b7e-4f25-8c1a-6d657373616e")
 
-Rule = Literal["marketing_consent", "transactional", "verification", "keyword_reply"]
+Rule = Literal["marketing_consent", "transactional", "verification", "keyword_reply", "consent_receipt"]
 BlockReason = Literal[
     "no_consent", "consent_pending", "opted_out", "channel_opted_out", "program_archived", "contact_erased"
 ]
@@ -52,14 +52,30 @@ def reply_message_id(inbound_id: str) -> UUID:
     return uuid.uuid5(_NAMESPACE, f"/messages/reply/{inbound_id}")
 
 
+def receipt_message_id(position: int) -> UUID:
+    """The message that gives the contact the receipt of the consent event at `position` (one per
+    event: a follower that runs again finds it sent)."""
+    return uuid.uuid5(_NAMESPACE, f"/messages/receipt/{position}")
+
+
+class EventRef(msgspec.Struct, frozen=True, kw_only=True):
+    """One event named by its stream and version: known before it is appended, unlike its position."""
+
+    stream: UUID
+    version: int
+
+
 class Basis(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """What allowed a message: the rule, and the ledger position of the event it relied on."""
+    """What allowed a message: the rule, and the ledger position of the event it relied on.
+    `receipts`: the consent events whose signed receipts the message links to (a consent receipt,
+    or the reply to an SMS STOP or START that changed consent)."""
 
     rule: Rule
     consent_position: int | None = None
     consent_topic: str | None = None
     verification_id: UUID | None = None
     inbound_id: str | None = None
+    receipts: tuple[EventRef, ...] = ()
 
 
 class Sealed(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

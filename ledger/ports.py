@@ -11,6 +11,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import StoredEvent
 
+from ledger.login_throttle import ThrottlePolicy, ThrottleVerdict
 from ledger.send_failure import SendError
 from ledger.vocabulary import Channel
 
@@ -27,9 +28,11 @@ __all__ = [
     "EventStore",
     "Job",
     "Locks",
+    "LoginThrottle",
     "NewApiKey",
     "OutboxQueue",
     "Outgoing",
+    "PasswordChecking",
     "PasswordHashing",
     "RateLimiter",
     "ReadModels",
@@ -37,6 +40,9 @@ __all__ = [
     "Sealer",
     "SendError",
     "Sender",
+    "StaffAccess",
+    "StaffDirectory",
+    "StaffLogins",
     "StoredEvent",
     "VerificationLookup",
 ]
@@ -227,8 +233,11 @@ class Background(Protocol):
 class Credentials(Protocol):
     """Staff logins kept out of the ledger: the email's keyed hash and the password hash."""
 
-    async def claim_email(self, email_index: bytes, user_id: UUID, password_hash: str | None) -> None:
-        """Bind the email to the account; `ConflictError` when another account has it."""
+    async def claim_email(
+        self, email_index: bytes, user_id: UUID, password_hash: str | None, email: str | None = None
+    ) -> None:
+        """Bind the email to the account; `ConflictError` when another account has it. `email`:
+        the address itself, kept (sealed, out of the ledger) for admins to read."""
         ...
 
     async def release_email(self, user_id: UUID) -> None: ...
@@ -271,4 +280,42 @@ class VerificationLookup(Protocol):
 
     async def latest_confirmed(self, contact_id: UUID) -> UUID | None:
         """The newest code the contact confirmed: the proof their session rests on."""
+        ...
+
+
+class StaffLogins(Protocol):
+    async def login(self, email_index: bytes) -> tuple[UUID, str | None] | None:
+        """The account with this email's keyed hash and its password hash (None: it has none)."""
+        ...
+
+
+class PasswordChecking(Protocol):
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """Whether `password` matches; with no hash, as slow as a real check, and no."""
+        ...
+
+
+class StaffAccess(Protocol):
+    """What a staff account may do now, as the users read model says."""
+
+    @property
+    def disabled(self) -> bool: ...
+
+    @property
+    def credential_version(self) -> int: ...
+
+
+class StaffDirectory(Protocol):
+    async def user_access(self, user_id: UUID) -> StaffAccess | None: ...
+
+
+class LoginThrottle(Protocol):
+    """Counters of login attempts by key, shared by every process (`ledger.login_throttle`)."""
+
+    async def attempt(self, key: bytes, policy: ThrottlePolicy, now: datetime) -> ThrottleVerdict:
+        """Count one attempt, or refuse it while an earlier delay runs (then nothing is counted)."""
+        ...
+
+    async def forgive(self, key: bytes, now: datetime, *, reset: bool) -> None:
+        """After a success: forget every attempt of `key` (`reset`), or only one."""
         ...

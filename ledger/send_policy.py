@@ -5,7 +5,8 @@ message (never a cache). What a message needs of it depends on its purpose: mark
 marketing program, a `promotional` or `optin_confirmation` message) needs `opted_in`;
 transactional needs no consent, but is blocked by an opt-out of its program or of the channel
 (SMS STOP). Nothing goes to an erased contact or about an archived program. The answer names the
-ledger position and topic of the event it relied on.
+ledger position and topic of the event it relied on. Queued messages that confirm what the
+contact just did (keyword replies, codes, consent receipts) have rules of their own (`still_allowed`).
 """
 
 from __future__ import annotations
@@ -86,6 +87,14 @@ def still_allowed(
     """Re-checked just before a queued message leaves: None if it may still go."""
     if basis.rule == "keyword_reply":
         return None  # the one reply a STOP, START or HELP gets is always allowed
+    if basis.rule == "consent_receipt":
+        # The receipt confirms that very change, so an opt-out does not stop it (one per consent
+        # event: its id comes from the event's position). Never to an erased contact; never an
+        # SMS after a STOP (carriers refuse it: a STOP's receipt rides in its one reply).
+        reason = _BY_TOPIC.get(decision.topic)
+        if reason == "contact_erased" or (reason == "channel_opted_out" and channel == "sms"):
+            return Refusal(reason=reason, position=decision.position)
+        return None
     if basis.rule == "verification":
         # Codes still go to an email address that unsubscribed from everything (a code is sent only
         # when asked for, and it is how the contact gets back in); SMS carriers refuse after STOP.

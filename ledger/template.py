@@ -3,8 +3,9 @@
 Every change of subject or body is a new version; a message records the template id and version
 it was rendered from, so what was sent can always be traced to the exact text staff approved.
 Templates that market (`optin_invite`, `promotional`) must tell the reader how to opt out: SMS
-with the STOP keyword, email with the `{{ unsubscribe_url }}` link. Ids are deterministic for the
-defaults and for a program's own template of a kind and channel, so no lookup is needed.
+with the STOP keyword, email with the `{{ unsubscribe_url }}` link; a `consent_receipt` must place
+the `{{ receipt_url }}` link. Ids are deterministic for the defaults and for a program's own
+template of a kind and channel, so no lookup is needed.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ TemplateKind = Literal[
     "transactional",
     "promotional",
     "optout_confirmation",
+    "consent_receipt",
 ]
 KINDS: tuple[TemplateKind, ...] = (
     "verification_code",
@@ -35,12 +37,16 @@ KINDS: tuple[TemplateKind, ...] = (
     "transactional",
     "promotional",
     "optout_confirmation",
+    "consent_receipt",
 )
 MARKETING_KINDS: frozenset[TemplateKind] = frozenset({"optin_invite", "promotional"})
-SYSTEM_VARIABLES = frozenset({"code", "unsubscribe_url", "program_name", "disclosure", "expires_minutes"})
+SYSTEM_VARIABLES = frozenset(
+    {"code", "unsubscribe_url", "program_name", "disclosure", "expires_minutes"}
+    | {"receipt_url", "receipt_jws", "consent_change", "ledger_position"}  # consent receipts
+)
 """Filled in by the ledger itself; callers may not set them."""
 
-_NEEDS = {"verification_code": "code", "optin_invite": "code"}
+_NEEDS = {"verification_code": "code", "optin_invite": "code", "consent_receipt": "receipt_url"}
 _STOP = re.compile(r"\bSTOP\b")
 _UNSUBSCRIBE = re.compile(r"\{\{\s*unsubscribe_url\s*\}\}")
 _NAMESPACE = uuid.UUID("7e3b1c5a-2f0d-4c1e-9a6b-74656d706c74")

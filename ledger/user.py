@@ -129,7 +129,8 @@ class User(Aggregate):
 
     @event(LoginBlocked)
     def record_login_block(self, until: datetime, actor: Actor) -> None:
-        """Too many failures: logins for this account are refused until `until`."""
+        """Too many failures from one client: its logins to this account are refused until
+        `until` (other clients are not: nobody can lock an account for everyone)."""
 
     def issue_api_key(self, key_id: UUID, prefix: str, key_hash: bytes, actor: Actor) -> None:
         if self.role != "service":
@@ -153,6 +154,15 @@ class User(Aggregate):
     @event(ApiKeyRevoked)
     def _api_key_revoked(self, key_id: UUID, actor: Actor) -> None:
         self.api_keys[key_id] = True
+
+
+CREDENTIAL_CHANGES: tuple[type[Aggregate.Event], ...] = (
+    User.RoleChanged,
+    User.Disabled,
+    User.PasswordChanged,
+)
+"""Each of these bumps the account's credential version: a token carries the version it was
+issued at, so every token issued before the change is refused (whatever the clock says)."""
 
 
 def create_user(*, email: str, role: UserRole, actor: Actor) -> User:

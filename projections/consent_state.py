@@ -182,13 +182,30 @@ async def consent_of(
     return _decided(row)
 
 
+_KNOWN_PROGRAM = "EXISTS (SELECT 1 FROM optins k WHERE k.id = {program})"
+_ONE_KNOWN = (
+    f"SELECT {_FACTS}, {_KNOWN_PROGRAM.format(program='q.p')} "  # noqa: S608
+    "FROM (SELECT $1::uuid AS c, $2::uuid AS p, $3::text AS ch) q " + _joins("q.c", "q.p", "q.ch")
+)
+
+
+async def known_consent_of(
+    conn: asyncpg.Pool | Connection, contact_id: UUID, optin_id: UUID, channel: str
+) -> ConsentDecision | None:
+    """`consent_of`, or None when there is no program `optin_id` (same single query)."""
+    row = await conn.fetchrow(_ONE_KNOWN, contact_id, optin_id, channel)
+    assert row is not None
+    return _decided(row) if row[10] else None
+
+
 class Checked(NamedTuple):
     contact_id: UUID | None
     decision: ConsentDecision
+    program_known: bool = True
 
 
 _MANY = (
-    f"SELECT q.n, coalesce(q.c, l.contact_id), {_FACTS} "  # noqa: S608
+    f"SELECT q.n, coalesce(q.c, l.contact_id), {_FACTS}, {_KNOWN_PROGRAM.format(program='q.p')} "  # noqa: S608
     "FROM unnest($1::uuid[], $2::bytea[], $3::uuid[], $4::text[]) WITH ORDINALITY "
     "AS q(c, blind_index, p, ch, n) "
     "LEFT JOIN contact_lookup l ON q.c IS NULL AND l.blind_index = q.blind_index "
@@ -206,7 +223,7 @@ async def check_many(
     """Decisions for many (contact or blind index, program, channel) rows, in order, one query."""
     rows = await conn.fetch(_MANY, list(contact_ids), list(indexes), list(optin_ids), list(channels))
     # In order of the request (sorted here: cheaper than an ORDER BY on the wide joined rows).
-    return [Checked(r[1], _decided(r, 2)) for r in sorted(rows, key=lambda r: r[0])]
+    return [Checked(r[1], _decided(r, 2), r[12]) for r in sorted(rows, key=lambda r: r[0])]
 
 
 class ProgramConsent(NamedTuple):

@@ -160,8 +160,20 @@ def _row(record: asyncpg.Record) -> MessageRow:
     return MessageRow(**values)
 
 
-async def get_message(conn: asyncpg.Pool | Connection, message_id: UUID) -> MessageRow | None:
-    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM messages WHERE id = $1", message_id)  # noqa: S608
+# Requested by any API key of the account that owns key $N (a service account reads its own).
+_SENT_BY = (
+    "actor->>'kind' = 'api_key' AND actor->>'id' IN (SELECT k.id::text FROM api_keys k "
+    "WHERE k.user_id = (SELECT o.user_id FROM api_keys o WHERE o.id = ${n}))"
+)
+
+
+async def get_message(
+    conn: asyncpg.Pool | Connection, message_id: UUID, *, sent_by_key: UUID | None = None
+) -> MessageRow | None:
+    """One message; with `sent_by_key`, only if that key's account requested it."""
+    only_sent = f" AND {_SENT_BY.format(n=2)}" if sent_by_key else ""
+    args = (message_id, sent_by_key) if sent_by_key else (message_id,)
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM messages WHERE id = $1{only_sent}", *args)  # noqa: S608
     return _row(row) if row else None
 
 
@@ -191,19 +203,23 @@ async def list_messages(
     channel: str | None,
     before: int | None,
     limit: int,
+    sent_by_key: UUID | None = None,
 ) -> list[MessageRow]:
-    """Newest first; `before` is the keyset cursor (the `seq` of the last one seen)."""
+    """Newest first; `before` is the keyset cursor (the `seq` of the last one seen); with
+    `sent_by_key`, only the messages that key's account requested."""
+    only_sent = f"AND {_SENT_BY.format(n=7)} " if sent_by_key else "AND $7::uuid IS NULL "
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM messages "  # noqa: S608 (constant columns)
         "WHERE ($1::uuid IS NULL OR contact_id = $1) AND ($2::uuid IS NULL OR optin_id = $2) "
         "AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR channel = $4) "
-        "AND ($5::bigint IS NULL OR seq < $5) ORDER BY seq DESC LIMIT $6",
+        f"AND ($5::bigint IS NULL OR seq < $5) {only_sent}ORDER BY seq DESC LIMIT $6",
         contact_id,
         optin_id,
         status,
         channel,
         before,
         limit,
+        sent_by_key,
     )
     return [_row(r) for r in rows]
 

@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from adapters.postgres.pool import Connection
 from ledger.vocabulary import Channel, ConsentStatus
 from projections import consent_state
 from projections.programs import list_programs
@@ -25,7 +26,9 @@ class OwnConsent(msgspec.Struct, frozen=True, kw_only=True):
     disclosure_version: int
 
 
-async def own_consents(pool: asyncpg.Pool, contact_id: UUID, channel: Channel) -> list[OwnConsent]:
+async def own_consents(
+    pool: asyncpg.Pool | Connection, contact_id: UUID, channel: Channel
+) -> list[OwnConsent]:
     """The consent decision for every live program on the contact's channel."""
     mine = {c.optin_id: c.decision for c in await consent_state.decisions_of(pool, contact_id, channel)}
     programs = [p for p in await list_programs(pool, include_archived=False) if channel in p.channels]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from adapters.postgres.pool import Connection
 
@@ -27,3 +27,25 @@ class Projection(Protocol):
     topics: frozenset[str]
 
     async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None: ...
+
+
+Write = Callable[[Connection], Coroutine[Any, Any, None]]
+"""Rows already taken out of a rebuild's fold, written on the rebuild's connection: it runs while
+the next batch folds, so it must not read the fold's state."""
+
+
+class Rebuilder(Protocol):
+    """A rebuild's read model, folded in memory: batches go in, writes come out."""
+
+    def fold(self, batch: Sequence[Envelope]) -> Write | None: ...
+
+    def finish(self) -> Write | None: ...
+
+
+@runtime_checkable
+class Rebuildable(Protocol):
+    """A projection that can rebuild in memory: `rebuilder(tables)` folds from position 0 and
+    writes into `tables` (each of the projection's table names mapped to the one to fill, which
+    may be a fresh table to swap in afterwards)."""
+
+    def rebuilder(self, tables: Mapping[str, str]) -> Rebuilder: ...

@@ -8,17 +8,19 @@ from datetime import datetime
 from uuid import UUID
 
 from adapters.postgres.pool import Connection
-from ledger.user import User
+from ledger.user import CREDENTIAL_CHANGES, User
 from projections.projection import Envelope
 
 _USER_COLUMNS = (
-    "id, email_masked, role, disabled, created_at, updated_at, password_changed_at, version, position"
+    "id, email_masked, role, disabled, created_at, updated_at, password_changed_at, credential_version, "
+    "version, position"
 )
 _UPSERT_USER = (
-    f"INSERT INTO users ({_USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "  # noqa: S608
+    f"INSERT INTO users ({_USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "  # noqa: S608
     "ON CONFLICT (id) DO UPDATE SET email_masked = EXCLUDED.email_masked, role = EXCLUDED.role, "
     "disabled = EXCLUDED.disabled, updated_at = EXCLUDED.updated_at, "
-    "password_changed_at = EXCLUDED.password_changed_at, version = EXCLUDED.version, "
+    "password_changed_at = EXCLUDED.password_changed_at, credential_version = EXCLUDED.credential_version, "
+    "version = EXCLUDED.version, "
     "position = EXCLUDED.position"
 )
 _INSERT_KEY = (
@@ -37,6 +39,7 @@ class _Row:
     created_at: datetime
     updated_at: datetime
     password_changed_at: datetime | None
+    credential_version: int
     version: int
     position: int
 
@@ -95,6 +98,7 @@ def _fold(rows: dict[UUID, _Row], envelope: Envelope) -> None:
             created_at=event.timestamp,
             updated_at=event.timestamp,
             password_changed_at=None,
+            credential_version=0,
             version=event.originator_version,
             position=envelope.position,
         )
@@ -109,6 +113,8 @@ def _fold(rows: dict[UUID, _Row], envelope: Envelope) -> None:
             row.disabled = False
         case User.PasswordChanged():
             row.password_changed_at = event.timestamp
+    if isinstance(event, CREDENTIAL_CHANGES):
+        row.credential_version += 1
     row.updated_at = event.timestamp
     row.version = event.originator_version
     row.position = envelope.position

@@ -35,6 +35,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "contact_lookup": (("blind_index", "bytea"), ("contact_id", "uuid"), ("created_at", "ts")),
     "user_logins": (("email_index", "bytea"), ("user_id", "uuid")),
     "user_credentials": (("user_id", "uuid"), ("password_hash", "text"), ("changed_at", "ts")),
+    "staff_emails": (("user_id", "uuid"), ("sealed", "bytea")),
 }
 _EVENT_COLUMNS = (
     "notification_id",

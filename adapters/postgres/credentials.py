@@ -12,17 +12,22 @@ from uuid import UUID
 
 import asyncpg
 
+from adapters.postgres.staff_emails import StaffEmails
 from ledger.errors import ConflictError
 
 
 class PostgresCredentials:
     """The mutable credential tables of migration 020, on an asyncpg pool."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, emails: StaffEmails | None = None) -> None:
         self._pool = pool
+        self._emails = emails
 
-    async def claim_email(self, email_index: bytes, user_id: UUID, password_hash: str | None) -> None:
-        """Reserve the email for `user_id` (and store its password hash), or `ConflictError`."""
+    async def claim_email(
+        self, email_index: bytes, user_id: UUID, password_hash: str | None, email: str | None = None
+    ) -> None:
+        """Reserve the email for `user_id` (and store its password hash, and the email itself for
+        admins to read), or `ConflictError`."""
         async with self._pool.acquire() as conn, conn.transaction():
             try:
                 await conn.execute(
@@ -36,11 +41,15 @@ class PostgresCredentials:
                     user_id,
                     password_hash,
                 )
+            if email is not None and self._emails is not None:
+                await self._emails.remember(conn, user_id, email)
 
     async def release_email(self, user_id: UUID) -> None:
         """Undo `claim_email` when the account's first event could not be written."""
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("DELETE FROM user_credentials WHERE user_id = $1", user_id)
+            if self._emails is not None:
+                await self._emails.forget(conn, user_id)
             await conn.execute("DELETE FROM user_logins WHERE user_id = $1", user_id)
 
     async def any_user(self) -> bool:

@@ -1,14 +1,19 @@
 """The ledger on PostgreSQL (asyncpg): atomic, optimistic per stream, gapless, hash-chained.
 
-Appends from concurrent tasks are grouped: the calls that arrive while earlier batches are in the
-database gather, then go in a single `ledger_append_onto` call: one round trip, one commit. Up
-to two batches are in flight at once (pipelined): the next is chained here onto the head the
-previous one will leave, so Python chains and encodes one batch while PostgreSQL commits the
-other. The function checks that head (position and hash) under the row lock and either writes
-everything or answers why not. A batch that finds another head (its predecessor has not
+Appends from concurrent tasks are grouped: the calls that arrive while a batch is in the database
+gather, then go in a single `ledger_append_onto` call: one round trip, one commit. Commits take
+turns on the head row's lock, which each holds until its WAL flush, so the ledger commits one
+batch per flush and throughput is events per batch over flush time: a batch takes everyone
+waiting. A second batch goes in while one is in flight (pipelined) only once as many events wait
+as are in flight: it is chained here onto the head the first will leave, so Python chains and
+encodes it while PostgreSQL commits the other; sent any earlier it would be small and still cost
+a whole flush. The function checks that head (position and hash) under the row lock and either
+writes everything or answers why not. A batch that finds another head (its predecessor has not
 committed yet, failed, or another process appended) waits for its predecessor and then chains
-again from the real head while holding the lock; so the lock is held for microseconds in the
-common case, and the chain can never fork.
+again from the real head while holding the lock; so the chain can never fork.
+
+The chain is hashed here, not in SQL: a PL/pgSQL loop over `sha256()` gives the same bytes but
+was no faster end to end, and would do that work under the lock.
 """
 
 from __future__ import annotations
@@ -38,12 +43,11 @@ _APPEND = (
 )
 _LOCK_HEAD = "SELECT position, hash FROM ledger_head FOR UPDATE"
 _CONFLICTS = "SELECT ledger_conflicts($1::uuid[], $2::bigint[], $3::int[])"
-_CONFLICT_SQLSTATE = "OL409"  # raised by ledger_append_onto: a stream version already exists
+_CONFLICT_SQLSTATE = "OL409"  # raised by ledger_append_onto before migration 056
 
 Head = tuple[int, bytes]
 _Held: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"  # a pool connection the writer keeps
 _QUIET = 0.05  # seconds without appends after which kept connections go back to the pool
-_SPLIT_FROM = 8  # calls waiting, when none is in flight, from which they go as two batches
 
 
 @dataclass(slots=True)
@@ -60,6 +64,7 @@ class AppendStats:
     batches: int = 0
     events: int = 0
     head_moved: int = 0
+    pipelined: int = 0  # batches sent while another was still in the database
 
 
 @dataclass(slots=True)
@@ -88,6 +93,9 @@ class PostgresEventStore:
         self._max_batch_events = max_batch_events
         self._max_in_flight = max_in_flight
         self._pending: deque[_Call] = deque()
+        self._pending_events = 0
+        self._flying_events = 0  # in the batches in the database
+        self._grown: asyncio.Future[None] | None = None  # the flusher waits for enough to pipeline
         self._flusher: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
         self._last: asyncio.Task[None] | None = None
@@ -104,8 +112,11 @@ class PostgresEventStore:
             raise ConflictError("the same stream version appears twice in one append")
         call = _Call(events, asyncio.get_running_loop().create_future(), keys)
         self._pending.append(call)
+        self._pending_events += len(events)
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_pending())
+        elif self._grown is not None and self._enough_waiting():
+            _settle_none(self._grown)
         # The write runs in its own task: a caller that gives up does not cancel it.
         started = time.perf_counter()
         position = await call.future
@@ -115,8 +126,8 @@ class PostgresEventStore:
     async def _flush_pending(self) -> None:
         try:
             while self._pending:
-                if len(self._in_flight) >= self._max_in_flight:
-                    await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+                if self._in_flight and not self._worth_pipelining():
+                    await self._wait_for_room()
                     continue
                 calls = _without_inner_conflicts(self._take_batch())
                 if calls:
@@ -124,19 +135,31 @@ class PostgresEventStore:
         finally:
             self._flusher = None
 
+    def _worth_pipelining(self) -> bool:
+        """Whether to send a batch now, though another is in the database: it would wait for that
+        one's commit and take a flush of its own, so only when a slot is free and as many events
+        wait as are in flight (or a full batch)."""
+        return len(self._in_flight) < self._max_in_flight and self._enough_waiting()
+
+    def _enough_waiting(self) -> bool:
+        return self._pending_events >= min(self._flying_events, self._max_batch_events)
+
+    async def _wait_for_room(self) -> None:
+        """Until a batch in flight is done, or enough appends arrived to pipeline the next."""
+        self._grown = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait([*self._in_flight, self._grown], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._grown = None
+
     def _take_batch(self) -> list[_Call]:
-        limit = self._max_batch_events
-        if not self._in_flight and self._max_in_flight > 1 and len(self._pending) >= _SPLIT_FROM:
-            # Nothing in the database: send half now and half right behind it, so the two halves
-            # take turns (one is chained and encoded here while the other commits).
-            waiting = sum(len(c.events) for c in self._pending)
-            limit = min(limit, -(-waiting // 2))
         batch: list[_Call] = []
         size = 0
-        while self._pending and (not batch or size + len(self._pending[0].events) <= limit):
+        while self._pending and (not batch or size + len(self._pending[0].events) <= self._max_batch_events):
             call = self._pending.popleft()
             batch.append(call)
             size += len(call.events)
+        self._pending_events -= size
         return batch
 
     async def _launch(self, calls: list[_Call]) -> None:
@@ -153,6 +176,9 @@ class PostgresEventStore:
                 return
         batch = _chain(self._head, calls)
         self._head = batch.head
+        if self._flying_events:
+            self.stats.pipelined += 1
+        self._flying_events += len(batch.ids)
         task = asyncio.create_task(self._write(batch, previous))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
@@ -160,6 +186,7 @@ class PostgresEventStore:
 
     async def _write(self, batch: _Batch, previous: asyncio.Task[None] | None) -> None:
         conn: _Held | None = None
+        flying = len(batch.ids)
         try:
             conn = self._idle.pop() if self._idle else await self._pool.acquire()
             if not await _try_append(conn, batch):
@@ -173,10 +200,13 @@ class PostgresEventStore:
                     if self._last is not asyncio.current_task():
                         self._head = None
                     batch = await _append_locked(conn, batch.calls)
+            self._flying_events -= flying
+            flying = 0
             self._answer(batch)
-            held, conn = conn, None
-            await self._done_with(held)
+            self._keep(conn)
+            conn = None
         except BaseException as e:
+            self._flying_events -= flying
             if self._last is asyncio.current_task():
                 self._head = None  # the outcome is unknown: re-read the head next time
             for call in batch.calls:
@@ -186,16 +216,13 @@ class PostgresEventStore:
             if not isinstance(e, Exception):
                 raise
 
-    async def _done_with(self, conn: _Held) -> None:
-        """Keep the connection for the next batch while appends keep coming (saves the pool's
-        acquire and release per batch); give it and any kept ones back once all is quiet."""
-        if self._pending or len(self._in_flight) > 1:
-            self._idle.append(conn)
-            if self._reaper is None:  # two writes ending together may both keep theirs
-                self._reaper = asyncio.create_task(self._release_when_quiet())
-            return
-        await self._pool.release(conn)
-        await self._release_idle()
+    def _keep(self, conn: _Held) -> None:
+        """Keep the connection for the next batch (saves the pool's acquire and release per
+        batch: the callers just answered usually append again at once); the reaper gives the
+        kept ones back once appends have stopped for a moment."""
+        self._idle.append(conn)
+        if self._reaper is None:
+            self._reaper = asyncio.create_task(self._release_when_quiet())
 
     async def _release_when_quiet(self) -> None:
         try:
@@ -302,7 +329,7 @@ async def _try_append(conn: Connection, batch: _Batch) -> bool:
     try:
         row = await conn.fetchrow(_APPEND, *batch.arguments())
     except asyncpg.PostgresError as e:
-        if e.sqlstate != _CONFLICT_SQLSTATE:
+        if not _is_conflict(e):
             raise
         return False
     assert row is not None
@@ -325,6 +352,14 @@ async def _append_locked(conn: Connection, calls: list[_Call]) -> _Batch:
     return batch
 
 
+def _is_conflict(e: asyncpg.PostgresError) -> bool:
+    """A stream version that already exists: the unique index says so (migration 056 on), or the
+    function did (before it)."""
+    if isinstance(e, asyncpg.UniqueViolationError):
+        return e.constraint_name == "events_stream_version"
+    return e.sqlstate == _CONFLICT_SQLSTATE
+
+
 def _uuid(value: UUID | str) -> UUID:
     return value if isinstance(value, UUID) else UUID(value)
 
@@ -345,6 +380,11 @@ def _without_inner_conflicts(batch: list[_Call]) -> list[_Call]:
             seen |= call.keys
             accepted.append(call)
     return accepted
+
+
+def _settle_none(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _settle(future: asyncio.Future[int], result: int = 0, error: BaseException | None = None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -30,6 +30,15 @@ class PostgresThrottle:
             if decision.allowed:
                 await _store(conn, key, decision.state)
             return decision
+
+    async def prune(self, older_than: timedelta) -> int:
+        """Forget counters idle for longer than any window or block: as good as no row."""
+        done = await self._pool.execute(
+            "DELETE FROM login_throttle WHERE window_start < now() - $1::interval "
+            "AND next_attempt_at < now() - $1::interval",
+            older_than,
+        )
+        return int(done.split()[-1])
 
     async def forgive(self, key: bytes, now: datetime, *, reset: bool) -> None:
         async with self._pool.acquire() as conn, conn.transaction():

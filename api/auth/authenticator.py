@@ -1,7 +1,9 @@
 """Turn a bearer credential into a `Principal`: staff JWT, service API key, or contact session.
 
 The role and the disabled flag are read from the users read model on every request, never from
-the token, so a role change or a disabled account takes effect at the next request.
+the token, so a role change or a disabled account takes effect at the next request. A staff token
+or console session carries the account's credential version, and is refused once a password
+change, a role change or disabling the account has bumped it.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
+from adapters.postgres.contact_sessions import PostgresContactLogouts
 from adapters.postgres.credentials import PostgresCredentials
 from api.auth.api_keys import api_key_hash, looks_like_api_key
 from api.auth.directory import UserDirectory
 from api.auth.principal import Principal
 from api.auth.tokens import (
     CONSOLE_TOKEN_TTL,
+    CONTACT_TOKEN_TTL,
     ConsoleSession,
+    ContactSession,
     InvalidTokenError,
     VerifiedToken,
     verify_console_token,
@@ -41,9 +46,11 @@ class Authenticator:
         credentials: PostgresCredentials,
         token_key: bytes | None,
         clock: Callable[[], datetime],
+        contact_logouts: PostgresContactLogouts,
     ) -> None:
         self._directory = directory
         self._credentials = credentials
+        self._contact_logouts = contact_logouts
         self._token_key = token_key
         self._clock = clock
         self._touched: dict[UUID, float] = {}
@@ -62,11 +69,25 @@ class Authenticator:
                 session = verify_contact_session(self._token_key, credential)
             except InvalidTokenError:
                 raise staff_error from None
+        return await self._contact(session)
+
+    async def contact_principal(self, token: str) -> Principal:
+        """The contact behind a session token or cookie, unless that session was signed out."""
+        return await self._contact(verify_contact_session(self._token_key, token))
+
+    async def end_contact_session(self, session_id: str) -> None:
+        """Sign out: the session is refused from now on, wherever its token was copied."""
+        await self._contact_logouts.end(session_id, forget_after=CONTACT_TOKEN_TTL)
+
+    async def _contact(self, session: ContactSession) -> Principal:
+        if await self._contact_logouts.ended(session.session_id):
+            raise InvalidTokenError("this session was signed out; ask for a new code")
         return Principal(
             kind="contact",
             id=str(session.contact_id),
             contact_id=session.contact_id,
             verification_id=session.verification_id,
+            session_id=session.session_id,
         )
 
     async def console_principal(self, token: str) -> tuple[Principal, ConsoleSession]:
@@ -75,7 +96,8 @@ class Authenticator:
         session = verify_console_token(self._token_key, token)
         if await self._credentials.console_session_ended(session.session_id):
             raise InvalidTokenError("this session was logged out; log in again")
-        return await self._user(VerifiedToken(session.user_id, session.issued_at)), session
+        verified = VerifiedToken(session.user_id, session.issued_at, {"cv": session.credential_version})
+        return await self._user(verified), session
 
     async def end_console_session(self, token: str) -> None:
         """Log out: the session of this cookie is refused from now on, wherever it was copied."""
@@ -94,10 +116,11 @@ class Authenticator:
             raise InvalidTokenError("invalid or expired token")
         if access.disabled:
             raise InvalidTokenError("this account is disabled")
-        changed = access.password_changed_at
-        # Tokens carry whole seconds: compare at that precision, so a fresh login still counts.
-        if changed is not None and verified.issued_at.timestamp() < int(changed.timestamp()):
-            raise InvalidTokenError("the password changed after this token was issued; log in again")
+        # A version, not a time: a token issued in the same second as a change is older too.
+        if verified.credential_version != access.credential_version:
+            raise InvalidTokenError(
+                "the account's credentials changed since this token was issued; log in again"
+            )
         return Principal(kind="user", id=str(access.user_id), role=access.role)
 
     async def _api_key(self, secret: str) -> Principal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -9,6 +10,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from adapters.postgres.staff_emails import StaffEmails
 from ledger.errors import NotFoundError
 from ledger.user import UserRole
 
@@ -22,10 +24,12 @@ class ApiKeyView(msgspec.Struct, kw_only=True):
 
 
 class UserView(msgspec.Struct, kw_only=True):
-    """An account as admins see it: the email masked, and its API keys (never the secrets)."""
+    """An account as admins see it: the email in full (staff are not contacts; accounts made before
+    emails were kept show it masked), and its API keys (never the secrets)."""
 
     id: UUID
     email: str
+    email_masked: str
     role: UserRole
     disabled: bool
     created_at: datetime
@@ -40,7 +44,8 @@ class Access:
     user_id: UUID
     role: UserRole
     disabled: bool
-    password_changed_at: datetime | None = None
+    credential_version: int = 0
+    """Bumped by a password change, a role change and disabling (`ledger.user.CREDENTIAL_CHANGES`)."""
     key_revoked: bool = False
 
 
@@ -58,8 +63,19 @@ _KEYS = (
 class UserDirectory:
     """Queries on `users`, `api_keys` and `api_key_usage`."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, emails: StaffEmails | None = None) -> None:
         self._pool = pool
+        self._emails = emails
+
+    async def emails(self, user_ids: Collection[UUID], *, full: bool) -> dict[UUID, str]:
+        """Accounts' emails by id: in full (for admins) where kept, else masked."""
+        if not user_ids:
+            return {}
+        rows = await self._pool.fetch("SELECT id, email_masked FROM users WHERE id = ANY($1)", list(user_ids))
+        found = {r["id"]: r["email_masked"] for r in rows}
+        if full and self._emails is not None:
+            found.update(await self._emails.emails(list(found)))
+        return found
 
     async def get(self, user_id: UUID) -> UserView:
         found = await self._views(await self._pool.fetch(_USERS + "WHERE id = $1", user_id))
@@ -83,7 +99,7 @@ class UserDirectory:
 
     async def user_access(self, user_id: UUID) -> Access | None:
         row = await self._pool.fetchrow(
-            "SELECT id, role, disabled, password_changed_at FROM users WHERE id = $1", user_id
+            "SELECT id, role, disabled, credential_version FROM users WHERE id = $1", user_id
         )
         return None if row is None else Access(*row)
 
@@ -98,10 +114,12 @@ class UserDirectory:
         return row[0], Access(row[1], row[2], row[3], key_revoked=row[4])
 
     async def _views(self, rows: list[asyncpg.Record]) -> list[UserView]:
+        full = await self._emails.emails([r["id"] for r in rows]) if self._emails else {}
         views = {
             r["id"]: UserView(
                 id=r["id"],
-                email=r["email_masked"],
+                email=full.get(r["id"], r["email_masked"]),
+                email_masked=r["email_masked"],
                 role=r["role"],
                 disabled=r["disabled"],
                 created_at=r["created_at"],

@@ -16,7 +16,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from api.auth.principal import Principal, Role
+from api.auth.principal import ROLES, Principal, Role
 
 _CHALLENGE = 'Bearer realm="optin-ledger"'
 
@@ -34,8 +34,11 @@ class Guard:
         if self.public:
             return
         if not self.admits(_authenticated(connection)):
+            if self.contact:
+                raise PermissionDeniedException("a contact session is required", extra={"roles": ["contact"]})
+            allowed = [r for r in ROLES if r in self.roles]
             raise PermissionDeniedException(
-                "a contact session is required" if self.contact else "your role may not do this"
+                f"your role may not do this: only {', '.join(allowed)} may", extra={"roles": allowed}
             )
 
     def admits(self, principal: Principal | None) -> bool:

@@ -23,6 +23,7 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     role: Role | None = None
     contact_id: UUID | None = None
     verification_id: UUID | None = None  # contacts: the code that proved this session
+    session_id: str | None = None  # contacts: what signing out ends
 
     def actor(self, correlation_id: str | None = None) -> Actor:
         """Who the events this caller causes name: its kind and id, and the request's correlation id."""

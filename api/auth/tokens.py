@@ -12,6 +12,8 @@ for `Authorization: Bearer …` and gives `contact_only` routes a `Principal(kin
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -42,6 +44,21 @@ def derive_key(token_key: bytes, purpose: str) -> bytes:
     return hmac.new(token_key, b"optin-ledger/" + purpose.encode(), hashlib.sha256).digest()
 
 
+def b64url_canonical(token: str, size: int, what: str) -> bytes:
+    """The `size` bytes an unpadded base64url `token` encodes, else `InvalidTokenError`.
+
+    Only the one canonical spelling is accepted: a last character whose unused low bits are set
+    decodes to the same bytes, so a link could otherwise be rewritten and still pass its check.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError):
+        raise InvalidTokenError(f"not {what}") from None
+    if len(raw) != size or base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != token:
+        raise InvalidTokenError(f"not {what}")
+    return raw
+
+
 def _secret(token_key: bytes | None, audience: str) -> str:
     if not token_key:
         raise InvalidTokenError("no token key is configured")
@@ -53,7 +70,7 @@ def _issue(
     audience: str,
     subject: UUID,
     ttl: timedelta,
-    extras: dict[str, str] | None = None,
+    extras: dict[str, object] | None = None,
 ) -> str:
     now = datetime.now(UTC)
     token = Token(
@@ -74,6 +91,12 @@ class VerifiedToken:
     issued_at: datetime
     extras: dict[str, object] | None = None
 
+    @property
+    def credential_version(self) -> int | None:
+        """The account's credential version when this was issued (`cv`; None: no such claim)."""
+        version = (self.extras or {}).get("cv")
+        return version if isinstance(version, int) and not isinstance(version, bool) else None
+
 
 def _verify(token_key: bytes | None, audience: str, token: str) -> VerifiedToken:
     try:
@@ -91,13 +114,22 @@ def _verify(token_key: bytes | None, audience: str, token: str) -> VerifiedToken
         raise InvalidTokenError("invalid or expired token") from e
 
 
-def issue_staff_token(token_key: bytes | None, user_id: UUID, *, ttl: timedelta = STAFF_TOKEN_TTL) -> str:
-    """An access token for a staff user; the role is looked up at each request, not carried."""
-    return _issue(token_key, STAFF_AUDIENCE, user_id, ttl)
+def issue_staff_token(
+    token_key: bytes | None,
+    user_id: UUID,
+    *,
+    credential_version: int = 0,
+    ttl: timedelta = STAFF_TOKEN_TTL,
+) -> str:
+    """An access token for a staff user. The role is looked up at each request, not carried; the
+    account's credential version is (`cv`), so a later password or role change or disabling
+    the account ends it."""
+    return _issue(token_key, STAFF_AUDIENCE, user_id, ttl, {"cv": credential_version})
 
 
 def verify_staff_token(token_key: bytes | None, token: str) -> VerifiedToken:
-    """The user id and issue time of a valid staff token, else `InvalidTokenError`."""
+    """The user id, issue time and credential version of a valid staff token, else
+    `InvalidTokenError` (whether the version is still the account's is the caller's check)."""
     return _verify(token_key, STAFF_AUDIENCE, token)
 
 
@@ -111,9 +143,11 @@ def issue_contact_token(
     """A short-lived session token for one contact who has just proved control of an address.
 
     It names the verification that proved it (`vid`), the evidence consent changes made in this
-    session rest on.
+    session rest on, and the session (`sid`), so that signing out ends it wherever a copy is.
     """
-    extras = {"vid": str(verification_id)} if verification_id else None
+    extras: dict[str, object] = {"sid": secrets.token_urlsafe(16)}
+    if verification_id:
+        extras["vid"] = str(verification_id)
     return _issue(token_key, CONTACT_AUDIENCE, contact_id, ttl, extras)
 
 
@@ -121,14 +155,19 @@ def issue_contact_token(
 class ContactSession:
     contact_id: UUID
     verification_id: UUID | None
+    session_id: str
 
 
 def verify_contact_session(token_key: bytes | None, token: str) -> ContactSession:
-    """The contact and the verification behind a valid session token, else `InvalidTokenError`."""
+    """The contact, the verification and the session id behind a valid session token, else
+    `InvalidTokenError` (whether the session was signed out is the caller's check)."""
     verified = _verify(token_key, CONTACT_AUDIENCE, token)
-    vid = (verified.extras or {}).get("vid")
+    extras = verified.extras or {}
+    vid, sid = extras.get("vid"), extras.get("sid")
+    if not isinstance(sid, str) or not sid:
+        raise InvalidTokenError("invalid or expired token")
     try:
-        return ContactSession(verified.subject, UUID(str(vid)) if vid else None)
+        return ContactSession(verified.subject, UUID(str(vid)) if vid else None, sid)
     except ValueError as e:
         raise InvalidTokenError("invalid or expired token") from e
 
@@ -142,15 +181,17 @@ def issue_console_token(
     token_key: bytes | None,
     user_id: UUID,
     *,
+    credential_version: int = 0,
     session_id: str | None = None,
     ttl: timedelta = CONSOLE_TOKEN_TTL,
 ) -> str:
     """The staff console's session cookie: its own audience, so it never passes as a bearer token.
 
     It carries the session's id (`sid`): new at login, the same in every renewal, so logging out
-    can end the session wherever a copy of the cookie is."""
+    can end the session wherever a copy of the cookie is; and the credential version (`cv`)
+    like a staff token."""
     sid = session_id or secrets.token_urlsafe(16)
-    return _issue(token_key, CONSOLE_AUDIENCE, user_id, ttl, {"sid": sid})
+    return _issue(token_key, CONSOLE_AUDIENCE, user_id, ttl, {"sid": sid, "cv": credential_version})
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +199,7 @@ class ConsoleSession:
     user_id: UUID
     issued_at: datetime
     session_id: str
+    credential_version: int | None
 
 
 def verify_console_token(token_key: bytes | None, token: str) -> ConsoleSession:
@@ -166,4 +208,4 @@ def verify_console_token(token_key: bytes | None, token: str) -> ConsoleSession:
     sid = (verified.extras or {}).get("sid")
     if not isinstance(sid, str) or not sid:
         raise InvalidTokenError("invalid or expired token")
-    return ConsoleSession(verified.subject, verified.issued_at, sid)
+    return ConsoleSession(verified.subject, verified.issued_at, sid, verified.credential_version)

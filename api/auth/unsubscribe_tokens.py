@@ -9,13 +9,12 @@ OPTIN_TOKEN_KEY for this purpose only.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 from urllib.parse import quote
 from uuid import UUID
 
-from api.auth.tokens import InvalidTokenError, derive_key
+from api.auth.tokens import InvalidTokenError, b64url_canonical, derive_key
 
 _TAG = 16
 
@@ -35,12 +34,7 @@ class UnsubscribeTokens:
 
     def verify(self, token: str) -> tuple[UUID, UUID]:
         """(contact id, program id) of a genuine token, else `InvalidTokenError`."""
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        except (binascii.Error, ValueError):
-            raise InvalidTokenError("not an unsubscribe link") from None
-        if len(raw) != 32 + _TAG:
-            raise InvalidTokenError("not an unsubscribe link")
+        raw = b64url_canonical(token, 32 + _TAG, "an unsubscribe link")
         payload, tag = raw[:32], raw[32:]
         if not hmac.compare_digest(tag, hmac.new(self._key, payload, hashlib.sha256).digest()[:_TAG]):
             raise InvalidTokenError("not an unsubscribe link")

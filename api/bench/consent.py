@@ -115,7 +115,9 @@ async def _serving(app: Litestar) -> AsyncIterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, proxy_headers=False
+    )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
@@ -162,7 +164,10 @@ async def run(settings: Settings, seconds: float, connections: int, contacts: in
         await migrate(settings.database_url, schema=schema)
         dsn = _scoped(settings.database_url, schema)
         optin, ids, api_key = await _populate(settings, dsn, contacts)
-        app_settings = msgspec.structs.replace(settings, database_url=dsn)
+        replica = settings.read_replica  # DATABASE_READ_URL: the same scratch schema there
+        if replica is not None:
+            replica = msgspec.structs.replace(replica, url=_scoped(replica.url, schema))
+        app_settings = msgspec.structs.replace(settings, database_url=dsn, read_replica=replica)
         headers = {"Authorization": f"Bearer {api_key}"}
         query = [f"contact_id={c}&optin_id={optin}&channel=email" for c in ids]
         baseline = await _load(_baseline(dsn), [f"/check?{q}" for q in query], {}, seconds, connections)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import structlog
 import uvicorn
+from litestar import Litestar
 
 from adapters.erasure_log import prepare_erasure_log
 from adapters.heartbeat import beating
@@ -19,7 +20,7 @@ from api.app import create_app
 from api.commands.check import probe_email_at_start
 from api.commands.runtime import prepare
 from api.commands.users import DEMO_ADMIN_EMAIL, ensure_demo_admin
-from api.composition import compose
+from api.composition import compose, receipt_follower
 from projections.health import sample_forever
 from projections.merkle_tree import tree_follower
 
@@ -40,19 +41,25 @@ def serve(
     app = create_app(settings, run_projections=run_projections, run_worker=run_worker)
     serve_metrics(settings.metrics_host, settings.metrics_port)
     log.info("serving", url=f"http://{host}:{port}", schema=f"http://{host}:{port}/schema/swagger")
-    config = uvicorn.Config(
+    # uvicorn re-raises the interrupt once it has shut down cleanly
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(server_config(app, host, port)).run()
+    return 0
+
+
+def server_config(app: Litestar, host: str, port: int) -> uvicorn.Config:
+    """How `serve` runs the app. Forwarded headers are the app's business (`api/client_address.py`,
+    `OPTIN_TRUSTED_PROXIES`): uvicorn's own handling would believe any loopback peer."""
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
         log_config=None,
         access_log=False,
         lifespan="on",
+        proxy_headers=False,
         timeout_graceful_shutdown=20,  # requests still running then are cut off; stopping must end
     )
-    # uvicorn re-raises the interrupt once it has shut down cleanly
-    with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(config).run()
-    return 0
 
 
 def _announce_demo_admin(password: str | None) -> None:
@@ -93,10 +100,11 @@ def project(data_dir: Path | None) -> int:
         parts = compose(settings, pool)
         sampler = asyncio.create_task(sample_forever(pool, list(parts.runner.projections)))  # lag metrics
         try:
-            tree = tree_follower(pool, settings)
+            tree, receipts = tree_follower(pool, settings), receipt_follower(parts)
 
             async def follow() -> None:
-                await asyncio.gather(parts.runner.run_forever(), tree.run_forever())
+                followers = [parts.runner.run_forever(), tree.run_forever()]
+                await asyncio.gather(*followers, *([receipts.run_forever()] if receipts else []))
 
             async with beating(pool, settings.data_dir):  # the chart's liveness and readiness probes
                 await AdvisoryLockLeadership(dsn, name="optin-ledger projector").run(follow)

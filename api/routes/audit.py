@@ -15,7 +15,7 @@ from litestar.response import Stream
 from adapters.postgres.audit_export import PostgresAuditExport
 from adapters.postgres.event_store import PostgresEventStore
 from api.auth.guards import allow
-from api.dependencies import components
+from api.dependencies import MAX_INTEGER, components
 from ledger.masking import scrub
 from ledger.ports import RecordedEvent
 
@@ -73,7 +73,9 @@ class AuditController(Controller):
         self,
         store: NamedDependency[PostgresEventStore],
         caught_up: NamedDependency[int | None],
-        after: Annotated[int, QueryParameter(ge=0, description="Return events after this position.")] = 0,
+        after: Annotated[
+            int, QueryParameter(ge=0, le=MAX_INTEGER, description="Return events after this position.")
+        ] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> AuditPage:
         found = await store.read_after(after, limit)
@@ -88,7 +90,9 @@ class AuditController(Controller):
     async def export(
         self,
         audit: NamedDependency[PostgresAuditExport],
-        after: Annotated[int, QueryParameter(ge=0, description="Export events after this position.")] = 0,
+        after: Annotated[
+            int, QueryParameter(ge=0, le=MAX_INTEGER, description="Export events after this position.")
+        ] = 0,
     ) -> Stream:
         lines, filename = await audit.lines(after)
         return Stream(

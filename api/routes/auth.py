@@ -40,6 +40,12 @@ class TokenResponse(msgspec.Struct, kw_only=True):
     summary="Staff login (OAuth2 password form) → bearer token",
     status_code=200,
     dependencies={"login": component("login")},
+    opt={
+        "problems": {
+            401: "Wrong email or password, or a disabled account (`error`: `invalid_grant`).",
+            429: "Too many failed logins: try again after `Retry-After`.",
+        }
+    },
 )
 async def token(
     request: Request[Any, Any, Any],

@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Response, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from api.answers import written
@@ -61,7 +62,10 @@ class ConsentRequestsController(Controller):
     @post(
         "/v1/consent-requests",
         guards=[allow("staff", "service")],
+        status_code=202,
         summary="Ask a contact for consent (a code goes out), or record their opt-out at once",
+        responses={200: ResponseSpec(RequestAnswer, description="`opt_out`: recorded at once.")},
+        opt={"problems": {429: "Too many codes for this address: try again after `Retry-After`."}},
     )
     async def request_consent(
         self,
@@ -80,7 +84,14 @@ class ConsentRequestsController(Controller):
     @post(
         "/v1/verifications/{verification_id:uuid}/confirm",
         guards=[anyone],
+        status_code=200,
         summary="The contact's code: applies the change it was sent for",
+        opt={
+            "problems": {
+                409: "The change was already applied or withdrawn.",
+                422: "The code is wrong or expired.",
+            }
+        },
     )
     async def confirm(
         self,

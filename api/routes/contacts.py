@@ -6,16 +6,18 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from adapters.postgres.replica import ReadDatabase
 from api.answers import one_page, written
 from api.auth.guards import allow
-from api.dependencies import components
+from api.dependencies import MAX_INTEGER, components
+from api.validation import DATE_TIME, instant
 from ledger.application.contacts import ContactRegistry
 from ledger.vocabulary import Actor, Channel
 from projections import contacts as read
@@ -51,9 +53,14 @@ class TimelinePage(msgspec.Struct, frozen=True, kw_only=True):
 class ContactsController(Controller):
     path = "/v1/contacts"
     tags = ("contacts",)
-    dependencies = components("contacts", "pool")
+    dependencies = components("contacts")
 
-    @post("/", guards=[allow("staff", "service")], summary="Register a contact (idempotent)")
+    @post(
+        "/",
+        guards=[allow("staff", "service")],
+        summary="Register a contact (idempotent): 201 when new, 200 with the same contact when known",
+        responses={200: ResponseSpec(RegisteredContact, description="Already registered: the same contact.")},
+    )
     async def register(
         self,
         data: JSONBody[NewContact],
@@ -73,12 +80,11 @@ class ContactsController(Controller):
     async def list(
         self,
         contacts: NamedDependency[ContactRegistry],
-        pool: NamedDependency[asyncpg.Pool],
-        caught_up: NamedDependency[int | None],
+        read_db: NamedDependency[ReadDatabase],
         channel: FromQuery[Channel | None] = None,
         address: Annotated[str | None, QueryParameter(description="exact address (blind index)")] = None,
-        created_after: FromQuery[datetime | None] = None,
-        created_before: FromQuery[datetime | None] = None,
+        created_after: Annotated[str | None, QueryParameter(schema_extra=DATE_TIME)] = None,
+        created_before: Annotated[str | None, QueryParameter(schema_extra=DATE_TIME)] = None,
         cursor: FromQuery[str | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> ContactPage:
@@ -88,10 +94,10 @@ class ContactsController(Controller):
             if only is None:
                 return ContactPage(items=[], next_cursor=None)
         rows = await read.list_contacts(
-            pool,
+            read_db,
             channel=channel,
-            created_after=created_after,
-            created_before=created_before,
+            created_after=instant("created_after", created_after),
+            created_before=instant("created_before", created_before),
             only=only,
             after=_decode_cursor(cursor) if cursor else None,
             limit=limit + 1,
@@ -103,10 +109,9 @@ class ContactsController(Controller):
     async def get_one(
         self,
         contact_id: FromPath[UUID],
-        pool: NamedDependency[asyncpg.Pool],
-        caught_up: NamedDependency[int | None],
+        read_db: NamedDependency[ReadDatabase],
     ) -> read.ContactRow:
-        row = await read.get_contact(pool, contact_id)
+        row = await read.get_contact(read_db, contact_id)
         if row is None:
             raise NotFoundException(f"no contact with id {contact_id}")
         return row
@@ -119,14 +124,13 @@ class ContactsController(Controller):
     async def get_timeline(
         self,
         contact_id: FromPath[UUID],
-        pool: NamedDependency[asyncpg.Pool],
-        caught_up: NamedDependency[int | None],
-        after: Annotated[int, QueryParameter(ge=0)] = 0,
+        read_db: NamedDependency[ReadDatabase],
+        after: Annotated[int, QueryParameter(ge=0, le=MAX_INTEGER)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> TimelinePage:
-        if await read.get_contact(pool, contact_id) is None:
+        if await read.get_contact(read_db, contact_id) is None:
             raise NotFoundException(f"no contact with id {contact_id}")
-        items = await timeline(pool, contact_id, after=after, limit=limit)
+        items = await timeline(read_db, contact_id, after=after, limit=limit)
         return TimelinePage(items=items, next_after=items[-1].position if len(items) == limit else None)
 
     @delete("/{contact_id:uuid}", guards=[allow("admin")], status_code=200, summary="Erase (crypto-shred)")

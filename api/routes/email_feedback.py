@@ -56,6 +56,15 @@ class ProviderOut(msgspec.Struct, kw_only=True):
     changed: int
 
 
+def _provider(name: str) -> dict[int, str]:
+    """What a provider's webhook answers besides success."""
+    return {
+        403: "The signature or credentials are missing or wrong: nothing changed.",
+        404: f"{name} feedback is not configured.",
+        413: "Larger than 10 MiB.",
+    }
+
+
 def _services(request: Request[Any, Any, Any]) -> EmailFeedbackServices:
     services: EmailFeedbackServices = request.app.state.email_feedback
     return services
@@ -81,6 +90,10 @@ class EmailFeedbackController(Controller):
         guards=[allow("service")],
         status_code=200,
         summary="A raw bounce (DSN), complaint (ARF) or unsubscribe mail, as message/rfc822",
+        opt={
+            "problems": {400: "The message is empty.", 413: "Over 10 MiB.", 415: "Not message/rfc822."},
+            "body_types": sorted(_RAW_TYPES),
+        },
     )
     async def feedback(self, request: Request[Any, Any, Any]) -> Response[FeedbackOut]:
         kind = (request.headers.get("content-type") or "").partition(";")[0].strip().lower()
@@ -94,7 +107,13 @@ class EmailFeedbackController(Controller):
         out = FeedbackOut(changed=outcome.changed, contact_id=outcome.contact_id, ignored=outcome.ignored)
         return written(out, outcome.position, 200)
 
-    @post("/ses", guards=[anyone], status_code=200, summary="Amazon SES notifications through SNS (signed)")
+    @post(
+        "/ses",
+        guards=[anyone],
+        status_code=200,
+        summary="Amazon SES notifications through SNS (signed)",
+        opt={"problems": _provider("SES")},
+    )
     async def ses(self, request: Request[Any, Any, Any]) -> Response[ProviderOut]:
         services = _services(request)
         if services.ses is None:
@@ -112,7 +131,13 @@ class EmailFeedbackController(Controller):
         outcomes = await services.intake.provider(events, via="ses", actor=_provider_actor("ses"))
         return _answer(outcomes, head)
 
-    @post("/sendgrid", guards=[anyone], status_code=200, summary="SendGrid's Event Webhook (signed)")
+    @post(
+        "/sendgrid",
+        guards=[anyone],
+        status_code=200,
+        summary="SendGrid's Event Webhook (signed)",
+        opt={"problems": _provider("SendGrid")},
+    )
     async def sendgrid(self, request: Request[Any, Any, Any]) -> Response[ProviderOut]:
         services = _services(request)
         if services.sendgrid is None:
@@ -128,7 +153,13 @@ class EmailFeedbackController(Controller):
         )
         return _answer(outcomes, head)
 
-    @post("/postmark", guards=[anyone], status_code=200, summary="Postmark bounce and spam-complaint hooks")
+    @post(
+        "/postmark",
+        guards=[anyone],
+        status_code=200,
+        summary="Postmark bounce and spam-complaint hooks",
+        opt={"problems": {**_provider("Postmark"), 401: "The webhook credentials are missing or wrong."}},
+    )
     async def postmark(self, request: Request[Any, Any, Any]) -> Response[ProviderOut]:
         services = _services(request)
         if services.postmark is None:

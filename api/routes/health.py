@@ -8,6 +8,7 @@ import asyncpg
 import msgspec
 from litestar import Response, get
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 
 from adapters.settings import Settings
 from api.auth.guards import anyone
@@ -41,6 +42,7 @@ def health() -> Health:
     summary="Readiness: database reachable, schema migrated, projections within the lag bound",
     guards=[anyone],
     dependencies=components("settings", "pool", "runner"),
+    responses={503: ResponseSpec(Readiness, description="Not ready: `status` says why.")},
 )
 async def ready(
     settings: NamedDependency[Settings],

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Annotated
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from litestar import Controller, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from adapters.postgres.replica import ReadDatabase
 from api.answers import written
 from api.auth.guards import allow
 from api.dependencies import components
@@ -61,7 +62,7 @@ def _program(p: Program) -> read.ProgramRow:
 class ProgramsController(Controller):
     path = "/v1/optins"
     tags = ("programs",)
-    dependencies = components("programs", "pool")
+    dependencies = components("programs")
 
     @post("/", guards=[allow("staff")], summary="Create a program")
     async def create(
@@ -80,23 +81,38 @@ class ProgramsController(Controller):
     @get("/", guards=[allow("staff", "service", "auditor")], summary="List programs")
     async def list(
         self,
-        pool: NamedDependency[asyncpg.Pool],
-        caught_up: NamedDependency[int | None],
+        read_db: NamedDependency[ReadDatabase],
         include_archived: Annotated[bool, QueryParameter()] = False,
     ) -> list[read.ProgramRow]:
-        return await read.list_programs(pool, include_archived=include_archived)
+        return await read.list_programs(read_db, include_archived=include_archived)
 
     @get("/{optin_id:uuid}", guards=[allow("staff", "service", "auditor")], summary="One program")
     async def get_one(
         self,
         optin_id: FromPath[UUID],
-        pool: NamedDependency[asyncpg.Pool],
-        caught_up: NamedDependency[int | None],
+        read_db: NamedDependency[ReadDatabase],
     ) -> read.ProgramRow:
-        row = await read.get_program(pool, optin_id)
+        row = await read.get_program(read_db, optin_id)
         if row is None:
             raise NotFoundException(f"no program with id {optin_id}")
         return row
+
+    @get(
+        "/{optin_id:uuid}/disclosures",
+        guards=[allow("staff", "service", "auditor")],
+        summary="Every version of a program's disclosure text",
+        description="Oldest first: each version's exact text, its SHA-256 (what consent evidence "
+        "names), when it was published and when the next version replaced it.",
+    )
+    async def disclosures(
+        self,
+        optin_id: FromPath[UUID],
+        read_db: NamedDependency[ReadDatabase],
+    ) -> builtins.list[read.DisclosureVersion]:
+        history = await read.disclosure_history(read_db, optin_id)
+        if not history:
+            raise NotFoundException(f"no program with id {optin_id}")
+        return history
 
     @patch("/{optin_id:uuid}", guards=[allow("staff")], summary="Change or archive a program")
     async def change(

@@ -16,6 +16,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from adapters.postgres.replica import ReadDatabase
 from adapters.settings import Settings
 from api.answers import written
 from api.auth.guards import anyone, contact_only, principal_of
@@ -28,6 +29,8 @@ from ledger.application.evidence import Client
 from ledger.application.self_service import SelfService
 from ledger.vocabulary import Action, Channel
 from projections.own_consents import OwnConsent, own_consents
+
+TOO_MANY = "Too many codes for this address or from this client: try again after `Retry-After`."
 
 
 class AddressIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -69,7 +72,13 @@ class PublicController(Controller):
     tags = ("contact self-service",)
     dependencies = components("self_service", "contacts", "pool", "settings")
 
-    @post("/verifications", guards=[anyone], status_code=202, summary="Send me a code")
+    @post(
+        "/verifications",
+        guards=[anyone],
+        status_code=202,
+        summary="Send me a code",
+        opt={"problems": {429: TOO_MANY}},
+    )
     async def start(
         self,
         data: JSONBody[AddressIn],
@@ -80,7 +89,18 @@ class PublicController(Controller):
         await self_service.send_code(contacts.address(data.channel, data.address), client)
         return Accepted()
 
-    @post("/verifications/confirm", guards=[anyone], status_code=200, summary="My code: a session")
+    @post(
+        "/verifications/confirm",
+        guards=[anyone],
+        status_code=200,
+        summary="My code: a session",
+        opt={
+            "problems": {
+                422: "The code is wrong or expired (`outcome`, `attempts_left`).",
+                429: TOO_MANY,
+            }
+        },
+    )
     async def confirm(
         self,
         data: JSONBody[ConfirmIn],
@@ -98,7 +118,7 @@ class PublicController(Controller):
         self,
         request: Request[Any, Any, Any],
         contacts: NamedDependency[ContactRegistry],
-        pool: NamedDependency[asyncpg.Pool],
+        read_db: NamedDependency[ReadDatabase],
     ) -> Me:
         contact_id = _contact(request)
         address = await contacts.address_of(contact_id)
@@ -106,10 +126,16 @@ class PublicController(Controller):
             id=contact_id,
             channel=address.channel,
             address=address.value,
-            consents=await own_consents(pool, contact_id, address.channel),
+            consents=await own_consents(read_db, contact_id, address.channel),
         )
 
-    @post("/me/consents", guards=[contact_only], summary="Opt in or out myself, at once")
+    @post(
+        "/me/consents",
+        guards=[contact_only],
+        status_code=200,
+        summary="Opt in or out myself, at once",
+        opt={"problems": {404: "No program has this id.", 409: "Not allowed in the current state."}},
+    )
     async def change(
         self,
         request: Request[Any, Any, Any],

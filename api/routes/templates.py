@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from litestar import Controller, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from adapters.postgres.replica import ReadDatabase
 from api.answers import written
 from api.auth.guards import allow
 from api.dependencies import components
+from api.validation import invalid
 from ledger.application.templates import Preview, Templates
+from ledger.errors import NotFoundError
 from ledger.rendering import placeholders
 from ledger.template import Template, TemplateKind
 from ledger.vocabulary import Actor, Channel, ProgramName
@@ -90,7 +92,7 @@ def _out(t: Template | read.TemplateRow) -> TemplateOut:
 class TemplatesController(Controller):
     path = "/v1/templates"
     tags = ("templates",)
-    dependencies = components("templates", "pool")
+    dependencies = components("templates")
 
     @post("/", guards=[allow("staff")], summary="Create a template")
     async def create(
@@ -110,29 +112,27 @@ class TemplatesController(Controller):
         )
         return written(_out(template), position, 201)
 
-    @get("/", guards=[allow("staff")], summary="List templates")
+    @get("/", guards=[allow("staff", "service")], summary="List templates, with the variables each uses")
     async def list(
         self,
-        pool: NamedDependency[asyncpg.Pool],
-        caught_up: NamedDependency[int | None],
+        read_db: NamedDependency[ReadDatabase],
         kind: FromQuery[TemplateKind | None] = None,
         channel: FromQuery[Channel | None] = None,
         optin_id: FromQuery[UUID | None] = None,
         include_archived: Annotated[bool, QueryParameter()] = False,
     ) -> list[TemplateOut]:
         rows = await read.list_templates(
-            pool, kind=kind, channel=channel, optin_id=optin_id, include_archived=include_archived
+            read_db, kind=kind, channel=channel, optin_id=optin_id, include_archived=include_archived
         )
         return [_out(r) for r in rows]
 
-    @get("/{template_id:uuid}", guards=[allow("staff")], summary="One template")
+    @get("/{template_id:uuid}", guards=[allow("staff", "service")], summary="One template and its variables")
     async def get_one(
         self,
         template_id: FromPath[UUID],
-        pool: NamedDependency[asyncpg.Pool],
-        caught_up: NamedDependency[int | None],
+        read_db: NamedDependency[ReadDatabase],
     ) -> TemplateOut:
-        row = await read.get_template(pool, template_id)
+        row = await read.get_template(read_db, template_id)
         if row is None:
             raise NotFoundException(f"no template with id {template_id}")
         return _out(row)
@@ -155,9 +155,17 @@ class TemplatesController(Controller):
         )
         return written(_out(template), position, 200)
 
-    @post("/preview", guards=[allow("staff")], status_code=200, summary="Render a template or a draft")
+    @post(
+        "/preview",
+        guards=[allow("staff")],
+        status_code=200,
+        summary="Render a template or a draft",
+    )
     async def preview(self, data: JSONBody[PreviewIn], templates: NamedDependency[Templates]) -> Preview:
-        return await preview_of(templates, data)
+        try:
+            return await preview_of(templates, data)
+        except NotFoundError as e:  # an id in the body, not this URL, names nothing: the body is wrong
+            raise invalid("template_id", str(e), "body") from None
 
 
 async def preview_of(templates: Templates, data: PreviewIn) -> Preview:

@@ -8,7 +8,8 @@ authority, so no session or CSRF token is needed; it can only ever opt its one c
 
 from __future__ import annotations
 
-import html
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
@@ -20,33 +21,15 @@ from api.auth.guards import anyone
 from api.auth.tokens import InvalidTokenError
 from api.auth.unsubscribe_tokens import UnsubscribeTokens
 from api.dependencies import components
+from api.web.errors import PAGE_ERRORS
+from api.web.rendering import page
+from api.web.security import PAGE_OPT
 from ledger.application.evidence import Client
 from ledger.application.unsubscribe import Unsubscribe
 
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title></head>
-<body><main>
-<h1>{title}</h1>
-{content}
-</main></body></html>
-"""
-_FORMS = """<p>Stop receiving <strong>{program}</strong> by email?</p>
-<form method="post" action="/u/{token}"><button type="submit">Unsubscribe from {program}</button></form>
-<form method="post" action="/u/{token}?scope=all">
-<button type="submit">Unsubscribe from all email</button></form>
-"""
 
-
-def _page(title: str, content: str, status: int = 200) -> Response[str]:
-    body = _PAGE.format(title=html.escape(title), content=content)
-    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-    return Response(body, status_code=status, media_type="text/html", headers=headers)
-
-
-def _gone() -> Response[str]:
-    return _page("Link not valid", "<p>This unsubscribe link is not valid (any more).</p>", 404)
+def _gone(request: Request[Any, Any, Any]) -> Response[Any]:
+    return page(request, "contact/unsubscribe.html", status=404, title="This link does not work", step="gone")
 
 
 class UnsubscribeController(Controller):
@@ -54,20 +37,22 @@ class UnsubscribeController(Controller):
     tags = ("unsubscribe",)
     include_in_schema = False
     dependencies = components("unsubscribe", "tokens")
+    opt: Mapping[str, Any] | None = MappingProxyType({PAGE_OPT: True})  # the pages' security headers
+    exception_handlers = PAGE_ERRORS
 
     @get("/{token:str}", guards=[anyone], summary="Unsubscribe page (changes nothing)")
     async def confirm_page(
         self,
+        request: Request[Any, Any, Any],
         token: FromPath[str],
         unsubscribe: NamedDependency[Unsubscribe],
         tokens: NamedDependency[UnsubscribeTokens],
-    ) -> Response[str]:
+    ) -> Response[Any]:
         found = _signed(tokens, token)
         program = await unsubscribe.program_of(*found) if found else None
         if program is None:
-            return _gone()
-        forms = _FORMS.format(program=html.escape(program.name), token=html.escape(token))
-        return _page("Unsubscribe", forms)
+            return _gone(request)
+        return _page(request, "confirm", program.name, token)
 
     @post("/{token:str}", guards=[anyone], status_code=200, summary="Unsubscribe at once (one-click)")
     async def unsubscribe(
@@ -77,19 +62,35 @@ class UnsubscribeController(Controller):
         unsubscribe: NamedDependency[Unsubscribe],
         tokens: NamedDependency[UnsubscribeTokens],
         client: NamedDependency[Client],
-    ) -> Response[str]:
+    ) -> Response[Any]:
         found = _signed(tokens, token)
         everything = request.query_params.get("scope") == "all"
         done = await unsubscribe.by_link(*found, client, everything=everything) if found else None
         if done is None:
-            return _gone()
+            return _gone(request)
         program, position = done
-        what = "all email" if everything else html.escape(program.name)
-        response = _page(
-            "Unsubscribed", f"<p>You are unsubscribed from {what}. Nothing more will be sent.</p>"
-        )
+        response = _page(request, "all" if everything else "done", program.name, token, program.id)
         response.headers["Ledger-Position"] = str(position)
         return response
+
+
+def _page(
+    request: Request[Any, Any, Any], step: str, program: str, token: str, optin_id: UUID | None = None
+) -> Response[Any]:
+    """The link carries a token, so no referrer may leak it: `no-referrer` overrides the pages'
+    usual `same-origin`."""
+    titles = {"confirm": "Unsubscribe", "done": "You are unsubscribed", "all": "You are unsubscribed"}
+    response = page(
+        request,
+        "contact/unsubscribe.html",
+        title=titles[step],
+        step=step,
+        program=program,
+        token=token,
+        optin_id=optin_id,
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def _signed(tokens: UnsubscribeTokens, token: str) -> tuple[UUID, UUID] | None:

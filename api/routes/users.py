@@ -75,7 +75,7 @@ class UsersController(Controller):
         )
         return written(await directory.get(user.id), position)
 
-    @get("/", summary="List accounts, oldest first (emails masked)")
+    @get("/", summary="List accounts, oldest first (staff emails in full: staff are not contacts)")
     async def list_users(
         self,
         directory: NamedDependency[UserDirectory],

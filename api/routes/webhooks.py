@@ -58,6 +58,12 @@ def _unknown_receipt(reason: UnknownReceipt, params: dict[str, str], message_id:
     )
 
 
+SIGNED = {
+    403: "The signature is missing or wrong: nothing changed.",
+    404: "The SMS channel is not configured.",
+}
+
+
 class WebhooksController(Controller):
     path = "/v1/webhooks/sms"
     tags = ("webhooks",)
@@ -67,7 +73,9 @@ class WebhooksController(Controller):
         "/inbound",
         guards=[anyone],
         status_code=200,
+        media_type="text/xml",
         summary="Inbound SMS (signed): STOP, START, HELP families",
+        opt={"problems": {**SIGNED, 422: "From, Body or MessageSid is missing."}},
     )
     async def inbound(
         self,
@@ -83,7 +91,13 @@ class WebhooksController(Controller):
         # Replies go through the outbox (recorded, retried), not in this answer.
         return Response(_EMPTY_TWIML, media_type="text/xml")
 
-    @post("/status", guards=[anyone], status_code=204, summary="Delivery receipts (signed)")
+    @post(
+        "/status",
+        guards=[anyone],
+        status_code=204,
+        summary="Delivery receipts (signed)",
+        opt={"problems": SIGNED},
+    )
     async def status(
         self,
         request: Request[Any, Any, Any],

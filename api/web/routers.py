@@ -11,7 +11,8 @@ from api.auth.guards import anyone
 from api.web.console.routes import CONSOLE_HANDLERS
 from api.web.contact.preferences import PreferencePages
 from api.web.contact.programs import ProgramPages
-from api.web.rendering import PAGE_ERRORS, STATIC
+from api.web.errors import PAGE_ERRORS
+from api.web.rendering import STATIC
 from api.web.security import PAGE_OPT, csrf_middleware
 from api.web.sessions import console_session, contact_session
 

@@ -20,6 +20,7 @@ from litestar.types import Message, Scope
 from adapters.settings import Settings
 from api.auth.tokens import derive_key
 from api.web.cookies import CSRF, cookie_name
+from api.web.errors import is_page_path
 
 CSRF_FIELD = "_csrf_token"
 CSRF_HEADER = "x-csrftoken"
@@ -57,13 +58,17 @@ PAGE_OPT = "web_page"  # set on the page routers; the hook below finds their res
 
 async def security_headers(message: Message, scope: Scope) -> None:
     """App-wide `before_send` hook: the CSP and friends on every page response, errors included
-    (a CSRF refusal is answered outside the router's middleware, so a middleware would miss it).
+    (a CSRF refusal is answered outside the router's middleware, so a middleware would miss it,
+    and so is the page for a path no route matches).
     Pages are never stored by caches: they carry personal data and CSRF tokens. Async, because
     Litestar runs a plain function hook in a worker thread, twice per response."""
     if message["type"] != "http.response.start":
         return
     handler = scope.get("route_handler")
-    if handler is None or not handler.opt.get(PAGE_OPT):
+    if handler is None:  # no route matched: the app-wide handlers answered a page or a problem
+        if not is_page_path(scope.get("path", "")):
+            return
+    elif not handler.opt.get(PAGE_OPT):
         return
     existing = {k.lower() for k, _ in message.get("headers", [])}
     extra = [(k, v) for k, v in _HEADERS if k not in existing]

@@ -3,9 +3,9 @@
 Page routers do not read `Authorization` headers; these middlewares replace whatever the bearer
 middleware found with the principal of the router's own cookie (or none), so the ordinary guards
 (`allow`, `contact_only`) decide. A console session is the same check as a staff token (role and
-disabled flag read fresh each request, older than a password change is refused) and is renewed
-while it is used, so it expires after an idle half hour. Logging out ends the session on the
-server too: a copy of the cookie taken before is refused.
+disabled flag read fresh each request, refused once the account's credential version moved on) and is renewed
+while it is used, so it expires after an idle half hour. Logging out (or a contact signing out)
+ends the session on the server too: a copy of the cookie taken before is refused.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from api.auth.tokens import (
     CONSOLE_TOKEN_TTL,
     InvalidTokenError,
     issue_console_token,
-    verify_contact_session,
 )
 from api.web.cookies import CONSOLE, CONTACT, clear_cookie, cookie_name, set_cookie
 
@@ -78,21 +77,17 @@ class CookieSession:
         await self.app(scope, receive, with_cookie)
 
     async def _resolve(self, scope: Scope, token: str) -> tuple[Principal, str | None]:
-        if self.kind == "contact":
-            session = verify_contact_session(self.settings.token_key, token)
-            principal = Principal(
-                kind="contact",
-                id=str(session.contact_id),
-                contact_id=session.contact_id,
-                verification_id=session.verification_id,
-            )
-            return principal, None
         authenticator: Authenticator = scope["litestar_app"].state.components.authenticator
+        if self.kind == "contact":
+            return await authenticator.contact_principal(token), None
         principal, console = await authenticator.console_principal(token)
         if datetime.now(UTC) - console.issued_at < _RENEW_AFTER:
             return principal, None
         renewed = issue_console_token(
-            self.settings.token_key, UUID(principal.id), session_id=console.session_id
+            self.settings.token_key,
+            UUID(principal.id),
+            credential_version=console.credential_version or 0,
+            session_id=console.session_id,
         )
         return principal, renewed
 

@@ -3,8 +3,9 @@
 Asking for a code answers the same, after the same work, whether the address is known or not:
 the public rate limits are checked at once (they hold per address and client, known or not),
 registration and the code are done in the background, so neither the answer nor its timing tells
-anyone whether an address is a contact. Confirming gives the same refusal for an unknown address
-as for a wrong code. A verified contact's own change takes effect at once.
+anyone whether an address is a contact. Confirming gives one refusal for everything (`refused`):
+an unknown address, a wrong, expired, locked or used code. A verified contact's own change takes
+effect at once.
 """
 
 from __future__ import annotations
@@ -16,9 +17,19 @@ from ledger.application.consent import ConsentFlows
 from ledger.application.contacts import ContactRegistry
 from ledger.application.evidence import Client
 from ledger.application.guardrails import Guardrails
-from ledger.errors import VerificationError
+from ledger.errors import ConflictError, VerificationError
 from ledger.ports import Background, ReadModels, VerificationLookup
 from ledger.vocabulary import Action, Actor
+
+_RETRIES = 3
+REFUSED = "the code is wrong or no longer valid; check it, or ask for a new one"
+
+
+def refused() -> VerificationError:
+    """The one refusal of a public code, whatever the reason: an unknown address, no open code,
+    a wrong, expired, locked or used code all look alike (no attempts left, no ledger position,
+    no stream id), so the answer tells nobody whether an address has a code waiting."""
+    return VerificationError(REFUSED, "refused")
 
 
 class SelfService:
@@ -51,7 +62,7 @@ class SelfService:
 
     async def confirm_code(self, address: Address, code: str) -> tuple[UUID, UUID]:
         """The contact and the confirmed verification once `code` proves `address`;
-        `VerificationError` otherwise."""
+        `VerificationError` otherwise, always the same one (`refused`)."""
         contact_id = await self.contacts.find(address)
         await self.reads.settle(await self.contacts.repository.store.head(), ["verifications"])
         verification_id = (
@@ -59,10 +70,17 @@ class SelfService:
             if contact_id
             else None
         )
-        if contact_id is None or verification_id is None:  # the same answer as a wrong code
-            raise VerificationError("the code is wrong", "wrong")
-        await self.flows.confirm_self_service(contact_id, verification_id, code.strip())
-        return contact_id, verification_id
+        if contact_id is None or verification_id is None:
+            raise refused()
+        for _ in range(_RETRIES):
+            try:
+                await self.flows.confirm_self_service(contact_id, verification_id, code.strip())
+                return contact_id, verification_id
+            except VerificationError:
+                raise refused() from None
+            except ConflictError:  # another attempt on this code at the same moment: count this one too
+                continue
+        raise refused()
 
     async def set_own(
         self,

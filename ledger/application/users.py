@@ -97,7 +97,7 @@ class Accounts:
             check_password(password, email=email)
         user = create_user(email=email, role=role, actor=actor)
         password_hash = await self.hasher.hash(password) if password is not None else None
-        await self.credentials.claim_email(self.email_index(email), user.id, password_hash)
+        await self.credentials.claim_email(self.email_index(email), user.id, password_hash, email)
         try:
             position = await self.repository.save(user)
         except Exception:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +14,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from adapters.settings import Settings
+from api.auth.principal import Role
 from api.auth.tokens import ISSUER, STAFF_AUDIENCE, derive_key, issue_contact_token, issue_staff_token
 from api.composition import Components
 from ledger.vocabulary import SYSTEM
@@ -19,13 +22,15 @@ from projections.runner import wait_for_position
 from tests.api.conftest import AuthHeaders
 
 pytestmark = pytest.mark.integration
+PASSWORD = "quiet-meadow-compass-8"
+STALE = "the account's credentials changed since this token was issued; log in again"
 
 
 async def admin(auth: Components, pool: asyncpg.Pool) -> uuid.UUID:
     user, position = await auth.accounts.create(
         email=f"a-{uuid.uuid4().hex[:6]}@staff.example.org",
         role="admin",
-        password="quiet-meadow-compass-8",
+        password=PASSWORD,
         actor=SYSTEM,
     )
     await wait_for_position(pool, position, ["users"])
@@ -45,10 +50,12 @@ def forged(settings: Settings, user_id: uuid.UUID, **changes: object) -> dict[st
         "iat": now,
         "exp": now + timedelta(minutes=5),
         "jti": "j",
+        "cv": 0,
     }
     key = str(changes.pop("key", derive_key(settings.token_key or b"", "jwt:" + STAFF_AUDIENCE).hex()))
     algorithm = str(changes.pop("alg", "HS256"))
     claims.update(changes)
+    claims = {name: value for name, value in claims.items() if value is not None}
     return bearer(jwt.encode(claims, "" if algorithm == "none" else key, algorithm=algorithm))
 
 
@@ -101,22 +108,69 @@ async def test_disabling_a_user_locks_them_out_at_once(
     assert refused.status_code == 401
     assert refused.json()["detail"] == "this account is disabled"
     await client.patch(f"/v1/users/{second}", json={"disabled": False}, headers=ours)
-    assert (await client.get("/v1/users", headers=their_token)).status_code == 200
+    # Enabled again, the account logs in afresh: what was issued before the disabling stays dead.
+    still = await client.get("/v1/users", headers=their_token)
+    assert still.status_code == 401
+    assert still.json()["detail"] == STALE
 
 
-async def test_a_new_password_invalidates_older_tokens(
+async def login_token(client: AsyncTestClient[Litestar], email: str, password: str) -> str:
+    answer = await client.post("/v1/auth/token", data={"username": email, "password": password})
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["access_token"])
+
+
+async def account(auth: Components, pool: asyncpg.Pool, role: Role = "admin") -> tuple[uuid.UUID, str]:
+    email = f"{role}-{uuid.uuid4().hex[:6]}@staff.example.org"
+    user, position = await auth.accounts.create(email=email, role=role, password=PASSWORD, actor=SYSTEM)
+    await wait_for_position(pool, position, ["users"])
+    return user.id, email
+
+
+async def test_a_token_issued_in_the_same_second_as_a_password_change_is_refused(
+    client: AsyncTestClient[Litestar], auth_services: Components, pool: asyncpg.Pool
+) -> None:
+    """Issue 15 item 9: before, tokens were compared with the change by whole seconds."""
+    user_id, email = await account(auth_services, pool)
+    for _ in range(5):  # until the login and the change fall within one second
+        await asyncio.sleep(1 - time.time() % 1)  # at the start of a second
+        token = await login_token(client, email, PASSWORD)
+        position = await auth_services.accounts.change(user_id, password=PASSWORD, actor=SYSTEM)
+        await wait_for_position(pool, position, ["users"])
+        changed = await pool.fetchval("SELECT password_changed_at FROM users WHERE id = $1", user_id)
+        issued = jwt.decode(token, options={"verify_signature": False})["iat"]
+        if int(changed.timestamp()) == issued:
+            break
+    assert int(changed.timestamp()) == issued, "the machine was too slow to test within one second"
+    refused = await client.get("/v1/users", headers=bearer(token))
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == STALE
+    fresh = await login_token(client, email, PASSWORD)
+    assert (await client.get("/v1/users", headers=bearer(fresh))).status_code == 200
+
+
+async def test_a_role_change_ends_the_tokens_issued_before_it(
+    client: AsyncTestClient[Litestar], auth_services: Components, pool: asyncpg.Pool
+) -> None:
+    user_id, email = await account(auth_services, pool, role="staff")
+    before = bearer(await login_token(client, email, PASSWORD))
+    assert (await client.get("/v1/optins", headers=before)).status_code == 200
+    position = await auth_services.accounts.change(user_id, role="auditor", actor=SYSTEM)
+    await wait_for_position(pool, position, ["users"])
+    assert (await client.get("/v1/optins", headers=before)).status_code == 401
+    after = bearer(await login_token(client, email, PASSWORD))
+    assert (await client.get("/v1/audit/events", headers=after)).status_code == 200
+
+
+async def test_a_token_without_the_current_credential_version_is_refused(
     client: AsyncTestClient[Litestar], auth_services: Components, pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    first, second = await admin(auth_services, pool), await admin(auth_services, pool)
-    old = forged(settings, second, iat=datetime.now(UTC) - timedelta(minutes=2))
-    ours = bearer(issue_staff_token(settings.token_key, first))
-    reset = await client.patch(
-        f"/v1/users/{second}", json={"password": "new-harbour-kettle-31"}, headers=ours
-    )
-    assert reset.status_code == 200, reset.text
-    assert (await client.get("/v1/users", headers=old)).status_code == 401
-    fresh = bearer(issue_staff_token(settings.token_key, second))
-    assert (await client.get("/v1/users", headers=fresh)).status_code == 200
+    """Tokens made before credential versions existed (no `cv`) are not accepted either."""
+    user_id = await admin(auth_services, pool)
+    assert (await client.get("/v1/users", headers=forged(settings, user_id))).status_code == 200
+    for claim in (None, "0", True, 1):
+        response = await client.get("/v1/users", headers=forged(settings, user_id, cv=claim))
+        assert response.status_code == 401, claim
 
 
 async def test_revoked_api_keys_and_disabled_service_accounts_are_refused(

@@ -51,6 +51,7 @@ def settings(settings: Settings, mailbox_and_port: tuple[Mailbox, int]) -> Setti
         public_url=PUBLIC,
         send_retry_seconds=0.05,
         send_max_attempts=3,
+        receipts_email=False,  # each mail counted here is one the test sent (receipts: their own tests)
     )
 
 
@@ -127,12 +128,15 @@ async def test_a_marketing_email_arrives_with_one_click_headers_and_the_post_opt
     page = await client.get(path)
     assert page.status_code == 200
     assert "Unsubscribe from all email" in page.text and "Weekly offers" in page.text
+    assert "default-src 'none'" in page.headers["content-security-policy"]  # a page like every page
+    assert page.headers["referrer-policy"] == "no-referrer"  # the token is in the URL
     head = str((await client.get("/ready")).json()["ledger_position"])
     assert await consent_status(client, staff, optin, person, head) == "opted_in"  # the GET changed nothing
 
     clicked = await client.post(path, content=b"List-Unsubscribe=One-Click",
                                 headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
     assert clicked.status_code == 200, clicked.text
+    assert clicked.headers["x-frame-options"] == "DENY" and "You will get no more" in clicked.text
     position = clicked.headers["ledger-position"]
     assert await consent_status(client, staff, optin, person, position) == "opted_out"
     again = await send(client, staff, contact_id=person, optin_id=optin, kind="promotional",

@@ -140,7 +140,7 @@ async def test_wrong_codes_and_unknown_addresses_are_refused_alike(client: Clien
             json={"channel": "email", "address": address, "code": "123456"},
         )
         assert refused.status_code == 422
-        assert refused.json()["outcome"] == "wrong"
+        assert refused.json()["outcome"] == "refused"
     bad = await client.post(
         "/v1/public/verifications/confirm", json={"channel": "email", "address": pii.email(), "code": "12ab"}
     )

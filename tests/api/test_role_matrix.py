@@ -1,9 +1,10 @@
 """The role matrix, generated from the app's route table: every endpoint × every kind of caller.
 
-`DOCUMENTED` is API.md's "who" column. Every route the app serves must appear there and declare
-exactly that guard; then each route is called as anonymous, each staff role, a service key and a
-contact session, and must answer 401 (no credentials), 403 (wrong role or kind) or pass the guard
-(2xx where this file knows a valid request, otherwise at least neither 401/403 nor 5xx).
+`DOCUMENTED` is the "who" of docs/http-api.md (`x-roles` in the schema). Every route the app
+serves must appear there and declare exactly that guard; then each route is called as
+anonymous, each staff role, a service key and a contact session, and must answer 401 (no
+credentials), 403 (wrong role or kind) or pass the guard (2xx where this file knows a valid
+request, otherwise at least neither 401/403 nor 5xx).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ledger.vocabulary import SYSTEM
 from projections.runner import wait_for_position
 from tests.api.conftest import AuthHeaders
 
-# API.md, row by row ("{}" stands for any path parameter). Admin passes every `allow`.
+# docs/http-api.md, operation by operation ("{}" stands for any path parameter). Admin passes every `allow`.
 DOCUMENTED: dict[tuple[str, str], Guard] = {
     ("GET", "/health"): anyone,
     ("GET", "/ready"): anyone,
@@ -45,6 +46,8 @@ DOCUMENTED: dict[tuple[str, str], Guard] = {
     ("GET", "/v1/optins"): allow("staff", "service", "auditor"),
     ("GET", "/v1/optins/{}"): allow("staff", "service", "auditor"),
     ("PATCH", "/v1/optins/{}"): allow("staff"),
+    # Not in API.md's table, but in issue 17: every version of a program's disclosure text.
+    ("GET", "/v1/optins/{}/disclosures"): allow("staff", "service", "auditor"),
     ("POST", "/v1/contacts"): allow("staff", "service"),
     ("GET", "/v1/contacts"): allow("staff", "auditor"),
     ("GET", "/v1/contacts/{}"): allow("staff", "auditor"),
@@ -69,15 +72,17 @@ DOCUMENTED: dict[tuple[str, str], Guard] = {
     ("POST", "/v1/webhooks/email/sendgrid"): anyone,
     ("POST", "/v1/webhooks/email/postmark"): anyone,
     ("POST", "/v1/templates"): allow("staff"),
-    ("GET", "/v1/templates"): allow("staff"),
-    ("GET", "/v1/templates/{}"): allow("staff"),
+    # Applications learn a template's variables before they send with it.
+    ("GET", "/v1/templates"): allow("staff", "service"),
+    ("GET", "/v1/templates/{}"): allow("staff", "service"),
     ("PATCH", "/v1/templates/{}"): allow("staff"),
-    # Not in API.md: the console's live preview of a template or draft (renders, sends nothing).
+    # The console's live preview of a template or draft (renders, sends nothing).
     ("POST", "/v1/templates/preview"): allow("staff"),
     ("POST", "/v1/messages/send"): allow("staff", "service"),
     ("POST", "/v1/messages/send_with_consent"): allow("staff", "service"),
-    ("GET", "/v1/messages"): allow("staff", "auditor"),
-    ("GET", "/v1/messages/{}"): allow("staff", "auditor"),
+    # A service key reads the messages its own account sent (others' are 404 to it).
+    ("GET", "/v1/messages"): allow("staff", "auditor", "service"),
+    ("GET", "/v1/messages/{}"): allow("staff", "auditor", "service"),
     ("GET", "/v1/admin/analytics"): allow("staff", "auditor"),
     ("GET", "/v1/audit/events"): allow("auditor"),
     ("GET", "/v1/audit/export"): allow("auditor"),
@@ -96,6 +101,8 @@ DOCUMENTED: dict[tuple[str, str], Guard] = {
     ("POST", "/v1/imports"): allow("staff"),
     ("GET", "/v1/exports/consent"): allow("auditor"),
     ("GET", "/v1/admin/compliance"): allow("staff", "auditor"),
+    ("GET", "/v1/public/receipts/{}"): anyone,  # a receipt link: the signed token is the authority
+    ("GET", "/v1/public/receipts/{}/{}"): anyone,
 }
 
 # Server-rendered pages (api/web/). Same rule: exactly this guard each. They authenticate by their
@@ -103,14 +110,17 @@ DOCUMENTED: dict[tuple[str, str], Guard] = {
 # below leaves them out; tests/web/test_console_pages.py walks the console by role with cookies.
 PAGES: dict[tuple[str, str], Guard] = {
     ("GET", "/static/{}"): anyone,
+    ("GET", "/r/{}"): anyone,  # the receipt page a consent receipt links to
     ("GET", "/programs/{}/opt-in"): anyone,
     ("GET", "/programs/{}/opt-out"): anyone,
     ("POST", "/programs/{}/code"): anyone,
     ("POST", "/programs/{}/confirm"): anyone,
     ("POST", "/programs/{}/apply"): contact_only,
+    ("POST", "/programs/{}/resend"): anyone,
     ("GET", "/preferences"): anyone,
     ("POST", "/preferences/code"): anyone,
     ("POST", "/preferences/confirm"): anyone,
+    ("POST", "/preferences/resend"): anyone,
     ("POST", "/preferences/consents"): contact_only,
     ("POST", "/preferences/sign-out"): anyone,
     ("GET", "/console/login"): anyone,
@@ -128,6 +138,8 @@ PAGES: dict[tuple[str, str], Guard] = {
     ("POST", "/console/programs"): allow("staff"),
     ("POST", "/console/programs/preview"): allow("staff"),
     ("GET", "/console/programs/{}"): allow("staff", "auditor"),
+    ("GET", "/console/programs/{}/disclosures"): allow("staff", "auditor"),
+    ("GET", "/console/ledger/proof/{}"): allow("auditor"),
     ("POST", "/console/programs/{}"): allow("staff"),
     ("GET", "/console/templates"): allow("staff"),
     ("GET", "/console/templates/new"): allow("staff"),
@@ -180,7 +192,7 @@ def endpoints(app: Litestar) -> dict[Endpoint, list[Any]]:
 
 
 def undeclared(app: Litestar) -> list[str]:
-    """Routes that break the rule: not exactly one `Guard`, or not the one API.md documents."""
+    """Routes that break the rule: not exactly one `Guard`, or not the one documented."""
     problems = []
     for endpoint, guards in endpoints(app).items():
         name = f"{endpoint.method} {endpoint.path}"
@@ -189,7 +201,7 @@ def undeclared(app: Litestar) -> list[str]:
         elif endpoint.key not in RULES:
             problems.append(f"{name}: not in the documented role table")
         elif not same_rule(guards[0], RULES[endpoint.key]):
-            problems.append(f"{name}: guard {guards[0]!r} but API.md says {RULES[endpoint.key]!r}")
+            problems.append(f"{name}: guard {guards[0]!r} but the docs say {RULES[endpoint.key]!r}")
     return problems
 
 
@@ -210,7 +222,7 @@ def test_a_route_without_a_declared_rule_fails_the_check(settings: Settings) -> 
 
     @get("/v1/users/{user_id:uuid}/secrets", guards=[allow("staff")], sync_to_thread=False)
     def misdeclared(user_id: FromPath[uuid.UUID]) -> str:
-        return "staff may not, says API.md"
+        return "staff may not, say the docs"
 
     app = create_app(settings)
     app.register(forgotten)

@@ -116,6 +116,7 @@ async def test_admin_creates_a_program_and_a_template_and_reads_a_contacts_timel
     await tab.get_by_role("link", name="Contacts").click()
     await tab.get_by_label("Address").fill(address)
     await tab.get_by_role("button", name="Search").click()
+    await expect(tab.locator("#contact-rows tbody tr")).to_have_count(1)  # the search swapped in
     masked = found["items"][0]["address"]
     await tab.get_by_role("link", name=masked).click()
     await expect(tab.locator("#timeline")).to_contain_text("consent.granted")

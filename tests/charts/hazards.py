@@ -78,7 +78,8 @@ def _pods_at_most(deployment: Manifest, hpa_max: dict[str, int]) -> int:
 
 def connection_overrun(manifests: Manifests) -> list[str]:
     """More connections at the HPA maximum (plus rollout surge) than the ledger's PostgreSQL takes,
-    or a pooled connection that cannot work (statement cache on, or a LISTEN through PgBouncer)."""
+    on the primary or on any one standby (the API's reads: all of them may land on one), or a
+    pooled connection that cannot work (statement cache on, or a LISTEN through PgBouncer)."""
     cluster = _ledger_cluster(manifests)
     if cluster is None:
         return []
@@ -89,25 +90,32 @@ def connection_overrun(manifests: Manifests) -> list[str]:
         h["spec"]["scaleTargetRef"]["name"]: h["spec"]["maxReplicas"]
         for h in of_kind(manifests, "HorizontalPodAutoscaler")
     }
-    found, total = [], 0
+    found, totals = [], {"rw": 0, "ro": 0}
     for where, workload, container in app_containers(manifests):
         if workload["kind"] != "Deployment":
             continue
         command = container["args"][0]
         pool = int(_value(container, "OPTIN_DB_POOL_MAX") or DEFAULT_POOL_MAX[command])
-        host = (urlsplit(_value(container, "DATABASE_URL") or "").hostname or "").split(".")[0]
-        if host in poolers:
-            if command != "serve":
-                found.append(f"{where}: LISTEN/NOTIFY through transaction pooling")
-            if _value(container, "OPTIN_DB_STATEMENT_CACHE") != "0":
-                found.append(f"{where}: asyncpg's statement cache is on behind PgBouncer")
-            continue
-        total += _pods_at_most(workload, hpa_max) * (pool + (1 if command == "project" else 0))
+        for variable, kind in (("DATABASE_URL", "rw"), ("DATABASE_READ_URL", "ro")):
+            url = _value(container, variable)
+            if url is None:
+                continue
+            host = (urlsplit(url).hostname or "").split(".")[0]
+            if host in poolers:
+                if command != "serve":
+                    found.append(f"{where}: LISTEN/NOTIFY through transaction pooling")
+                if _value(container, "OPTIN_DB_STATEMENT_CACHE") != "0":
+                    found.append(f"{where}: asyncpg's statement cache is on behind PgBouncer")
+                continue
+            extra = 1 if command == "project" else 0
+            totals[kind] += _pods_at_most(workload, hpa_max) * (pool + extra)
     for pooler in poolers.values():
         size = int(pooler["spec"]["pgbouncer"]["parameters"]["default_pool_size"])
-        total += pooler["spec"]["instances"] * (size + 1)
-    if total > limit:
-        found.append(f"{total} connections at most, over the {limit} max_connections leaves")
+        totals[pooler["spec"]["type"]] += pooler["spec"]["instances"] * (size + 1)
+    for kind, total in totals.items():
+        if total > limit:
+            on = "" if kind == "rw" else " on one standby"
+            found.append(f"{total} connections at most{on}, over the {limit} max_connections leaves")
     return found
 
 

@@ -115,20 +115,25 @@ def test_backups_of_both_clusters_go_through_the_barman_cloud_plugin() -> None:
         assert len(backup["schedule"].split()) == 6  # CloudNativePG's cron has seconds
 
 
-def test_the_pooler_serves_the_api_only_and_the_certificate_names_it() -> None:
+def test_the_poolers_serve_the_api_only_and_the_certificate_names_them() -> None:
+    """`rw` in front of the primary, `ro` in front of the standbys (the API's reads)."""
     manifests = rendered("cnpg-pooler-monitoring")
-    (pooler,) = of_kind(manifests, "Pooler")
-    assert pooler["spec"]["pgbouncer"]["poolMode"] == "transaction"
+    poolers = {p["spec"]["type"]: p for p in of_kind(manifests, "Pooler")}
+    assert set(poolers) == {"rw", "ro"}
     ledger = clusters("cnpg-pooler-monitoring")["database"]
-    name = pooler["metadata"]["name"]
-    assert f"{name}.optin.svc" in ledger["spec"]["certificates"]["serverAltDNSNames"]
-    hosts = {
-        where: urlsplit(env_of(pod["containers"][0])["DATABASE_URL"]["value"]).hostname
-        for where, pod in pod_specs(manifests).items()
-    }
-    assert {w for w, h in hosts.items() if h == f"{name}.optin.svc"} == {
-        "Deployment/consent-optin-ledger-api"
-    }
+    for kind, variable in (("rw", "DATABASE_URL"), ("ro", "DATABASE_READ_URL")):
+        pooler = poolers[kind]
+        assert pooler["spec"]["pgbouncer"]["poolMode"] == "transaction"
+        name = pooler["metadata"]["name"]
+        assert f"{name}.optin.svc" in ledger["spec"]["certificates"]["serverAltDNSNames"]
+        hosts = {
+            where: urlsplit(env[variable]["value"]).hostname
+            for where, pod in pod_specs(manifests).items()
+            if variable in (env := env_of(pod["containers"][0]))
+        }
+        assert {w for w, h in hosts.items() if h == f"{name}.optin.svc"} == {
+            "Deployment/consent-optin-ledger-api"
+        }
 
 
 def test_no_cluster_with_external_databases() -> None:

@@ -95,11 +95,22 @@ STRIPPED: dict[str, tuple[str, dict[str, list[tuple[str, str]]], str, str]] = {
             "_database.tpl": [
                 ('{{- fail (printf "connection budget: API', '{{- print (printf "connection budget: API')
             ],
-            "cnpg-pooler.yaml": [('{{- if include "optin-ledger.usesPooler" . -}}', "{{- if false -}}")],
+            "cnpg-pooler.yaml": [
+                (
+                    '{{- range $each := include "optin-ledger.poolers" . | fromJsonArray }}',
+                    "{{- range $each := list }}",
+                )
+            ],
             "_helpers.tpl": [('and (eq .component "api") (include "optin-ledger.usesPooler" .ctx)', "false")],
         },
         "connection overrun",
         "over the 197 max_connections leaves",
+    ),
+    "the standbys' pooler": (
+        "flux-production",
+        {"_database.tpl": [('{{- $host = printf "%s-ro" (include "optin-ledger.poolerName" .) -}}', "")]},
+        "connection overrun",
+        "on one standby",
     ),
     "statement cache off behind the pooler": (
         "flux-production",

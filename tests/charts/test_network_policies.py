@@ -99,7 +99,7 @@ def test_egress_lockdown_allows_dns_the_databases_and_named_providers_only() -> 
         assert selects(policy, labels), where
 
 
-def test_with_chart_made_clusters_egress_reaches_both_and_the_pooler() -> None:
+def test_with_chart_made_clusters_egress_reaches_both_and_the_poolers() -> None:
     policy = named(rendered("flux-production"), "NetworkPolicy", "-egress")
     (database,) = [r for r in policy["spec"]["egress"] if r["ports"] == [{"port": 5432, "protocol": "TCP"}]]
     selected = [peer["podSelector"]["matchLabels"] for peer in database["to"]]
@@ -107,4 +107,5 @@ def test_with_chart_made_clusters_egress_reaches_both_and_the_pooler() -> None:
         {"cnpg.io/cluster": "consent-optin-ledger-db"},
         {"cnpg.io/cluster": "consent-optin-ledger-erasures"},
         {"cnpg.io/poolerName": "consent-optin-ledger-db-pooler"},
+        {"cnpg.io/poolerName": "consent-optin-ledger-db-pooler-ro"},  # the API's reads, on the standbys
     ]

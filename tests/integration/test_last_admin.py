@@ -104,10 +104,18 @@ async def test_two_admins_taking_each_other_away_at_once_leave_one_enabled(
 
 
 async def test_without_the_lock_the_same_race_leaves_no_admin(parts: Components) -> None:
-    """The control: what the lock prevents does happen without it."""
+    """The control: what the lock prevents does happen without it. Both changes are let write
+    only once both have checked (a barrier), so the race happens every time, whatever the load."""
     unlocked: Locks = NoLock()
     parts.accounts.locks = unlocked
     a, b = await two_admins(parts, "unlocked")
+    both_checked, write = asyncio.Barrier(2), parts.accounts._update
+
+    async def after_both_checked(*args: Any, **kwargs: Any) -> Any:
+        await both_checked.wait()
+        return await write(*args, **kwargs)
+
+    parts.accounts._update = after_both_checked  # type: ignore[method-assign]
     outcomes = await each_takes_the_other_away(parts, a, b, {"disabled": True})
     assert not any(isinstance(o, BaseException) for o in outcomes), outcomes
     assert await enabled_admins(parts, (a, b)) == 0

@@ -163,6 +163,16 @@ def test_a_known_number_is_masked_in_any_format_however_short(
     assert digits_left(out) <= len(str(number.country_code)) + 3, (spelled, out)
 
 
+def test_ids_are_kept_whole() -> None:
+    text = "receipt for 19263650-6ac0-4f15-83b9-02a4d06285a4 from +1 201 555 0101"
+    assert scrub(text) == "receipt for 19263650-6ac0-4f15-83b9-02a4d06285a4 from +1*******101"
+
+
+def test_numbers_that_look_like_dates_are_masked_real_dates_kept() -> None:
+    assert scrub("call 22-45-3300 now") == "call *****300 now"  # found by hypothesis: no 45th month
+    assert scrub("on 2026-11-30, 30.11.2026 and 11/30/2026") == "on 2026-11-30, 30.11.2026 and 11/30/2026"
+
+
 def test_the_issues_examples() -> None:
     text = "550 5.1.1 <jürgen.müller@bücher.de>: unknown; also jürgen.müller@xn--bcher-kva.de"
     assert scrub(text) == "550 5.1.1 <j***@b***.de>: unknown; also j***@x***.de"

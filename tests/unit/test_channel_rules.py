@@ -9,6 +9,7 @@ import pytest
 
 from adapters.settings import SettingsError, load_settings
 from adapters.sms.signature import twilio_signature, valid_signature
+from api.auth.receipt_links import ReceiptLinkTokens
 from api.auth.tokens import InvalidTokenError
 from api.auth.unsubscribe_tokens import UnsubscribeTokens
 from ledger.keywords import Keywords
@@ -82,3 +83,17 @@ def test_keyword_lists_and_retry_settings_come_from_the_environment(tmp_path: Pa
     ):
         with pytest.raises(SettingsError):
             load_settings(bad, data_dir=tmp_path)
+
+
+def test_receipt_links_accept_only_their_one_spelling() -> None:
+    """A 38-character link ends in a character with 4 unused low bits: the 15 other spellings
+    decode to the same bytes, and are still refused, so a link cannot be rewritten and pass."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    links = ReceiptLinkTokens(bytes(32), "https://optin.example.org")
+    message = uuid.uuid4()
+    token = links.token(message)
+    assert links.verify(token) == message
+    value = alphabet.index(token[-1])
+    for bits in range(1, 16):
+        with pytest.raises(InvalidTokenError):
+            links.verify(token[:-1] + alphabet[value ^ bits])

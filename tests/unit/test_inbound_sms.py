@@ -62,3 +62,33 @@ async def test_help_is_answered_and_an_ordinary_text_changes_nothing() -> None:
     helped = await inbound(world).receive(phone, "HELP", "SM-2")
     assert helped is not None and helped.family == "help"
     assert (await world.topics_after(0))[-2:] == ["message.requested", "message.queued"]
+
+
+async def test_a_replayed_start_that_changed_nothing_does_not_undo_a_later_stop() -> None:
+    """Issue 15 item 7: every keyword acted on is recorded by its provider id, replied to or not."""
+    world = World()
+    program, phone = await world.program(), world.address("sms")
+    contact = (await world.registry.register(phone, STAFF)).contact_id
+    await world.opted_in(contact, program)
+    started = await inbound(world).receive(phone, "START", "SM-old")  # nothing to give back
+    assert started is not None and not started.changed
+    await inbound(world).receive(phone, "STOP", "SM-stop")
+    head = await world.store.head()
+    replayed = await inbound(world).receive(phone, "START", "SM-old")
+    assert replayed is not None and not replayed.changed
+    assert (await world.consent(contact, program, "sms")).status == "opted_out"
+    assert await world.store.head() == head
+    assert (await world.topics_after(0)).count("sms.inbound_received") == 2
+
+
+async def test_a_replay_for_an_erased_number_registers_nobody() -> None:
+    world = World()
+    phone = world.address("sms")
+    await inbound(world).receive(phone, "STOP", "SM-1")
+    contact = await world.registry.find(phone)
+    assert contact is not None
+    await world.registry.erase(contact, STAFF)
+    head = await world.store.head()
+    assert await inbound(world).receive(phone, "STOP", "SM-1") is None
+    assert await world.registry.find(phone) is None
+    assert await world.store.head() == head

@@ -15,8 +15,10 @@ from api.auth.tokens import (
     STAFF_AUDIENCE,
     InvalidTokenError,
     derive_key,
+    issue_console_token,
     issue_contact_token,
     issue_staff_token,
+    verify_console_token,
     verify_contact_token,
     verify_staff_token,
 )
@@ -46,6 +48,16 @@ def test_round_trips() -> None:
     user, contact = uuid.uuid4(), uuid.uuid4()
     assert verify_staff_token(KEY, issue_staff_token(KEY, user)).subject == user
     assert verify_contact_token(KEY, issue_contact_token(KEY, contact)) == contact
+
+
+def test_staff_tokens_and_console_sessions_carry_the_credential_version() -> None:
+    user = uuid.uuid4()
+    assert verify_staff_token(KEY, issue_staff_token(KEY, user, credential_version=7)).credential_version == 7
+    console = verify_console_token(KEY, issue_console_token(KEY, user, credential_version=3))
+    assert console.credential_version == 3
+    assert verify_staff_token(KEY, staff_signed(claims())).credential_version is None  # no claim
+    assert verify_staff_token(KEY, staff_signed(claims(cv="2"))).credential_version is None
+    assert verify_staff_token(KEY, staff_signed(claims(cv=True))).credential_version is None
 
 
 def test_a_token_of_one_audience_never_passes_as_the_other() -> None:

@@ -181,3 +181,13 @@ async def test_staff_record_an_opt_out_at_once_and_ask_for_an_opt_in_from_the_co
     )
     assert asked.status_code == 202, asked.text[-500:]
     assert "a code is on its way" in asked.text
+    refused = await client.post(
+        "/console/consent-requests",
+        data={**form, "channel": "sms", "action": "opt_out", "address": "not a number", "reason": "by phone"},
+    )
+    assert refused.status_code == 422
+    kept = refused.text
+    assert 'value="not a number" aria-invalid="true" aria-describedby="req-error"' in kept
+    assert 'id="req-sms" name="channel" value="sms" checked' in kept
+    assert 'id="action-out" name="action" value="opt_out" checked' in kept and 'value="by phone"' in kept
+    assert f'<option value="{optin}" selected>' in kept

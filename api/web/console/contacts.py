@@ -1,5 +1,5 @@
 """Console contacts: the masked list, search by exact address (blind index), and one contact's
-consent and full timeline with its evidence.
+consent and full history with its evidence (`api/web/console/history.py`).
 
 Search is a POST so that an address never lands in a URL, the browser history or a log line.
 """
@@ -16,10 +16,12 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 
+from adapters.postgres.replica import ReadDatabase
 from api.answers import one_page
+from api.auth.directory import UserDirectory
 from api.dependencies import components
-from api.web.console.access import EDITORS, VIEWERS, may
-from api.web.console.feedback import in_words
+from api.web.console.access import ADMINS, AUDITORS, EDITORS, VIEWERS, may
+from api.web.console.history import History
 from api.web.rendering import Form, is_htmx, page, viewer
 from ledger.application.contacts import ContactRegistry
 from ledger.errors import InvalidValueError
@@ -39,32 +41,15 @@ class SearchForm(msgspec.Struct, kw_only=True):
     address: str = ""
 
 
-def evidence(details: dict[str, Any]) -> list[tuple[str, str]]:
-    """An event's details as label/value pairs, evidence flattened in; ciphertext left out."""
-    flat: list[tuple[str, str]] = []
-    for key, value in details.items():
-        if key.startswith("sealed") or value is None:
-            continue
-        if isinstance(value, dict):
-            flat.extend(
-                (f"{key}.{k}", str(v))
-                for k, v in value.items()
-                if v is not None and not k.startswith("sealed")
-            )
-        else:
-            flat.append((key, str(value)))
-    return flat
-
-
-@get("/contacts", guards=[VIEWERS], dependencies=components("pool"))
+@get("/contacts", guards=[VIEWERS])
 async def contacts_page(
     request: Request[Any, Any, Any],
-    pool: NamedDependency[asyncpg.Pool],
+    read_db: NamedDependency[ReadDatabase],
     cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
 ) -> Response[Any]:
     after = read.cursor_key(cursor) if cursor else None
     rows = await read.list_contacts(
-        pool,
+        read_db,
         channel=None,
         created_after=None,
         created_before=None,
@@ -102,17 +87,25 @@ async def search(
     return page(request, template, title="Contacts", rows=rows, next_cursor=None, searched=True, error=error)
 
 
-@get("/contacts/{contact_id:uuid}", guards=[VIEWERS], dependencies=components("pool"))
+@get("/contacts/{contact_id:uuid}", guards=[VIEWERS], dependencies=components("contacts", "directory"))
 async def contact_page(
-    request: Request[Any, Any, Any], contact_id: FromPath[UUID], pool: NamedDependency[asyncpg.Pool]
+    request: Request[Any, Any, Any],
+    contact_id: FromPath[UUID],
+    read_db: NamedDependency[ReadDatabase],
+    contacts: NamedDependency[ContactRegistry],
+    directory: NamedDependency[UserDirectory],
 ) -> Response[Any]:
-    contact = await read.get_contact(pool, contact_id)
+    contact = await read.get_contact(read_db, contact_id)
     if contact is None:
         raise NotFoundException("no such contact")
-    names = {p.id: p.name for p in await list_programs(pool, include_archived=True)}
-    decided = await consent_state.decisions_of(pool, contact_id, cast(Channel, contact.channel))
-    sources = await evidence_sources(pool, [c.decision.position for c in decided if c.decision.position])
-    events = await timeline(pool, contact_id, after=0, limit=TIMELINE_LIMIT)
+    names = {p.id: p.name for p in await list_programs(read_db, include_archived=True)}
+    decided = await consent_state.decisions_of(read_db, contact_id, cast(Channel, contact.channel))
+    sources = await evidence_sources(read_db, [c.decision.position for c in decided if c.decision.position])
+    events = await timeline(read_db, contact_id, after=0, limit=TIMELINE_LIMIT)
+    who = viewer(request)
+    lines = await History(read_db, contacts, directory).lines(
+        contact_id, events, {str(k): v for k, v in names.items()}, full_emails=may(who, ADMINS)
+    )
     return page(
         request,
         "console/contact.html",
@@ -128,7 +121,8 @@ async def contact_page(
             for c in decided
             if c.decision.position is not None
         ],
-        events=[(e, evidence(e.details), in_words(e.topic, e.details)) for e in events],
+        lines=lines,
         truncated=len(events) == TIMELINE_LIMIT,
-        may_request=may(viewer(request), EDITORS),
+        may_request=may(who, EDITORS),
+        may_prove=may(who, AUDITORS),
     )

@@ -7,12 +7,11 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-import asyncpg
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from api.dependencies import components
+from adapters.postgres.replica import ReadDatabase
 from api.web.charts import Chart, day_range, stacked_bars
 from api.web.console.access import VIEWERS
 from api.web.console.feedback import feedback_figures
@@ -42,18 +41,18 @@ def _consent_chart(chart_id: str, title: str, field: str, rows: list[DayRow], da
     return stacked_bars(chart_id, title, days, dict(sorted(counts.items())))
 
 
-@get("/", guards=[VIEWERS], dependencies=components("pool"))
+@get("/", guards=[VIEWERS])
 async def dashboard(
     request: Request[Any, Any, Any],
-    pool: NamedDependency[asyncpg.Pool],
+    read_db: NamedDependency[ReadDatabase],
     days: Annotated[int, QueryParameter(ge=1, le=366)] = 30,
 ) -> Response[Any]:
     period = day_range(datetime.now(UTC).date(), days)
-    figures = await analytics(pool, period[0], period[-1], datetime.now(UTC) - STALE_AFTER)
-    codes = await codes_per_day(pool, period[0], period[-1])
+    figures = await analytics(read_db, period[0], period[-1], datetime.now(UTC) - STALE_AFTER)
+    codes = await codes_per_day(read_db, period[0], period[-1])
     messages: dict[str, dict[date, int]] = {name: {} for name in dict.fromkeys(MESSAGE_SERIES.values())}
     since = datetime.combine(period[0], datetime.min.time(), tzinfo=UTC)
-    for day, topic, count in await outcomes_per_day(pool, since):
+    for day, topic, count in await outcomes_per_day(read_db, since):
         series = messages[MESSAGE_SERIES[topic]]
         series[day] = series.get(day, 0) + count
     charts = [
@@ -71,10 +70,10 @@ async def dashboard(
         ),
         stacked_bars("chart-messages", "Messages per day", period, messages),
     ]
-    feedback_chart, feedback_programs = await feedback_figures(pool, period)
+    feedback_chart, feedback_programs = await feedback_figures(read_db, period)
     charts.append(feedback_chart)
     rate = figures.verification["success_rate"]
-    compliance = await compliance_figures(pool, datetime.now(UTC))
+    compliance = await compliance_figures(read_db, datetime.now(UTC))
     return page(
         request,
         "console/_charts.html" if is_htmx(request) else "console/dashboard.html",

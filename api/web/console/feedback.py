@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import asyncpg
-
+from adapters.postgres.replica import ReadDatabase
 from api.web.charts import Chart, stacked_bars
 from projections.email_feedback import feedback_per_day
 
@@ -23,7 +22,7 @@ class ProgramFeedback:
     complaint: int
 
 
-async def feedback_figures(pool: asyncpg.Pool, days: list[date]) -> tuple[Chart, list[ProgramFeedback]]:
+async def feedback_figures(pool: ReadDatabase, days: list[date]) -> tuple[Chart, list[ProgramFeedback]]:
     """The chart of bounces and complaints per day, and the period's totals per program."""
     rows = await feedback_per_day(pool, days[0], days[-1])
     counts: dict[str, dict[date, int]] = {name: {} for name in SERIES.values()}

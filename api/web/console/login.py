@@ -51,9 +51,11 @@ async def log_in(
     except LoginRefusedError:
         error = "Wrong email or password, or the account is disabled."
         return page(request, "console/login.html", status=401, title="Log in", error=error)
-    user_id = verify_staff_token(settings.token_key, issued.access_token).subject
+    verified = verify_staff_token(settings.token_key, issued.access_token)
     response = see_other(request, "/console")
-    token = issue_console_token(settings.token_key, user_id)
+    token = issue_console_token(
+        settings.token_key, verified.subject, credential_version=verified.credential_version or 0
+    )
     response.cookies.append(set_cookie(settings, CONSOLE, token, CONSOLE_TOKEN_TTL))
     return response
 

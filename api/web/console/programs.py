@@ -13,6 +13,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
+from adapters.postgres.replica import ReadDatabase
 from adapters.settings import Settings
 from api.dependencies import components
 from api.routes.programs import NewProgram, ProgramChange
@@ -43,18 +44,17 @@ def _text(value: str) -> str:
     return value.replace("\r\n", "\n")
 
 
-@get("/programs", guards=[VIEWERS], dependencies=components("pool", "settings"))
+@get("/programs", guards=[VIEWERS], dependencies=components("settings"))
 async def programs_page(
     request: Request[Any, Any, Any],
-    pool: NamedDependency[asyncpg.Pool],
+    read_db: NamedDependency[ReadDatabase],
     settings: NamedDependency[Settings],
-    caught_up: NamedDependency[int | None],
 ) -> Response[Any]:
     return page(
         request,
         "console/programs.html",
         title="Programs",
-        programs=await list_programs(pool, include_archived=True),
+        programs=await list_programs(read_db, include_archived=True),
         may_edit=may(viewer(request), EDITORS),
         public_url=settings.public_url,
     )
@@ -106,14 +106,13 @@ async def create(
     return see_other(request, f"/console/programs/{program.id}?min_position={position}")
 
 
-@get("/programs/{optin_id:uuid}", guards=[VIEWERS], dependencies=components("pool"))
+@get("/programs/{optin_id:uuid}", guards=[VIEWERS])
 async def program_page(
     request: Request[Any, Any, Any],
     optin_id: FromPath[UUID],
-    pool: NamedDependency[asyncpg.Pool],
-    caught_up: NamedDependency[int | None],
+    read_db: NamedDependency[ReadDatabase],
 ) -> Response[Any]:
-    program = await get_program(pool, optin_id)
+    program = await get_program(read_db, optin_id)
     if program is None:
         raise NotFoundException("no such program")
     form = ProgramForm(

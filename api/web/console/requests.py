@@ -13,6 +13,7 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from adapters.postgres.replica import ReadDatabase
 from api.dependencies import components
 from api.routes.consent_requests import ConsentRequest
 from api.web.console.access import EDITORS
@@ -36,13 +37,15 @@ class RequestForm(msgspec.Struct, kw_only=True):
 
 async def _page(
     request: Request[Any, Any, Any],
-    pool: asyncpg.Pool,
+    pool: ReadDatabase,
     contact_id: str,
     *,
     status: int = 200,
     error: str | None = None,
     notice: str | None = None,
+    form: RequestForm | None = None,
 ) -> Response[Any]:
+    """`form`: a refused request, shown again as it was filled in (the error names the field)."""
     return page(
         request,
         "console/requests.html",
@@ -53,16 +56,17 @@ async def _page(
         contact_id=contact_id,
         error=error,
         notice=notice,
+        form=form or RequestForm(),
     )
 
 
-@get("/consent-requests", guards=[EDITORS], dependencies=components("pool"))
+@get("/consent-requests", guards=[EDITORS])
 async def requests_page(
     request: Request[Any, Any, Any],
-    pool: NamedDependency[asyncpg.Pool],
+    read_db: NamedDependency[ReadDatabase],
     contact_id: Annotated[UUID | None, QueryParameter()] = None,
 ) -> Response[Any]:
-    return await _page(request, pool, str(contact_id) if contact_id else "")
+    return await _page(request, read_db, str(contact_id) if contact_id else "")
 
 
 @post("/consent-requests", guards=[EDITORS], dependencies=components("pool", "consent_requests"))
@@ -78,7 +82,7 @@ async def submit(
         asked = _as_request(data)
         result = await consent_requests.submit(asked.command(), actor, client)
     except (DomainError, msgspec.ValidationError) as e:
-        return await _page(request, pool, data.contact_id, status=422, error=str(e))
+        return await _page(request, pool, data.contact_id, status=422, error=str(e), form=data)
     if result.verification_id is None:
         return await _page(request, pool, "", notice="Recorded the opt-out.")
     return await _page(request, pool, "", status=202, notice="Asked: a code is on its way to the contact.")

@@ -16,6 +16,7 @@ from api.web.console import (
     templates,
     users,
 )
+from api.web.console.disclosures import disclosures_page, proof
 from api.web.console.evidence import download_evidence
 
 CONSOLE_HANDLERS: list[ControllerRouterHandler] = [
@@ -33,6 +34,8 @@ CONSOLE_HANDLERS: list[ControllerRouterHandler] = [
     programs.new_program,
     programs.create,
     programs.program_page,
+    disclosures_page,
+    proof,
     programs.change,
     programs.preview,
     templates.templates_page,

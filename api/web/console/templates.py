@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
+from adapters.postgres.replica import ReadDatabase
 from api.dependencies import components
 from api.routes.templates import NewTemplate, PreviewIn, TemplateChange, preview_of
 from api.web.console.access import EDITORS
@@ -46,7 +47,7 @@ def _subject(form: TemplateForm) -> str | None:
 
 async def _form_page(
     request: Request[Any, Any, Any],
-    pool: asyncpg.Pool,
+    pool: ReadDatabase,
     form: TemplateForm,
     template: read.TemplateRow | None,
     *,
@@ -66,20 +67,21 @@ async def _form_page(
     )
 
 
-@get("/templates", guards=[EDITORS], dependencies=components("pool"))
+@get("/templates", guards=[EDITORS])
 async def templates_page(
     request: Request[Any, Any, Any],
-    pool: NamedDependency[asyncpg.Pool],
-    caught_up: NamedDependency[int | None],
+    read_db: NamedDependency[ReadDatabase],
 ) -> Response[Any]:
-    names = {p.id: p.name for p in await list_programs(pool, include_archived=True)}
-    rows = await read.list_templates(pool, include_archived=True)
+    names = {p.id: p.name for p in await list_programs(read_db, include_archived=True)}
+    rows = await read.list_templates(read_db, include_archived=True)
     return page(request, "console/templates.html", title="Templates", templates=rows, programs=names)
 
 
-@get("/templates/new", guards=[EDITORS], dependencies=components("pool"))
-async def new_template(request: Request[Any, Any, Any], pool: NamedDependency[asyncpg.Pool]) -> Response[Any]:
-    return await _form_page(request, pool, TemplateForm(), None)
+@get("/templates/new", guards=[EDITORS])
+async def new_template(
+    request: Request[Any, Any, Any], read_db: NamedDependency[ReadDatabase]
+) -> Response[Any]:
+    return await _form_page(request, read_db, TemplateForm(), None)
 
 
 @post("/templates", guards=[EDITORS], dependencies=components("pool", "templates"))
@@ -116,14 +118,13 @@ async def create(
     return see_other(request, f"/console/templates/{template.id}?min_position={position}")
 
 
-@get("/templates/{template_id:uuid}", guards=[EDITORS], dependencies=components("pool"))
+@get("/templates/{template_id:uuid}", guards=[EDITORS])
 async def template_page(
     request: Request[Any, Any, Any],
     template_id: FromPath[UUID],
-    pool: NamedDependency[asyncpg.Pool],
-    caught_up: NamedDependency[int | None],
+    read_db: NamedDependency[ReadDatabase],
 ) -> Response[Any]:
-    template = await read.get_template(pool, template_id)
+    template = await read.get_template(read_db, template_id)
     if template is None:
         raise NotFoundException("no such template")
     form = TemplateForm(
@@ -134,7 +135,7 @@ async def template_page(
         subject=template.subject or "",
         body=template.body,
     )
-    return await _form_page(request, pool, form, template)
+    return await _form_page(request, read_db, form, template)
 
 
 @post("/templates/{template_id:uuid}", guards=[EDITORS], dependencies=components("pool", "templates"))

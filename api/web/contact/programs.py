@@ -19,19 +19,24 @@ from litestar.params import FromPath
 from api.auth.guards import anyone, contact_only
 from api.dependencies import client_of
 from api.web.contact.steps import (
+    EXPIRED,
     PAGES,
     AddressForm,
     CodeForm,
     ContactPages,
     channel_of,
+    entered,
     finish,
     pending_address,
+    resend,
+    sentence,
     session_proof,
     shown_version,
     signed_in,
     start,
 )
 from api.web.rendering import Form, page
+from ledger.address import Address
 from ledger.errors import DisclosureChangedError, InvalidValueError, RateLimitedError, VerificationError
 from ledger.vocabulary import Action
 from projections import consent_state
@@ -57,9 +62,15 @@ async def program_page(
     *,
     status: int = 200,
     error: str | None = None,
+    form: AddressForm | None = None,
+    field_error: str | None = None,
+    contact_id: UUID | None = None,
 ) -> Response[Any]:
-    """The program, its disclosure (to opt in), and either the address form or the one-step button."""
-    contact_id = signed_in(request)
+    """The program, its disclosure (to opt in), and either the address form or the one-step button.
+
+    `form` and `field_error`: the address just refused, shown again with why; `contact_id`: the
+    contact a code has just proved (their session cookie goes out with this very answer)."""
+    contact_id = contact_id or signed_in(request)
     verified = None
     if contact_id is not None:
         address = await pages.contacts.address_of(contact_id)
@@ -74,6 +85,8 @@ async def program_page(
         action=action,
         verified=verified,
         error=error,
+        entered=entered(request, pages.settings, form),
+        field_error=field_error,
     )
 
 
@@ -91,9 +104,10 @@ async def apply(
         await pages.self_service.set_own(
             contact_id, program.id, action, client_of(request), shown_version=version, proof=proof
         )
-    except DisclosureChangedError as e:
+    except DisclosureChangedError:
+        fresh = await _program(pages, program.id)
         return await program_page(
-            request, pages, await _program(pages, program.id), action, status=409, error=str(e)
+            request, pages, fresh, action, status=409, error=_changed(proof), contact_id=contact_id
         )
     channel = (await pages.contacts.address_of(contact_id)).channel
     state = await consent_state.consent_of(pages.pool, contact_id, program.id, channel)
@@ -107,6 +121,7 @@ async def apply(
         program=program,
         action=action,
         status_now=state.status,
+        channel=channel,
         recorded=recorded,
         version=version,
     )
@@ -115,24 +130,28 @@ async def apply(
 def _code_page(
     request: Request[Any, Any, Any],
     optin_id: UUID,
-    masked: str,
+    address: Address,
     action: str,
     disclosure_version: str,
     *,
     error: str | None = None,
+    notice: str | None = None,
 ) -> Response[Any]:
-    """The code step; with `error` (a refused code) it answers 422."""
+    """The code step, showing the address in full to the person who typed it (it lives only in
+    their own sealed cookie); with `error` (a refused code) it answers 422."""
     return page(
         request,
         "contact/code.html",
         status=422 if error else 200,
         title="Enter your code",
-        masked=masked,
+        address=address,
         form_action=f"/programs/{optin_id}/confirm",
-        restart=f"/programs/{optin_id}/{'opt-in' if action == 'opt_in' else 'opt-out'}",
+        resend_action=f"/programs/{optin_id}/resend",
+        restart=f"/programs/{optin_id}/{'opt-in' if action == 'opt_in' else 'opt-out'}#address",
         action=action,
         disclosure_version=disclosure_version,
-        error=error,
+        code_error=error,
+        notice=notice,
     )
 
 
@@ -165,10 +184,33 @@ class ProgramPages(Controller):
         try:
             channel = channel_of(data.channel, program.channels)
             address, cookie = await start(request, pages, channel, data.address, client_of(request))
-        except (InvalidValueError, RateLimitedError) as e:
-            status = 429 if isinstance(e, RateLimitedError) else 422
-            return await program_page(request, pages, program, action, status=status, error=str(e))
-        response = _code_page(request, optin_id, address.masked, action, data.disclosure_version)
+        except RateLimitedError as e:
+            return await program_page(request, pages, program, action, status=429, error=str(e), form=data)
+        except InvalidValueError as e:
+            return await program_page(
+                request, pages, program, action, status=422, form=data, field_error=sentence(e)
+            )
+        response = _code_page(request, optin_id, address, action, data.disclosure_version)
+        response.cookies.append(cookie)
+        return response
+
+    @post("/resend", guards=[anyone])
+    async def resend_code(
+        self,
+        request: Request[Any, Any, Any],
+        optin_id: FromPath[UUID],
+        data: Annotated[CodeForm, Form],
+        pages: NamedDependency[ContactPages],
+    ) -> Response[Any]:
+        program, action = await _program(pages, optin_id), _action(data.action)
+        try:
+            address, cookie = await resend(request, pages, client_of(request))
+        except RateLimitedError as e:
+            return await program_page(request, pages, program, action, status=429, error=str(e))
+        except InvalidValueError as e:
+            return await program_page(request, pages, program, action, status=410, error=str(e))
+        notice = "A new code is on its way. Codes sent before it no longer work."
+        response = _code_page(request, optin_id, address, action, data.disclosure_version, notice=notice)
         response.cookies.append(cookie)
         return response
 
@@ -183,14 +225,11 @@ class ProgramPages(Controller):
         program, action = await _program(pages, optin_id), _action(data.action)
         address = pending_address(request, pages.settings)
         if address is None:
-            error = "That code step expired. Enter your address again for a new code."
-            return await program_page(request, pages, program, action, status=410, error=error)
+            return await program_page(request, pages, program, action, status=410, error=EXPIRED)
         try:
             contact_id, proof, cookies = await finish(pages, address, data.code)
         except (VerificationError, InvalidValueError) as e:
-            return _code_page(
-                request, optin_id, address.masked, action, data.disclosure_version, error=_refusal(e)
-            )
+            return _code_page(request, optin_id, address, action, data.disclosure_version, error=_refusal(e))
         response = await apply(
             request, pages, program, contact_id, action, shown_version(data.disclosure_version), proof
         )
@@ -221,5 +260,14 @@ class ProgramPages(Controller):
 
 def _refusal(error: Exception) -> str:
     if isinstance(error, VerificationError) and error.attempts_left is not None:
-        return f"{error} ({error.attempts_left} tries left)."
-    return str(error)[:1].upper() + str(error)[1:] + "."
+        return f"{sentence(error)[:-1]} ({error.attempts_left} tries left)."
+    return sentence(error)
+
+
+def _changed(proof: UUID | None) -> str:
+    """Why an opt-in was not recorded: the text changed between reading it and confirming."""
+    confirmed = " Your address is confirmed, so no new code is needed." if proof else ""
+    return (
+        "The text below changed while you were confirming, so nothing was recorded yet."
+        f"{confirmed} Read the new text and choose \u201cOpt in now\u201d if you agree."
+    )

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from litestar import Request
 from litestar.datastructures import Cookie, State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
+from adapters.postgres.replica import ReadDatabase
 from adapters.settings import Settings
 from api.auth.principal import Principal
 from api.auth.tokens import CONTACT_TOKEN_TTL, issue_contact_token
@@ -31,17 +31,18 @@ from ledger.vocabulary import Channel
 
 @dataclass(frozen=True, slots=True)
 class ContactPages:
-    """What the contact pages use: the self-service use cases, contacts, read models, settings."""
+    """What the contact pages use: the self-service use cases, contacts, read models (`pool`: the
+    request's `read_db`, the primary's when the request writes), settings."""
 
     self_service: SelfService
     contacts: ContactRegistry
-    pool: asyncpg.Pool
+    pool: ReadDatabase
     settings: Settings
 
 
-def provide_pages(state: State) -> ContactPages:
+def provide_pages(state: State, read_db: NamedDependency[ReadDatabase]) -> ContactPages:
     parts = state.components
-    return ContactPages(parts.self_service, parts.contacts, parts.pool, parts.settings)
+    return ContactPages(parts.self_service, parts.contacts, read_db, parts.settings)
 
 
 PAGES = {"pages": Provide(provide_pages, sync_to_thread=False)}
@@ -54,6 +55,9 @@ class AddressForm(msgspec.Struct, kw_only=True):
     address: str = ""
     action: str = "opt_in"
     disclosure_version: str = ""
+
+
+EXPIRED = "That code step expired. Enter your address again for a new code."
 
 
 class CodeForm(msgspec.Struct, kw_only=True):
@@ -80,6 +84,28 @@ async def start(
 
 def pending_address(request: Request[Any, Any, Any], settings: Settings) -> Address | None:
     return open_pending(settings.token_key, request.cookies.get(cookie_name(settings, PENDING)))
+
+
+async def resend(
+    request: Request[Any, Any, Any], pages: ContactPages, client: Client
+) -> tuple[Address, Cookie]:
+    """ "Send a new code" to the address of this browser's code step (`InvalidValueError` when
+    that step expired); rate-limited like the first code."""
+    address = pending_address(request, pages.settings)
+    if address is None:
+        raise InvalidValueError(EXPIRED)
+    return await start(request, pages, address.channel, address.value, client)
+
+
+def entered(request: Request[Any, Any, Any], settings: Settings, form: AddressForm | None) -> AddressForm:
+    """What the address form shows: what was just typed, else the address of this browser's own
+    code step ("change address" comes back to it), else nothing."""
+    if form is not None:
+        return form
+    pending = pending_address(request, settings)
+    if pending is None:
+        return AddressForm()
+    return AddressForm(channel=pending.channel, address=pending.value)
 
 
 async def finish(pages: ContactPages, address: Address, code: str) -> tuple[UUID, UUID, list[Cookie]]:
@@ -114,3 +140,9 @@ def session_proof(request: Request[Any, Any, Any]) -> UUID | None:
 
 def shown_version(form_value: str) -> int | None:
     return int(form_value) if form_value.isdigit() else None
+
+
+def sentence(error: Exception) -> str:
+    """An error's message as a sentence a person reads."""
+    text = str(error).strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")

@@ -29,6 +29,22 @@ true
 {{- end -}}
 {{- end -}}
 
+{{/*
+The PgBouncer poolers of the ledger's cluster, as JSON (name, type): `rw` in front of the primary
+for the API, and `ro` in front of the standbys for its reads when those go to read replicas.
+*/}}
+{{- define "optin-ledger.poolers" -}}
+{{- $poolers := list -}}
+{{- if include "optin-ledger.usesPooler" . -}}
+{{- $name := include "optin-ledger.poolerName" . -}}
+{{- $poolers = append $poolers (dict "name" $name "type" "rw") -}}
+{{- if include "optin-ledger.readReplicas" . -}}
+{{- $poolers = append $poolers (dict "name" (printf "%s-ro" $name) "type" "ro") -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $poolers -}}
+{{- end -}}
+
 {{/* The CloudNativePG clusters this release makes, as JSON: name, CA volume and mount. */}}
 {{- define "optin-ledger.cnpgClusters" -}}
 {{- $clusters := list -}}
@@ -77,6 +93,40 @@ The service logs in as config.dbRole; migrations as the owner.
       name: {{ $v.database.external.existingSecret | default (printf "%s-database" (include "optin-ledger.fullname" .ctx)) }}
       key: {{ $key }}
 {{- end -}}
+{{- end -}}
+
+{{/* Does the API read from streaming replicas (DATABASE_READ_URL)? */}}
+{{- define "optin-ledger.readReplicas" -}}
+{{- if .Values.database.readReplicas.enabled -}}
+{{- if or (eq .Values.database.mode "cnpg") .Values.database.external.readUrlKey -}}true{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+DATABASE_READ_URL and its bounds, for the API: the cluster's `-ro` Service (its standbys), or the
+`ro` pooler in front of them, as the service's login, whose OPTIN_DB_PASSWORD `databaseEnv` has
+set before; or the external URL.
+*/}}
+{{- define "optin-ledger.readReplicaEnv" -}}
+{{- $v := .Values -}}
+{{- if eq $v.database.mode "cnpg" -}}
+{{- $host := printf "%s-ro" (include "optin-ledger.cnpgName" .) -}}
+{{- if include "optin-ledger.usesPooler" . -}}
+{{- $host = printf "%s-ro" (include "optin-ledger.poolerName" .) -}}
+{{- end -}}
+- name: DATABASE_READ_URL
+  value: {{ include "optin-ledger.cnpgDsn" (dict "ctx" . "user" $v.config.dbRole "passwordVar" "OPTIN_DB_PASSWORD" "host" $host "database" $v.database.cnpg.database "caDir" "/etc/optin-ledger/ledger-db") | quote }}
+{{- else -}}
+- name: DATABASE_READ_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.database.external.existingSecret | default (printf "%s-database" (include "optin-ledger.fullname" .)) }}
+      key: {{ $v.database.external.readUrlKey }}
+{{- end }}
+- name: OPTIN_READ_REPLICA_WAIT_SECONDS
+  value: {{ $v.database.readReplicas.waitSeconds | quote }}
+- name: OPTIN_READ_REPLICA_MAX_LAG_SECONDS
+  value: {{ $v.database.readReplicas.maxLagSeconds | quote }}
 {{- end -}}
 
 {{/* Does the service log in as its own role (no SET ROLE to undo)? */}}
@@ -167,5 +217,7 @@ superuser reserve and the chart's reserve. Fails the render otherwise; returns t
 {{- if gt $total $limit -}}
 {{- fail (printf "connection budget: API %d + projector %d + worker %d = %d connections, over the %d that max_connections %d leaves after %d superuser and %d reserved; lower the pools or replicas, raise max_connections, or enable database.cnpg.pooler" $api $projector $worker $total $limit $max $superuser (int $v.connectionBudget.reserve)) -}}
 {{- end -}}
+{{- /* The API's reads on the standbys (directly, or through the `ro` pooler) are at most its share
+here, even all on one standby: within the budget of each standby too. */ -}}
 {{- toJson (dict "api" $api "projector" $projector "worker" $worker "total" $total "limit" $limit "maxConnections" $max) -}}
 {{- end -}}

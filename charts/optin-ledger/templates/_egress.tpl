@@ -46,10 +46,10 @@ spec:
             matchLabels:
               cnpg.io/cluster: {{ $cluster.name }}
         {{- end }}
-        {{- if include "optin-ledger.usesPooler" . }}
+        {{- range $pooler := include "optin-ledger.poolers" . | fromJsonArray }}
         - podSelector:
             matchLabels:
-              cnpg.io/poolerName: {{ include "optin-ledger.poolerName" . }}
+              cnpg.io/poolerName: {{ $pooler.name }}
         {{- end }}
       ports:
         - {port: 5432, protocol: TCP}

@@ -82,6 +82,15 @@ optin-ledger.io/database-client: "true"
 {{- end -}}
 
 {{/* Environment of the long-running containers: the ConfigMap, then secrets by reference. */}}
+{{/* The proxies whose X-Forwarded-For names the client: required with the ingress, or every
+visitor would share the ingress's address (one rate-limit bucket, one login throttle). */}}
+{{- define "optin-ledger.trustedProxies" -}}
+{{- if and .Values.ingress.enabled (not .Values.ingress.trustedProxies) -}}
+{{- fail "ingress.trustedProxies: list the CIDRs the ingress controller's pods connect from (the pod network, e.g. 10.244.0.0/16); without them every visitor shares the ingress's address" -}}
+{{- end -}}
+{{- join "," .Values.ingress.trustedProxies -}}
+{{- end -}}
+
 {{- define "optin-ledger.envFrom" -}}
 - configMapRef:
     name: {{ include "optin-ledger.fullname" . }}
@@ -92,6 +101,10 @@ optin-ledger.io/database-client: "true"
 {{- $values := index .ctx.Values .component -}}
 {{- $pooled := and (eq .component "api") (include "optin-ledger.usesPooler" .ctx) -}}
 {{ include "optin-ledger.databaseEnv" (dict "ctx" .ctx "as" "service" "pooled" $pooled) }}
+{{- if and (eq .component "api") (include "optin-ledger.readReplicas" .ctx) }}
+# read-model queries on the standbys; the primary answers what they cannot (README: "Read replicas")
+{{ include "optin-ledger.readReplicaEnv" .ctx }}
+{{- end }}
 {{ include "optin-ledger.erasureLogEnv" .ctx }}
 {{ include "optin-ledger.secretEnv" .ctx }}
 # the connection budget counts on these

@@ -1,0 +1,147 @@
+"""Consent checks as applications ask them: one (by contact id or address; now, or as of a time)
+or up to a thousand at once, each item answered on its own.
+
+Now: the consent read model (`projections/consent_state.py`), one query whatever the count.
+As of a time: the ledger's own events (`ledger.send_policy.consent_now`). Either way the rule
+is `ledger.decision.decide`. An unknown program is a `NotFoundError`; in a bulk check, an item
+that cannot be asked (a bad address, an unknown program) gets its own error and the rest are
+answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from adapters.postgres.replica import ReadDatabase
+from ledger.application.contacts import ContactRegistry
+from ledger.codec import LedgerMapper
+from ledger.decision import UNKNOWN, ConsentDecision
+from ledger.errors import InvalidValueError, NotFoundError
+from ledger.ports import EventStore
+from ledger.send_policy import consent_now
+from ledger.vocabulary import Channel
+from projections import consent_state
+
+
+@dataclass(frozen=True, slots=True)
+class CheckItem:
+    """One question of a bulk check: exactly one of `contact_id` and `address`."""
+
+    optin_id: UUID
+    channel: Channel
+    contact_id: UUID | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemAnswer:
+    """The answer to one item: a decision, or why it could not be asked (`field`, `problem`)."""
+
+    contact_id: UUID | None
+    decision: ConsentDecision | None
+    field: str | None = None
+    problem: str | None = None
+    status: int | None = None
+
+
+ONE_CONTACT = "give exactly one of contact_id and address"
+
+
+def _unknown_program(optin_id: UUID) -> str:
+    return f"no program with id {optin_id}"
+
+
+class ConsentChecks:
+    """The consent reads of the API: `one` and `many`. `db` is where the request's read-model
+    queries go (the replica or the primary: `api/dependencies.py` `read_db`); `as_of` reads the
+    ledger through the event store."""
+
+    def __init__(
+        self, primary: asyncpg.Pool, contacts: ContactRegistry, store: EventStore, mapper: LedgerMapper
+    ) -> None:
+        self.primary = primary  # a program a lagging replica has not seen yet is not a 404
+        self.contacts = contacts
+        self.store = store
+        self.mapper = mapper
+
+    async def one(
+        self,
+        db: ReadDatabase,
+        optin_id: UUID,
+        channel: Channel,
+        *,
+        contact_id: UUID | None = None,
+        address: str | None = None,
+        as_of: datetime | None = None,
+    ) -> ConsentDecision:
+        """The decision for a contact named by id or address; an unknown address is `unknown`."""
+        if address is not None:
+            contact_id = await self.contacts.find_text(channel, address)
+        if contact_id is None:
+            if not await self._program_exists(db, optin_id):
+                raise NotFoundError(_unknown_program(optin_id))
+            return UNKNOWN
+        if as_of is not None:
+            if not await self._program_exists(db, optin_id):
+                raise NotFoundError(_unknown_program(optin_id))
+            return await consent_now(self.store, self.mapper, contact_id, optin_id, channel, as_of)
+        decision = await consent_state.known_consent_of(db, contact_id, optin_id, channel)
+        if decision is None:
+            if not await self._program_exists(db, optin_id):
+                raise NotFoundError(_unknown_program(optin_id))
+            return UNKNOWN  # a replica behind the program's creation: nothing decided there yet
+        return decision
+
+    async def many(self, db: ReadDatabase, items: Sequence[CheckItem]) -> list[ItemAnswer]:
+        """Every item answered, in order, with one query for all the askable ones."""
+        indexes: list[bytes | None] = []
+        refused: dict[int, ItemAnswer] = {}
+        for n, item in enumerate(items):
+            indexes.append(None)
+            if (item.contact_id is None) == (item.address is None):
+                refused[n] = ItemAnswer(None, None, f"items[{n}]", ONE_CONTACT, 422)
+            if n in refused or item.address is None:
+                continue
+            try:
+                address = self.contacts.address(item.channel, item.address)
+            except InvalidValueError as e:
+                refused[n] = ItemAnswer(None, None, f"items[{n}].address", str(e), 422)
+                continue
+            indexes[n] = self.contacts.sealer.blind_index(address.value)
+        rows = await consent_state.check_many(
+            db,
+            [i.contact_id for i in items],
+            indexes,
+            [i.optin_id for i in items],
+            [i.channel for i in items],
+        )
+        unseen = {i.optin_id for n, (i, r) in enumerate(zip(items, rows, strict=True)) if not r.program_known}
+        known = await self._programs_known(db, unseen) if unseen else set()
+        answers = []
+        for n, (item, row) in enumerate(zip(items, rows, strict=True)):
+            if n in refused:
+                answers.append(refused[n])
+            elif not row.program_known and item.optin_id in known:
+                answers.append(ItemAnswer(row.contact_id, UNKNOWN))
+            elif not row.program_known:
+                problem = _unknown_program(item.optin_id)
+                answers.append(ItemAnswer(row.contact_id, None, f"items[{n}].optin_id", problem, 404))
+            else:
+                answers.append(ItemAnswer(row.contact_id, row.decision))
+        return answers
+
+    async def _program_exists(self, db: ReadDatabase, optin_id: UUID) -> bool:
+        return bool(await self._programs_known(db, {optin_id}))
+
+    async def _programs_known(self, db: ReadDatabase, ids: set[UUID]) -> set[UUID]:
+        """Which of `ids` are programs: on `db`, and on the primary for those a replica lacks."""
+        query = "SELECT id FROM optins WHERE id = ANY($1::uuid[])"
+        found = {r[0] for r in await db.fetch(query, list(ids))}
+        if found != ids and db is not self.primary:
+            found |= {r[0] for r in await self.primary.fetch(query, list(ids - found))}
+        return found
