@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
 import msgspec
 
 from adapters.postgres.pool import Connection
+from adapters.postgres.replica import ReadDatabase
 from ledger.contact import Contact
 from ledger.revocation_review import RevocationReview
 from projections.projection import Envelope
@@ -64,7 +64,7 @@ class ReviewRow(msgspec.Struct, frozen=True, kw_only=True):
     status: str
 
 
-async def open_reviews(pool: asyncpg.Pool, limit: int = 200) -> list[ReviewRow]:
+async def open_reviews(pool: ReadDatabase, limit: int = 200) -> list[ReviewRow]:
     """Open reviews, the most urgent first, with the contact's masked address."""
     rows = await pool.fetch(
         "SELECT r.id, r.contact_id, c.masked_address, r.matched, r.language, r.received_at, r.due_at, "

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
 import msgspec
+
+from adapters.postgres.replica import ReadDatabase
 
 
 class EndpointRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,7 +37,7 @@ class DeliveryRow(msgspec.Struct, frozen=True, kw_only=True):
     log: list[Attempt]
 
 
-async def endpoints(pool: asyncpg.Pool, owner: str | None) -> list[EndpointRow]:
+async def endpoints(pool: ReadDatabase, owner: str | None) -> list[EndpointRow]:
     """Active endpoints of `owner` (None: every endpoint)."""
     rows = await pool.fetch(
         "SELECT id, owner, url, event_types, created_at FROM webhook_endpoints "
@@ -51,7 +52,7 @@ async def endpoints(pool: asyncpg.Pool, owner: str | None) -> list[EndpointRow]:
     ]
 
 
-async def deliveries(pool: asyncpg.Pool, endpoint_id: UUID, limit: int) -> list[DeliveryRow]:
+async def deliveries(pool: ReadDatabase, endpoint_id: UUID, limit: int) -> list[DeliveryRow]:
     rows = await pool.fetch(
         "SELECT id, event_type, position, status, attempts, due_at, delivered_at FROM webhook_deliveries "
         "WHERE endpoint_id = $1 ORDER BY position DESC LIMIT $2",

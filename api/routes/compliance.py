@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from litestar import get
 from litestar.di import NamedDependency
 
+from adapters.postgres.replica import ReadDatabase
 from api.auth.guards import allow
-from api.dependencies import components
 from projections.optout_deadlines import figures, latest_violations
 
 
@@ -42,13 +41,10 @@ class Compliance(msgspec.Struct, frozen=True, kw_only=True):
     guards=[allow("staff", "auditor")],
     tags=["admin"],
     summary="Opt-out compliance",
-    dependencies=components("pool"),
 )
-async def get_compliance(
-    pool: NamedDependency[asyncpg.Pool], caught_up: NamedDependency[int | None]
-) -> Compliance:
-    found = await figures(pool, datetime.now(UTC))
-    rows = await latest_violations(pool, 50)
+async def get_compliance(read_db: NamedDependency[ReadDatabase]) -> Compliance:
+    found = await figures(read_db, datetime.now(UTC))
+    rows = await latest_violations(read_db, 50)
     return Compliance(
         **found, alert=found["sent_after_optout"] > 0, violations=[Violation(**dict(r)) for r in rows]
     )

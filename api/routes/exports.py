@@ -50,6 +50,11 @@ def _record(row: ExportRow, address: str) -> dict[str, Any]:
     tags=["exports"],
     summary="Current consent in a program",
     dependencies=components("exports", "pool"),
+    media_type="text/csv",
+    opt={
+        "answer_types": ["application/x-ndjson", "text/csv"],
+        "problems": {403: "Only an admin may export addresses (`addresses=true`)."},
+    },
 )
 async def export_consent(
     request: Request[Any, Any, Any],

@@ -22,10 +22,12 @@ from litestar.params import QueryParameter
 from adapters.import_files import FileImports
 from api.auth.guards import allow
 from api.dependencies import components
+from api.problems import problem
 from ledger.application.imports import ImportReport
 from ledger.vocabulary import Actor
 
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
+BODY_TYPES = ("text/csv", "application/x-ndjson", "application/ndjson", "application/jsonl")
 
 
 class Problem(msgspec.Struct, frozen=True):
@@ -63,6 +65,14 @@ def _out(report: ImportReport, dry_run: bool) -> ImportOut:
     summary="Import consent (CSV or NDJSON body: address, channel, program, status, when, source, evidence)",
     status_code=200,
     dependencies=components("imports"),
+    opt={
+        "problems": {
+            413: "Larger than 512 MiB: use `optin-ledger import FILE`.",
+            415: "Not CSV (`text/csv`) nor NDJSON (`application/x-ndjson`).",
+            422: "Bad rows: `problems` lists them by line (the first 1,000); nothing was changed.",
+        },
+        "body_types": list(BODY_TYPES),
+    },
 )
 async def post_import(
     request: Request[Any, Any, Any],
@@ -70,12 +80,12 @@ async def post_import(
     actor: NamedDependency[Actor],
     caught_up: NamedDependency[int | None],
     dry_run: Annotated[bool, QueryParameter(description="report what would change, change nothing")] = False,
-) -> Response[Any]:
+) -> Response[ImportOut]:
     kind = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     suffix = (
         ".ndjson" if kind in ("application/x-ndjson", "application/ndjson", "application/jsonl") else ".csv"
     )
-    if kind not in ("text/csv", "application/x-ndjson", "application/ndjson", "application/jsonl", ""):
+    if kind not in (*BODY_TYPES, ""):
         raise ClientException(f"send text/csv or application/x-ndjson, not {kind}", status_code=415)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"
@@ -85,13 +95,7 @@ async def post_import(
         report = await imports.run(path, actor, dry_run=dry_run, name=path.name)
     body = _out(report, dry_run)
     if not report.valid:
-        problem = {
-            "type": "about:blank",
-            "title": "Bad rows",
-            "status": 422,
-            "detail": f"{report.problem_count} bad rows; nothing was changed",
-            **msgspec.to_builtins(body),
-        }
-        return Response(problem, status_code=422, media_type="application/problem+json")
+        detail = f"{report.problem_count} bad rows; nothing was changed"
+        return problem(422, "Unprocessable Content", detail, **msgspec.to_builtins(body))  # type: ignore[return-value]
     headers = {"Ledger-Position": str(report.position)} if report.position is not None else {}
     return Response(body, status_code=200, headers=headers)

@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from adapters.postgres.replica import ReadDatabase
 from api.answers import written
 from api.auth.guards import allow, principal_of
 from api.auth.principal import Principal
@@ -70,7 +70,7 @@ def _out(endpoint: WebhookEndpoint, secret: str | None, until: datetime | None =
 class WebhookEndpointsController(Controller):
     path = "/v1/webhook-endpoints"
     tags = ("webhooks",)
-    dependencies = components("webhooks", "pool")
+    dependencies = components("webhooks")
 
     @post(
         "/",
@@ -93,14 +93,14 @@ class WebhookEndpointsController(Controller):
     async def list_endpoints(
         self,
         request: Request[Any, Any, Any],
-        pool: NamedDependency[asyncpg.Pool],
-        caught_up: NamedDependency[int | None],
+        read_db: NamedDependency[ReadDatabase],
     ) -> list[read.EndpointRow]:
-        return await read.endpoints(pool, _manager(principal_of(request)))
+        return await read.endpoints(read_db, _manager(principal_of(request)))
 
     @post(
         "/{endpoint_id:uuid}/rotate",
         guards=[allow("service")],
+        status_code=200,
         summary="New secret; the old one signs during the overlap",
     )
     async def rotate(
@@ -132,9 +132,8 @@ class WebhookEndpointsController(Controller):
         request: Request[Any, Any, Any],
         endpoint_id: FromPath[UUID],
         webhooks: NamedDependency[WebhookRegistry],
-        pool: NamedDependency[asyncpg.Pool],
-        caught_up: NamedDependency[int | None],
+        read_db: NamedDependency[ReadDatabase],
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[read.DeliveryRow]:
         await webhooks.get(endpoint_id, _manager(principal_of(request)))
-        return await read.deliveries(pool, endpoint_id, limit)
+        return await read.deliveries(read_db, endpoint_id, limit)

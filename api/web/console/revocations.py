@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from adapters.postgres.replica import ReadDatabase
 from api.dependencies import components
 from api.web.console.access import EDITORS
 from api.web.rendering import Form, page
@@ -22,7 +22,7 @@ from ledger.errors import DomainError
 from ledger.vocabulary import Actor
 from projections.revocation_reviews import open_reviews
 
-_DEPENDENCIES = components("pool", "revocation")
+_DEPENDENCIES = components("revocation")
 
 
 class DismissForm(msgspec.Struct, kw_only=True):
@@ -31,14 +31,14 @@ class DismissForm(msgspec.Struct, kw_only=True):
 
 async def _page(
     request: Request[Any, Any, Any],
-    pool: asyncpg.Pool,
+    read_db: ReadDatabase,
     revocation: InboundRevocation,
     *,
     status: int = 200,
     notice: str | None = None,
     error: str | None = None,
 ) -> Response[Any]:
-    reviews = await open_reviews(pool)
+    reviews = await open_reviews(read_db)
     return page(
         request,
         "console/revocations.html",
@@ -55,25 +55,25 @@ async def _page(
 @get("/revocations", guards=[EDITORS], dependencies=_DEPENDENCIES)
 async def revocations_page(
     request: Request[Any, Any, Any],
-    pool: NamedDependency[asyncpg.Pool],
+    read_db: NamedDependency[ReadDatabase],
     revocation: NamedDependency[InboundRevocation],
 ) -> Response[Any]:
-    return await _page(request, pool, revocation)
+    return await _page(request, read_db, revocation)
 
 
 @post("/revocations/{review_id:uuid}/confirm", guards=[EDITORS], dependencies=_DEPENDENCIES)
 async def confirm(
     request: Request[Any, Any, Any],
     review_id: FromPath[UUID],
-    pool: NamedDependency[asyncpg.Pool],
+    read_db: NamedDependency[ReadDatabase],
     revocation: NamedDependency[InboundRevocation],
     actor: NamedDependency[Actor],
 ) -> Response[Any]:
     try:
         await revocation.confirm(review_id, actor)
     except DomainError as e:
-        return await _page(request, pool, revocation, status=409, error=str(e))
-    return await _page(request, pool, revocation, notice="Confirmed: the number is opted out of SMS.")
+        return await _page(request, read_db, revocation, status=409, error=str(e))
+    return await _page(request, read_db, revocation, notice="Confirmed: the number is opted out of SMS.")
 
 
 @post("/revocations/{review_id:uuid}/dismiss", guards=[EDITORS], dependencies=_DEPENDENCIES)
@@ -81,12 +81,12 @@ async def dismiss(
     request: Request[Any, Any, Any],
     review_id: FromPath[UUID],
     data: Annotated[DismissForm, Form],
-    pool: NamedDependency[asyncpg.Pool],
+    read_db: NamedDependency[ReadDatabase],
     revocation: NamedDependency[InboundRevocation],
     actor: NamedDependency[Actor],
 ) -> Response[Any]:
     try:
         await revocation.dismiss(review_id, actor, data.note.strip()[:500] or None)
     except DomainError as e:
-        return await _page(request, pool, revocation, status=409, error=str(e))
-    return await _page(request, pool, revocation, notice="Dismissed: consent is unchanged.")
+        return await _page(request, read_db, revocation, status=409, error=str(e))
+    return await _page(request, read_db, revocation, notice="Dismissed: consent is unchanged.")
