@@ -16,6 +16,7 @@ from adapters.postgres.pool import settings_pool
 from adapters.resilience import being_cancelled
 from adapters.runtime import settle_heap
 from adapters.settings import Settings
+from api import fast_consent
 from api.auth.middleware import authentication
 from api.auth.openapi import SECURITY, security_components
 from api.client_address import forwarded_client
@@ -177,7 +178,6 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
         request_class=StrictJsonRequest,
         middleware=[
             forwarded_client(settings.trusted_proxies),
-            correlation_and_access_log,
             no_nul_text,
             authentication,
         ],
@@ -191,4 +191,9 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
             openapi_router=schema_router(),
         ),
     )
-    return Litestar.from_config(config)
+    app = Litestar.from_config(config)
+    # Outside Litestar's handler, so the log sees every answer as sent (also a refusal raised in a
+    # middleware, answered by the exception handler around it) and the hot path is logged alike.
+    app.state.fast_consent = fast = fast_consent.FastConsent(app, app.asgi_handler)
+    app.asgi_handler = correlation_and_access_log(fast)
+    return app

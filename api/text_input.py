@@ -46,6 +46,12 @@ def _json_fields(value: Any, path: str = "") -> list[str]:
     return []
 
 
+def _json_nul(chunk: bytes) -> bool:
+    # The plain substring search first: it is a memchr scan, the regular expression (whose
+    # look-behind defeats that) ran at ~45 ns a byte, 5 ms for a 1,000-item bulk check.
+    return b"\\u0000" in chunk and _JSON_NUL.search(chunk) is not None
+
+
 def _check_query(query: bytes) -> None:
     """Raised inside the route's middleware stack, so Litestar's exception handlers answer."""
     if b"%00" in query or b"\x00" in query:
@@ -99,7 +105,7 @@ def no_nul_text(app: ASGIApp) -> ASGIApp:
                 body: bytes = message.get("body", b"")
                 chunk = tail + body
                 seen.extend(body)
-                hit = _JSON_NUL.search(chunk) if kind == "json" else (b"%00" in chunk or b"\x00" in chunk)
+                hit = _json_nul(chunk) if kind == "json" else (b"%00" in chunk or b"\x00" in chunk)
                 tail = chunk[-_OVERLAP:]
                 more = message.get("more_body", False)
                 while hit and more:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
 import asyncpg
@@ -28,9 +29,23 @@ from ledger.vocabulary import Channel
 from projections import consent_state
 
 
+class Asked(Protocol):
+    """One question of a bulk check: exactly one of `contact_id` and `address` (the request's
+    own rows are asked as they are, without a copy each)."""
+
+    @property
+    def optin_id(self) -> UUID: ...
+    @property
+    def channel(self) -> Channel: ...
+    @property
+    def contact_id(self) -> UUID | None: ...
+    @property
+    def address(self) -> str | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class CheckItem:
-    """One question of a bulk check: exactly one of `contact_id` and `address`."""
+    """An `Asked` made here."""
 
     optin_id: UUID
     channel: Channel
@@ -97,42 +112,37 @@ class ConsentChecks:
             return UNKNOWN  # a replica behind the program's creation: nothing decided there yet
         return decision
 
-    async def many(self, db: ReadDatabase, items: Sequence[CheckItem]) -> list[ItemAnswer]:
+    async def many(self, db: ReadDatabase, items: Sequence[Asked]) -> list[ItemAnswer]:
         """Every item answered, in order, with one query for all the askable ones."""
-        indexes: list[bytes | None] = []
+        indexes: list[bytes | None] = [None] * len(items)
         refused: dict[int, ItemAnswer] = {}
         for n, item in enumerate(items):
-            indexes.append(None)
-            if (item.contact_id is None) == (item.address is None):
+            text = item.address
+            if (item.contact_id is None) == (text is None):
                 refused[n] = ItemAnswer(None, None, f"items[{n}]", ONE_CONTACT, 422)
-            if n in refused or item.address is None:
-                continue
-            try:
-                address = self.contacts.address(item.channel, item.address)
-            except InvalidValueError as e:
-                refused[n] = ItemAnswer(None, None, f"items[{n}].address", str(e), 422)
-                continue
-            indexes[n] = self.contacts.sealer.blind_index(address.value)
-        rows = await consent_state.check_many(
-            db,
-            [i.contact_id for i in items],
-            indexes,
-            [i.optin_id for i in items],
-            [i.channel for i in items],
-        )
-        unseen = {i.optin_id for n, (i, r) in enumerate(zip(items, rows, strict=True)) if not r.program_known}
+            elif text is not None:
+                try:
+                    address = self.contacts.address(item.channel, text)
+                except InvalidValueError as e:
+                    refused[n] = ItemAnswer(None, None, f"items[{n}].address", str(e), 422)
+                    continue
+                indexes[n] = self.contacts.sealer.blind_index(address.value)
+        contacts, programs = [i.contact_id for i in items], [i.optin_id for i in items]
+        channels = [i.channel for i in items]
+        rows = await consent_state.check_many(db, contacts, indexes, programs, channels)
+        unseen = {p for p, r in zip(programs, rows, strict=True) if not r.program_known}
         known = await self._programs_known(db, unseen) if unseen else set()
-        answers = []
-        for n, (item, row) in enumerate(zip(items, rows, strict=True)):
+        answers = [ItemAnswer(r.contact_id, r.decision) for r in rows]
+        if not refused and not unseen:
+            return answers
+        for n, r in enumerate(rows):
             if n in refused:
-                answers.append(refused[n])
-            elif not row.program_known and item.optin_id in known:
-                answers.append(ItemAnswer(row.contact_id, UNKNOWN))
-            elif not row.program_known:
-                problem = _unknown_program(item.optin_id)
-                answers.append(ItemAnswer(row.contact_id, None, f"items[{n}].optin_id", problem, 404))
-            else:
-                answers.append(ItemAnswer(row.contact_id, row.decision))
+                answers[n] = refused[n]
+            elif not r.program_known and programs[n] in known:
+                answers[n] = ItemAnswer(r.contact_id, UNKNOWN)
+            elif not r.program_known:
+                problem = _unknown_program(programs[n])
+                answers[n] = ItemAnswer(r.contact_id, None, f"items[{n}].optin_id", problem, 404)
         return answers
 
     async def _program_exists(self, db: ReadDatabase, optin_id: UUID) -> bool:

@@ -147,12 +147,15 @@ async def _load(
 
 
 async def _bulk_ms(app: Litestar, body: dict[str, Any], headers: dict[str, str]) -> float:
-    """The best of five bulk checks of 1,000 rows, in milliseconds."""
+    """The best of five bulk checks of 1,000 rows, in milliseconds, from sending the request to
+    having the answer's bytes (the client's own JSON encoding and decoding are left out)."""
+    content = msgspec.json.encode(body)
+    headers = {**headers, "Content-Type": "application/json"}
     async with _serving(app) as url, httpx.AsyncClient(base_url=url) as client:
         timings = []
         for _ in range(5):
             started = time.perf_counter()
-            response = await client.post("/v1/consent/check", json=body, headers=headers)
+            response = await client.post("/v1/consent/check", content=content, headers=headers)
             timings.append(time.perf_counter() - started)
             assert response.status_code == 200, response.text
         return round(min(timings) * 1000, 2)
