@@ -71,6 +71,28 @@ DATABASE_REFUSED = Counter(
     ["reason"],
 )
 
+# Compliance (issue 18): refreshed from the read models by `projections.compliance_metrics`.
+OPTOUTS = Gauge("optin_optouts", "Opt-outs recorded (program and channel-wide)")
+OPTOUTS_HONOURED = Gauge("optin_optouts_honoured", "Opt-outs no message followed after their due time")
+SENT_AFTER_OPTOUT = Gauge(
+    "optin_messages_sent_after_optout",
+    "Messages sent after an opt-out's due time: must be 0 (alert on > 0)",
+)
+REVIEWS_OPEN = Gauge("optin_revocation_reviews_open", "Doubtful SMS replies waiting for staff")
+REVIEWS_OVERDUE = Gauge(
+    "optin_revocation_reviews_overdue", "Doubtful SMS replies past their deadline (alert on > 0)"
+)
+REVOCATION_REPLIES = Counter(
+    "optin_revocation_replies_total",
+    "SMS replies that are not keywords screened for revocation, by verdict (revoke, review, none);"
+    " a provider's retried webhook is screened again",
+    ["verdict"],
+)
+WEBHOOK_DELIVERIES = Counter(
+    "optin_webhook_deliveries_total",
+    "Signed webhook delivery attempts, by outcome (delivered, retrying, failed)",
+    ["outcome"],
+)
 READ_REQUESTS = Counter(
     "optin_read_requests_total",
     "Requests whose read-model queries were sent to the replica or to the primary (by `read_db`;"
@@ -120,6 +142,14 @@ def request_finished(method: str, path: str, seconds: float) -> None:
 
 def code_requested(kind: Literal["public", "staff"], refusal: str | None) -> None:
     CODE_REQUESTS.labels(kind, refusal or "allowed").inc()
+
+
+def revocation_screened(verdict: str) -> None:
+    REVOCATION_REPLIES.labels(verdict).inc()
+
+
+def webhook_delivery(outcome: Literal["delivered", "retrying", "failed"]) -> None:
+    WEBHOOK_DELIVERIES.labels(outcome).inc()
 
 
 def webhook_verified(result: Literal["valid", "invalid", "missing"]) -> None:

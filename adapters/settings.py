@@ -14,6 +14,7 @@ from typing import Literal
 import msgspec
 import platformdirs
 
+from adapters.compliance_settings import ComplianceSettings, load_compliance
 from adapters.email.feedback.settings import FeedbackSettings, FeedbackSettingsError, load_feedback_settings
 from adapters.postgres.replica_settings import (
     ReadReplicaSettings,
@@ -109,6 +110,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The log's name: checkpoint origin and key name (default: the public URL's, + /v1/ledger)."""
     checkpoint_seconds: float = 1.0
     """While appends happen, a new checkpoint at least this often."""
+    compliance: ComplianceSettings = msgspec.field(default_factory=ComplianceSettings)
+    """Quiet hours, opt-out deadlines, revocation review (adapters/compliance_settings.py)."""
     trusted_proxies: tuple[str, ...] = ()
     """CIDRs of the proxies whose `X-Forwarded-For` names the client (`OPTIN_TRUSTED_PROXIES`);
     none by default: the connection's peer is the client."""
@@ -309,7 +312,15 @@ def load_settings(
         ready_max_lag_events=max(0, _int(env, "OPTIN_READY_MAX_LAG_EVENTS", 10000)),
         ready_max_lag_seconds=_float(env, "OPTIN_READY_MAX_LAG_SECONDS", 30.0),
         trusted_proxies=_networks(env.get("OPTIN_TRUSTED_PROXIES") or ""),
+        compliance=_compliance(env),
     )
+
+
+def _compliance(env: Mapping[str, str]) -> ComplianceSettings:
+    try:
+        return load_compliance(env)
+    except ValueError as e:
+        raise SettingsError(str(e)) from None
 
 
 def _networks(text: str) -> tuple[str, ...]:

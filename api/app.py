@@ -34,12 +34,15 @@ from api.routes import (
     analytics,
     audit,
     auth,
+    compliance,
     consent,
     consent_requests,
     contacts,
     email_feedback,
     evidence,
+    exports,
     health,
+    imports,
     ledger,
     messages,
     programs,
@@ -48,9 +51,10 @@ from api.routes import (
     templates,
     unsubscribe,
     users,
+    webhook_endpoints,
     webhooks,
 )
-from api.senders import outbox_worker, sms_http_client
+from api.senders import outbox_worker, sms_http_client, webhook_worker
 from api.strict_json import StrictJsonRequest
 from api.text_input import no_nul_text
 from api.web.errors import page_aware
@@ -136,6 +140,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
         background.append(asyncio.create_task(sample_forever(behind.pool, list(parts.runner.projections))))
         if run_worker:
             background.append(asyncio.create_task(outbox_worker(behind, http).run_forever()))
+            background.append(asyncio.create_task(webhook_worker(behind, http).run_forever()))
         settle_heap()
         try:
             yield
@@ -172,6 +177,10 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
             messages.MessagesController,
             webhooks.WebhooksController,
             email_feedback.EmailFeedbackController,
+            webhook_endpoints.WebhookEndpointsController,
+            imports.post_import,
+            exports.export_consent,
+            compliance.get_compliance,
             unsubscribe.UnsubscribeController,
             ledger.LedgerController,
             evidence.contact_evidence,

@@ -83,19 +83,32 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--key", required=True, help="the ledger's verifier key (name+hash+base64)")
     proofs.add_parser("verifier", help="print the standalone verifier (stdlib + PyNaCl) to copy out")
 
+    imports = with_data_dir(sub.add_parser("import", help="import consent from a CSV or NDJSON file"))
+    imports.add_argument("file", type=Path)
+    imports.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
+    imports.add_argument("--workers", type=int, default=2, help="processes applying a large file (default 2)")
+
     bench = with_data_dir(sub.add_parser("bench", help="benchmarks, as same-run ratios"))
-    bench.add_argument("name", choices=["append", "replay", "consent", "command", "evidence"])
+    bench.add_argument(
+        "name", choices=["append", "replay", "consent", "command", "evidence", "revocation", "import"]
+    )
     bench.add_argument("--seconds", type=float, default=5.0, help="duration of each timed part")
     bench.add_argument("--events", type=int, default=100_000, help="events for `replay`")
     bench.add_argument("--tasks", type=int, default=32, help="concurrent writers or connections")
     bench.add_argument("--contacts", type=int, default=2000, help="contacts for `consent`")
     bench.add_argument("--rounds", type=int, default=3, help="raw/ledger rounds, alternating, for `append`")
     bench.add_argument("--leaves", type=int, default=1_000_000, help="events in the tree for `evidence`")
+    bench.add_argument("--rows", type=int, default=1_000_000, help="rows for `import`")
+    bench.add_argument("--workers", type=int, default=2, help="processes applying rows for `import`")
     bench.add_argument("--json", action="store_true", help="print JSON only")
     return parser
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.name == "revocation":  # no database: the classifier on its labelled corpus
+        from api.bench import revocation
+
+        return _print_bench(revocation.run(), args.json)
     from api.bench import append, consent, evidence, replay, run_like_serve
     from api.commands.runtime import prepare
 
@@ -104,6 +117,10 @@ def _bench(args: argparse.Namespace) -> int:
     dsn, role = settings.database_url, settings.db_role
     if args.name == "append":
         result = run_like_serve(append.run(dsn, args.seconds, args.tasks, role, args.rounds))
+    elif args.name == "import":
+        from api.bench import imports
+
+        result = run_like_serve(imports.run(settings, args.rows, args.workers))
     elif args.name == "consent":
         result = run_like_serve(consent.run(settings, args.seconds, args.tasks, args.contacts))
     elif args.name == "command":
@@ -114,7 +131,11 @@ def _bench(args: argparse.Namespace) -> int:
         result = run_like_serve(evidence.run(dsn, args.leaves, args.seconds, args.tasks, role))
     else:
         result = run_like_serve(replay.run(dsn, args.events, role))
-    if args.json:
+    return _print_bench(result, args.json)
+
+
+def _print_bench(result: dict[str, object], as_json: bool) -> int:
+    if as_json:
         print(json.dumps(result))
     else:
         for key, value in result.items():
@@ -196,6 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if args.action == "verifier":
                     return evidence_command.print_verifier()
                 return evidence_command.verify(args.file, args.key)
+            case "import":
+                from api.commands.imports import run_import
+
+                return run_import(args.file, args.dry_run, args.data_dir, args.workers)
             case "bench":
                 return _bench(args)
     except (SettingsError, BackupError, ErasureLogError, MigrationError, DatabaseNotReachedError) as e:

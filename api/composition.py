@@ -29,6 +29,7 @@ from adapters.crypto.sealer import NaclSealer
 from adapters.crypto.signing import ledger_signer
 from adapters.email.feedback.verp import ReturnPaths, derive_verp_key
 from adapters.erasure_log import erasure_log
+from adapters.import_files import FileImports
 from adapters.postgres.address_book import PostgresAddressBook
 from adapters.postgres.audit_export import PostgresAuditExport
 from adapters.postgres.availability import availability_of
@@ -44,6 +45,7 @@ from adapters.postgres.staff_emails import StaffEmails
 from adapters.postgres.throttle import PostgresThrottle
 from adapters.postgres.transparency_log import TransparencyLog
 from adapters.settings import Settings
+from adapters.webhooks.secrets import WebhookSecrets
 from api.auth.api_keys import HmacApiKeys
 from api.auth.authenticator import Authenticator
 from api.auth.directory import UserDirectory
@@ -57,6 +59,7 @@ from ledger.application.consent import ConsentFlows
 from ledger.application.consent_receipts import ConsentReceipts
 from ledger.application.consent_requests import ConsentRequests
 from ledger.application.contacts import ContactRegistry
+from ledger.application.exports import ConsentExports
 from ledger.application.guardrails import Guardrails, Limits
 from ledger.application.inbound_sms import InboundSms
 from ledger.application.login import Login
@@ -64,16 +67,20 @@ from ledger.application.messaging import Messaging
 from ledger.application.programs import Programs
 from ledger.application.receipts import DeliveryReceipts
 from ledger.application.retention import Retention
+from ledger.application.revocation import InboundRevocation
 from ledger.application.self_service import SelfService
 from ledger.application.templates import Templates
 from ledger.application.unsubscribe import Unsubscribe
 from ledger.application.users import Accounts
+from ledger.application.webhooks import WebhookRegistry
 from ledger.composer import Composer
 from ledger.help_reply import help_reply
 from ledger.keywords import Keywords
 from ledger.ports import ReadModels
 from ledger.repository import Repository
+from ledger.revocation import RevocationClassifier
 from ledger.vocabulary import Channel
+from projections import consent_export
 from projections import contacts as contacts_read
 from projections import verifications as verifications_read
 from projections.catalog import all_projections
@@ -121,6 +128,11 @@ class Components:
     audit: PostgresAuditExport
     transparency: TransparencyLog
     evidence: Evidence
+    revocation: InboundRevocation
+    webhooks: WebhookRegistry
+    webhook_secrets: WebhookSecrets
+    imports: FileImports
+    exports: ConsentExports
     receipt_links: ReceiptLinkTokens
     consent_receipts: ConsentReceipts
     consent_checks: ConsentChecks
@@ -182,6 +194,8 @@ def compose(
     accounts, directory, authenticator, login = _staff(settings, pool, repository, reads, hasher, background)
     transparency = TransparencyLog(pool, ledger_signer(settings.signing_key, settings.log_origin))
     evidence = Evidence(pool, transparency, contacts.keys, controller_of(settings), repository, clock)
+    revocation = _revocation(settings, contacts, preferences, clock, reads)
+    webhook_secrets = WebhookSecrets(pool, settings.kek)
     receipt_links = ReceiptLinkTokens(settings.token_key, settings.public_url)
     return Components(
         settings=settings,
@@ -211,13 +225,20 @@ def compose(
         composer=composer,
         preferences=preferences,
         messaging=Messaging(composer, flows, guardrails),
-        inbound=_inbound(settings, contacts, preferences, composer, receipt_links),
+        inbound=_inbound(settings, contacts, preferences, composer, revocation, receipt_links),
         unsubscribe=Unsubscribe(contacts, preferences),
         receipts=DeliveryReceipts(repository, clock),
         retention=_retention(pool, repository, contacts, limiter, limits.window),
         audit=PostgresAuditExport(pool),
         transparency=transparency,
         evidence=evidence,
+        revocation=revocation,
+        webhooks=WebhookRegistry(repository, webhook_secrets, clock),
+        webhook_secrets=webhook_secrets,
+        imports=FileImports(pool, store, settings.kek, settings.index_key, settings.default_region),
+        exports=ConsentExports(
+            repository, contacts.keys, contacts.sealer, lambda ids: consent_export.sealed_addresses(pool, ids)
+        ),
         receipt_links=receipt_links,
         consent_receipts=ConsentReceipts(
             contacts, composer, receipt_links, evidence, channels=receipt_channels(settings)
@@ -302,6 +323,7 @@ def _inbound(
     contacts: ContactRegistry,
     preferences: ChannelPreferences,
     composer: Composer,
+    revocation: InboundRevocation,
     links: ReceiptLinkTokens,
 ) -> InboundSms:
     keywords = Keywords(
@@ -318,8 +340,30 @@ def _inbound(
             settings.sms_help_text, settings.sender_name, settings.sender_contact or settings.public_url
         ),
         sender_name=settings.sender_name,
+        revocation=revocation,
         receipts=links if settings.signing_key is not None else None,
         receipt_line="sms" in receipt_channels(settings),
+    )
+
+
+def _revocation(
+    settings: Settings,
+    contacts: ContactRegistry,
+    preferences: ChannelPreferences,
+    clock: SystemClock,
+    reads: ReadModels,
+) -> InboundRevocation:
+    """Replies in other words than STOP, screened in the languages the STOP keywords name."""
+    compliance = settings.compliance
+    return InboundRevocation(
+        contacts,
+        preferences,
+        RevocationClassifier.for_keywords(settings.sms_stop_keywords),
+        compliance.deadline_policy(),
+        compliance.review_time,
+        clock,
+        reads,
+        observe=metrics.revocation_screened,
     )
 
 

@@ -1,4 +1,5 @@
-"""The senders each channel goes out through, chosen from settings, and the outbox worker on them.
+"""The senders each channel goes out through, chosen from settings, the outbox worker on them,
+and the webhook delivery worker.
 
 With no SMTP host (or no SMS account) that channel's messages go to the dev outbox instead of a
 provider, so the embedded demo works end to end without any. Used by `serve` and by the `worker`
@@ -18,6 +19,7 @@ from adapters.postgres.dev_outbox import DevOutboxSender
 from adapters.postgres.outbox_queue import OutboxWorker, PostgresOutboxQueue
 from adapters.settings import Settings
 from adapters.sms.twilio import TwilioSender
+from adapters.webhooks.worker import WebhookWorker
 from api.composition import Components, return_paths
 from ledger.application.dispatch import Dispatcher, RetryPolicy
 from ledger.ports import Sender
@@ -66,5 +68,11 @@ def outbox_worker(parts: Components, http: httpx.AsyncClient) -> OutboxWorker:
         parts.clock,
         policy,
         preferences=parts.preferences,
+        quiet_hours=settings.compliance.quiet_hours_policy(),
     )
     return OutboxWorker(parts.pool, dispatcher, queue)
+
+
+def webhook_worker(parts: Components, http: httpx.AsyncClient) -> WebhookWorker:
+    """The signed webhook deliveries (Standard Webhooks), from their own outbox."""
+    return WebhookWorker(parts.pool, parts.webhook_secrets, http, parts.clock)

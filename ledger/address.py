@@ -8,10 +8,12 @@ numbers given without a country code) and must be valid numbers, stored as E.164
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
 from ledger.errors import InvalidValueError
 from ledger.masking import mask_address, scrub
@@ -50,11 +52,31 @@ def normalise(channel: Channel, raw: str, *, default_region: str = "US") -> Addr
 def _email(text: str) -> str:
     if "@" not in text:
         raise InvalidValueError("an email address needs an @-sign")
-    try:
+    local, _, domain = text.partition("@")
+    if "@" not in domain and DOT_ATOM_TEXT.match(local):
+        # The common form: a plain ASCII local part, which email-validator takes as it is. Its
+        # domain is checked by the library once per domain (imports meet the same few domains
+        # over and over); the address's length limits are checked here as the library does.
+        checked = _domain(domain)
+        if checked is not None:
+            normalized, ascii_form = f"{local}@{checked[0]}", f"{local}@{checked[1]}"
+            if max(len(text.encode()), len(normalized.encode()), len(ascii_form)) <= EMAIL_MAX_LENGTH:
+                return normalized.lower()
+    try:  # any other form, and every refusal, from the library on the whole address
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as e:
         raise InvalidValueError(f"not a valid email address: {scrub(str(e))}") from None
     return str(result.normalized).lower()
+
+
+@functools.lru_cache(maxsize=4096)
+def _domain(domain: str) -> tuple[str, str] | None:
+    """The domain as email-validator normalises it, and its IDNA ASCII form; None if refused."""
+    try:
+        result = validate_email(f"a@{domain}", check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return str(result.domain), str(result.ascii_domain)
 
 
 def _phone(text: str, default_region: str) -> str:

@@ -18,6 +18,7 @@ import msgspec
 from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import InvalidCommandError
+from ledger.import_provenance import Imported
 from ledger.vocabulary import Action, Actor, Channel, ConsentStatus, Source
 
 _NAMESPACE = uuid.UUID("6f6e0c4e-6c65-4467-9e72-636f6e73656e")
@@ -46,6 +47,7 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     relay: Actor | None = None
     message_id: UUID | None = None
     status_code: str | None = None
+    imported: Imported | None = None  # source `import`: the sender's statement, not our proof
 
 
 class Consent(Aggregate):
@@ -105,7 +107,10 @@ class Consent(Aggregate):
         self._requested(self.contact_id, self.optin_id, self.channel, action, verification_id, evidence)
 
     def grant(self, evidence: Evidence) -> None:
-        if evidence.verification_id is None and evidence.source != "sms_keyword":
+        # An import is the one exception: the sender states its own proof (kept as provenance,
+        # never shown as verified here).
+        imported = evidence.source == "import" and evidence.imported is not None
+        if evidence.verification_id is None and evidence.source != "sms_keyword" and not imported:
             raise InvalidCommandError("an opt-in needs proof of control of the address")
         self._granted(self.contact_id, self.optin_id, self.channel, evidence)
 

@@ -175,6 +175,15 @@ class Message(Aggregate):
         reason: CancelReason
         at: datetime
 
+    class Held(Aggregate.Event):
+        """Outside the recipient's sending window (quiet hours): it goes when the window opens."""
+
+        TOPIC = "message.held"
+        contact_id: UUID
+        until: datetime
+        reason: str
+        at: datetime
+
     class Delivered(Aggregate.Event):
         TOPIC = "message.delivered"
         contact_id: UUID
@@ -214,6 +223,7 @@ class Message(Aggregate):
         self.attempts = 0
         self.retry_at: datetime | None = None
         self.provider_id: str | None = None
+        self.held_until: datetime | None = None
 
     @property
     def sendable(self) -> bool:
@@ -318,6 +328,16 @@ class Message(Aggregate):
     @event(Cancelled)
     def _cancelled(self, contact_id: UUID, reason: CancelReason, at: datetime) -> None:
         self.status, self.reason = "cancelled", reason
+
+    def hold(self, until: datetime, reason: str, at: datetime) -> None:
+        """Held, not dropped: still queued, offered again at `until` (recorded once per `until`)."""
+        self._require("queued", "retrying")
+        if self.held_until != until:
+            self._held(contact_id=self.contact_id, until=until, reason=reason, at=at)
+
+    @event(Held)
+    def _held(self, contact_id: UUID, until: datetime, reason: str, at: datetime) -> None:
+        self.held_until = until
 
     def report(self, provider_status: str, delivered: bool, error_code: str | None, at: datetime) -> None:
         """A provider's delivery receipt; repeated or late receipts change nothing."""

@@ -17,13 +17,16 @@ from projections.contacts import ContactsProjection
 from projections.email_feedback import EmailFeedbackProjection
 from projections.evidence_index import EvidenceIndexProjection
 from projections.messages import MessagesProjection
+from projections.optout_deadlines import OptOutDeadlinesProjection
 from projections.outbox import OutboxProjection
 from projections.programs import ProgramsProjection
 from projections.projection import Projection
+from projections.revocation_reviews import RevocationReviewsProjection
 from projections.templates import TemplatesProjection
 from projections.timeline import TimelineProjection
 from projections.users import UsersProjection
 from projections.verifications import VerificationsProjection
+from projections.webhook_outbox import WebhookOutboxProjection
 
 TIMELINE_EVENTS = (
     Contact.Created,
@@ -52,6 +55,7 @@ TIMELINE_EVENTS = (
     Mailbox.Bounced,
     Mailbox.Complained,
     Mailbox.Cleared,
+    Message.Held,
 )
 
 
@@ -76,4 +80,7 @@ def all_projections(settings: Settings) -> list[Projection]:
         MessagesProjection(),
         EmailFeedbackProjection(),
         EvidenceIndexProjection(),
+        WebhookOutboxProjection(KeyWrapper(settings.kek), NaclSealer(settings.index_key)),
+        RevocationReviewsProjection(),
+        OptOutDeadlinesProjection(settings.compliance.deadline_policy()),
     ]

@@ -9,7 +9,7 @@ one place. A check is one primary-key row of each table, in one query; a bulk ch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -247,6 +247,29 @@ async def decisions_of(
         channel,
     )
     return [ProgramConsent(r[0], _decided(r, 1)) for r in rows]
+
+
+class ContactConsent(NamedTuple):
+    contact_id: UUID
+    channel: str
+    decision: ConsentDecision
+
+
+async def program_decisions(
+    conn: Connection, optin_id: UUID, chunk: int = 1000
+) -> AsyncIterator[list[ContactConsent]]:
+    """The decision for every contact with consent facts in the program, in chunks through a
+    cursor (memory stays constant however large the program). Call inside a transaction."""
+    query = (
+        f"SELECT s.contact_id, s.channel, {_FACTS} FROM consent_state s "  # noqa: S608
+        "LEFT JOIN channel_optouts o ON o.contact_id = s.contact_id AND o.channel = s.channel "
+        "LEFT JOIN program_archivals a ON a.optin_id = s.optin_id "
+        "LEFT JOIN contact_erasures e ON e.contact_id = s.contact_id "
+        "WHERE s.optin_id = $1 ORDER BY s.contact_id, s.channel"
+    )
+    cursor = await conn.cursor(query, optin_id)
+    while rows := await cursor.fetch(chunk):
+        yield [ContactConsent(r[0], r[1], _decided(r, 2)) for r in rows]
 
 
 async def pending_requests(conn: asyncpg.Pool | Connection, limit: int) -> list[asyncpg.Record]:

@@ -14,6 +14,7 @@ from adapters import metrics
 from adapters.postgres.availability import availability_of
 from adapters.postgres.migrations import migration_state
 from adapters.resilience import being_cancelled
+from projections.compliance_metrics import sample_compliance
 
 log = structlog.get_logger(__name__)
 
@@ -71,7 +72,8 @@ async def readiness(
 
 
 async def sample(pool: asyncpg.Pool, names: Sequence[str]) -> None:
-    """Refresh the gauges that only the database knows: head, projection lag, outbox depth."""
+    """Refresh the gauges that only the database knows: head, projection lag, outbox depth, and
+    the compliance figures (messages sent after an opt-out, reviews waiting)."""
     head, lags = await projection_lag(pool, names)
     metrics.LEDGER_HEAD.set(head)
     for name, lag in lags.items():
@@ -85,6 +87,7 @@ async def sample(pool: asyncpg.Pool, names: Sequence[str]) -> None:
     for channel, depth in depths.items():
         metrics.OUTBOX_DEPTH.labels(channel).set(depth)
     metrics.OUTBOX_OLDEST_DUE.set(oldest)
+    await sample_compliance(pool)
 
 
 async def sample_forever(pool: asyncpg.Pool, names: Sequence[str], every: float = 5.0) -> None:

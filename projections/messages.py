@@ -23,12 +23,13 @@ from projections.timeline import details
 
 _EVENTS = (
     Message.Created, Message.Queued, Message.Blocked, Message.Diverted, Message.Sent, Message.Failed,
-    Message.DeadLettered, Message.Cancelled, Message.Delivered, Message.Undelivered,
+    Message.DeadLettered, Message.Cancelled, Message.Delivered, Message.Undelivered, Message.Held,
 )  # fmt: skip
 _STATUS = {
     Message.Queued: "queued", Message.Blocked: "blocked", Message.Diverted: "diverted",
     Message.Sent: "sent", Message.Failed: "retrying", Message.DeadLettered: "dead_lettered",
     Message.Cancelled: "cancelled", Message.Delivered: "delivered", Message.Undelivered: "undelivered",
+    Message.Held: "held",
 }  # fmt: skip
 _INSERT = (
     "INSERT INTO messages (id, contact_id, channel, kind, purpose, optin_id, status, idempotency_key, "
@@ -59,6 +60,8 @@ def _changes(event: Any) -> dict[str, Any]:
         return {"attempts": event.attempt, "reason": summary(event.category, event.code, event.legacy_error)}
     if isinstance(event, Message.DeadLettered):
         return {"attempts": event.attempts, "reason": summary(event.category, event.code, event.legacy_error)}
+    if isinstance(event, Message.Held):
+        return {"reason": f"{event.reason}: held until {event.until.isoformat()}"}
     if isinstance(event, Message.Undelivered):
         return {"reason": event.error_code or event.provider_status}
     return {}

@@ -16,6 +16,7 @@ import asyncpg
 import nacl.exceptions
 import nacl.secret
 
+from adapters.crypto.nonces import nonce
 from adapters.postgres.pool import Connection
 
 
@@ -36,7 +37,7 @@ class KeyWrapper:
         self.kek_id = kek_id(kek)
 
     def wrap(self, key: bytes) -> bytes:
-        return bytes(self._box.encrypt(key))
+        return bytes(self._box.encrypt(key, nonce()))
 
     def unwrap(self, wrapped: bytes, wrapped_by: str) -> bytes:
         if wrapped_by != self.kek_id:

@@ -8,6 +8,8 @@ import hmac
 import nacl.exceptions
 import nacl.secret
 
+from adapters.crypto.nonces import nonce
+
 
 class NaclSealer:
     """`ledger.ports.Sealer` with XSalsa20-Poly1305 (random nonce per message) and HMAC-SHA256."""
@@ -18,7 +20,7 @@ class NaclSealer:
         self._index_key = index_key
 
     def seal(self, key: bytes, plaintext: str) -> bytes:
-        return bytes(nacl.secret.SecretBox(key).encrypt(plaintext.encode()))
+        return bytes(nacl.secret.SecretBox(key).encrypt(plaintext.encode(), nonce()))
 
     def open(self, key: bytes | None, sealed: bytes) -> str | None:
         if key is None:

@@ -21,7 +21,7 @@ from adapters.postgres.pool import settings_pool
 from api.commands.check import probe_email_at_start
 from api.commands.runtime import prepare, reach_database
 from api.composition import compose
-from api.senders import outbox_worker, sms_http_client
+from api.senders import outbox_worker, sms_http_client, webhook_worker
 from ledger.default_templates import ensure_default_templates
 
 log = structlog.get_logger(__name__)
@@ -45,7 +45,10 @@ def worker(data_dir: Path | None) -> int:
             await ensure_default_templates(parts.repository)
             log.info("outbox worker started")
             async with beating(pool, settings.data_dir):  # the chart's liveness and readiness probes
-                await outbox_worker(parts, http).run_forever()
+                await asyncio.gather(  # messages, and signed webhooks
+                    outbox_worker(parts, http).run_forever(),
+                    webhook_worker(parts, http).run_forever(),
+                )
         finally:
             await http.aclose()
             await parts.close()

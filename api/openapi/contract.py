@@ -96,6 +96,17 @@ def _body_types(operation: dict[str, Any], media_types: list[str]) -> None:
         operation["responses"].setdefault(str(status), problem_response(why))
 
 
+def _answer_types(operation: dict[str, Any], media_types: list[str]) -> None:
+    """A success answer the handler streams itself, in these media types
+    (`opt={"answer_types": [...]}`; Litestar documents one)."""
+    if not media_types:
+        return
+    raw = {"schema": {"type": "string", "description": "The file, streamed."}}
+    for code, response in operation.get("responses", {}).items():
+        if code.startswith("2"):
+            response["content"] = dict.fromkeys(media_types, raw)
+
+
 def _operations(app: Litestar) -> list[tuple[HTTPRoute, Any, str]]:
     found = []
     for route in app.routes:
@@ -124,6 +135,7 @@ def contract(app: Litestar) -> dict[str, Any]:
         operation["description"] = f"{given}\n\n{_who_line(answers)}" if given else _who_line(answers)
         _responses(operation, answers, set((handler.responses or {}).keys()))
         _body_types(operation, handler.opt.get("body_types", []))
+        _answer_types(operation, handler.opt.get("answer_types", []))
         _parameters(operation, route, handler)
     forbid_unknown_fields(schema, [h for _, h, _ in _operations(app)])
     return schema

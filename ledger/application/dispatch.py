@@ -7,7 +7,9 @@ next attempt (exponential backoff with jitter), `dead_lettered` after the last a
 permanent refusal, or `cancelled`. A provider that refuses because the recipient unsubscribed
 with it (Twilio's 21610) also opts the contact out of the channel, as an SMS STOP does, with
 source `provider`. A crash between the provider's acceptance and our append means one more
-attempt, with the same message id as the provider's idempotency key.
+attempt, with the same message id as the provider's idempotency key. A marketing SMS outside the
+recipient's sending window (`ledger.quiet_hours`) is held, never dropped: `message.held` says
+until when, and the job is offered again when the window opens.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ledger.masking import scrub
 from ledger.message import Basis, Message, code_message_id, request_message
 from ledger.ports import Clock, Job, OutboxQueue, Outgoing, Sender, SendError
 from ledger.program import Program
+from ledger.quiet_hours import QuietHours
 from ledger.send_failure import Failure
 from ledger.send_policy import Refusal, consent_now, still_allowed
 from ledger.template import TemplateKind
@@ -62,6 +65,7 @@ class Dispatcher:
         policy: RetryPolicy | None = None,
         *,
         preferences: ChannelPreferences,
+        quiet_hours: QuietHours | None = None,
     ) -> None:
         self.registry = registry
         self.preferences = preferences
@@ -71,6 +75,7 @@ class Dispatcher:
         self.queue = queue
         self.clock = clock
         self.policy = policy or RetryPolicy()
+        self.quiet_hours = quiet_hours
 
     async def run_once(self, limit: int = 20) -> tuple[int, list[tuple[UUID, Exception]]]:
         """Dispatch the jobs due now; return how many, and the unexpected errors (jobs held a while)."""
@@ -98,6 +103,11 @@ class Dispatcher:
         if refusal or outgoing is None:
             message.cancel(refusal.reason if refusal else "contact_erased", now)
             await self._record(message, now + LATER)
+            return
+        held = self._quiet_until(message, outgoing.to, now)
+        if held is not None:  # outside the recipient's sending window: held, never dropped
+            message.hold(held, "quiet_hours", now)
+            await self._record(message, held)
             return
         sender = self.senders[message.channel]
         try:
@@ -144,6 +154,13 @@ class Dispatcher:
             except ConflictError:  # a STOP or another worker got there first: look again
                 if attempt == _RETRIES - 1:
                     raise
+
+    def _quiet_until(self, message: Message, address: str, now: datetime) -> datetime | None:
+        if self.quiet_hours is None or message.basis is None:
+            return None
+        return self.quiet_hours.hold(
+            message.channel, message.purpose, message.optin_id, message.basis.rule, address, now
+        )
 
     async def _record(self, message: Message, hold_until: datetime) -> None:
         # A conflict means another worker recorded an outcome first: the ledger has one.

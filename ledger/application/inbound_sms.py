@@ -8,6 +8,9 @@ keyword is acted on once: it is recorded under its provider message id (`ledger/
 in the same append as its effects, so a replayed signed request, or the provider's retry, changes
 nothing. A reply to a STOP or START that changed consent links to the signed receipts of those
 changes (`receipts`), so the number gets exactly one message, never a reply and a receipt.
+A reply that is no keyword is screened for revocation in other words
+(`ledger.application.revocation`): a plain one is the same opt-out as STOP, a doubtful one waits
+for staff.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ledger.address import Address
 from ledger.application.channel_preferences import ChannelPreferences
 from ledger.application.consent_receipts import RECEIPT_LINE, ReceiptLinks
 from ledger.application.contacts import ContactRegistry
+from ledger.application.revocation import REVOCATION, InboundRevocation
 from ledger.composer import Composer
 from ledger.consent import Consent, Evidence
 from ledger.errors import ConflictError, InvalidValueError
@@ -54,6 +58,7 @@ class InboundSms:
         *,
         help_text: str = DEFAULT_HELP,
         sender_name: str = "OptIn Ledger",
+        revocation: InboundRevocation | None = None,
         receipts: ReceiptLinks | None = None,
         receipt_line: bool = True,
     ) -> None:
@@ -64,6 +69,7 @@ class InboundSms:
         self.keywords = keywords
         self.help_text = help_text
         self.sender_name = sender_name
+        self.revocation = revocation
         self.receipts = receipts
         """Where replies link to receipts (None: nowhere, as nothing signs them)."""
         self.receipt_line = receipt_line
@@ -81,6 +87,11 @@ class InboundSms:
     async def receive(self, sender: Address, body: str, inbound_id: str) -> Handled | None:
         """Act on a keyword from `sender`; None for an ordinary message (nothing is recorded)."""
         found = self.keywords.classify(body)
+        sealed_reply = None
+        if found is None and self.revocation is not None:  # revocation in other words (issue 18)
+            screened = await self.revocation.screen(sender, body, inbound_id)
+            if screened is not None:
+                found, sealed_reply = ("stop", REVOCATION), screened.sealed_reply
         if found is None:
             return None
         family, keyword = found
@@ -92,7 +103,10 @@ class InboundSms:
             )
         contact_id = (await self.registry.register(sender, Actor(kind="contact"))).contact_id
         evidence = Evidence(
-            actor=Actor(kind="contact", id=str(contact_id)), source="sms_keyword", keyword=keyword
+            actor=Actor(kind="contact", id=str(contact_id)),
+            source="sms_keyword",
+            keyword=keyword if sealed_reply is None else None,
+            sealed_reason=sealed_reply,  # a revoking reply in the contact's own words
         )
         changed: list[Aggregate] = []
         reply: tuple[TemplateKind, str] | None = None

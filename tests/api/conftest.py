@@ -13,6 +13,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from nacl.pwhash.argon2id import MEMLIMIT_MIN, OPSLIMIT_MIN
 
+from adapters.compliance_settings import ComplianceSettings
 from adapters.settings import Settings
 from api.app import create_app
 from api.auth.passwords import PasswordHasher
@@ -34,6 +35,8 @@ def app_settings(database_url: str, data_dir: Path, *, cookie_secure: bool = Tru
         token_key=secrets.token_bytes(32),
         signing_key=secrets.token_bytes(32),
         cookie_secure=cookie_secure,
+        # Messages go whatever the hour the suite runs at (tests/integration covers quiet hours).
+        compliance=ComplianceSettings(quiet_hours="off"),
     )
 
 

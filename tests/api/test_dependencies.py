@@ -36,8 +36,10 @@ def test_a_controller_cannot_name_a_component_that_does_not_exist() -> None:
         component("acounts")
 
 
-PRIMARY_POOL_READS = {"/ready ready", "/console/audit audit_page"}
-"""GET handlers that take the primary's pool on purpose: its health, and the ledger's checkpoints.
+PRIMARY_POOL_READS = {"/ready ready", "/console/audit audit_page", "/v1/exports/consent export_consent"}
+"""GET handlers that take the primary's pool on purpose: its health, the ledger's checkpoints, and
+the consent export (recorded on the ledger first, then streamed from one snapshot after the
+handler returns, which needs a pool connection of its own, not the request's `read_db`).
 (Accounts, the audit trail and evidence are read on the primary too, through their components.)"""
 
 

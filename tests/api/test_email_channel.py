@@ -249,7 +249,8 @@ async def test_a_refusal_quoting_an_internationalised_address_is_logged_masked_a
     dead = await message(client, staff, sent.json()["message_id"], "dead_lettered")
     assert dead["message"]["reason"] == "rejected 550"
     rows = await pool.fetch(
-        "SELECT topic, state FROM events WHERE originator_id = $1", UUID(dead["message"]["id"])
+        "SELECT topic, state FROM events WHERE originator_id = $1 ORDER BY originator_version",
+        UUID(dead["message"]["id"]),
     )
     for row in rows:  # the ledger holds no word of the address, in any spelling
         state = bytes(row["state"])

@@ -93,6 +93,14 @@ DOCUMENTED: dict[tuple[str, str], Guard] = {
     ("GET", "/v1/ledger/tile/{}"): anyone,
     ("GET", "/v1/contacts/{}/evidence"): allow("staff", "auditor"),
     ("GET", "/v1/public/me/receipts"): contact_only,
+    ("POST", "/v1/webhook-endpoints"): allow("service"),
+    ("GET", "/v1/webhook-endpoints"): allow("service"),
+    ("POST", "/v1/webhook-endpoints/{}/rotate"): allow("service"),
+    ("DELETE", "/v1/webhook-endpoints/{}"): allow("service"),
+    ("GET", "/v1/webhook-endpoints/{}/deliveries"): allow("service"),
+    ("POST", "/v1/imports"): allow("staff"),
+    ("GET", "/v1/exports/consent"): allow("auditor"),
+    ("GET", "/v1/admin/compliance"): allow("staff", "auditor"),
     ("GET", "/v1/public/receipts/{}"): anyone,  # a receipt link: the signed token is the authority
     ("GET", "/v1/public/receipts/{}/{}"): anyone,
 }
@@ -147,6 +155,9 @@ PAGES: dict[tuple[str, str], Guard] = {
     ("POST", "/console/users/{}/api-keys"): allow(),
     ("POST", "/console/users/{}/api-keys/{}/revoke"): allow(),
     ("GET", "/console/audit"): allow("auditor"),
+    ("GET", "/console/revocations"): allow("staff"),
+    ("POST", "/console/revocations/{}/confirm"): allow("staff"),
+    ("POST", "/console/revocations/{}/dismiss"): allow("staff"),
     ("GET", "/console/audit/export"): allow("auditor"),
     ("POST", "/console/audit/verify"): allow("auditor"),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from email_validator import EmailNotValidError, validate_email
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -88,3 +89,54 @@ def test_phone_masks_keep_country_code_and_last_three_digits(number: str) -> Non
     assert len(masked) == len(number)
     assert masked.endswith(number[-3:])
     assert len(re.sub(r"\D", "", visible)) <= 3 + 3  # country code (≤3) + last three
+
+
+def _by_the_library(text: str) -> str | None:
+    """What email-validator alone makes of `text` (lower-cased), or None if it refuses it."""
+    try:
+        return str(validate_email(text, check_deliverability=False).normalized).lower()
+    except EmailNotValidError:
+        return None
+
+
+# Anything near an address: atext and specials in the local part, odd domains (IDNA, digits,
+# hyphens, dots, special-use names), extra @-signs, and lengths around the limits.
+_near_local = st.text(st.sampled_from("aZ09._+-!#$%&'*/=?^`{|}~\"(),:;<>[\\] @é"), min_size=0, max_size=70)
+_near_domain = st.one_of(
+    st.sampled_from(
+        [
+            "example.com",
+            "EXAMPLE.org",
+            "bücher.de",
+            "xn--bcher-kva.de",
+            "localhost",
+            "a.test",
+            "x.local",
+            "1.2.3.4",
+            "[1.2.3.4]",
+            "-a.com",
+            "a-.com",
+            "a..com",
+            ".a.com",
+            "a.com.",
+            "a.123",
+            "exa_mple.com",
+            "a" * 63 + ".com",
+            "a" * 64 + ".com",
+        ]
+    ),
+    st.builds(lambda d: f"{d}.com", st.text(st.sampled_from("ab-1.é"), min_size=0, max_size=200)),
+)
+
+
+@given(_near_local, _near_domain)
+def test_the_fast_path_agrees_with_email_validator(local_part: str, domain: str) -> None:
+    """Common addresses skip a full email-validator run (imports meet a million); the answer,
+    address or refusal, is always the library's own."""
+    text = f"{local_part}@{domain}"
+    expected = _by_the_library(text.strip()) if 0 < len(text.strip()) <= 320 else None
+    try:
+        got: str | None = normalise("email", text).value
+    except InvalidValueError:
+        got = None
+    assert got == expected

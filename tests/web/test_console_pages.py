@@ -24,6 +24,7 @@ PAGES = {
     "/console": ("staff", "auditor"),
     "/console/contacts": ("staff", "auditor"),
     "/console/consent-requests": ("staff",),
+    "/console/revocations": ("staff",),
     "/console/programs": ("staff", "auditor"),
     "/console/programs/new": ("staff",),
     "/console/templates": ("staff",),

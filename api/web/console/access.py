@@ -24,6 +24,7 @@ _MENU: tuple[tuple[str, str, Guard], ...] = (
     ("Dashboard", "/console", VIEWERS),
     ("Contacts", "/console/contacts", VIEWERS),
     ("Consent requests", "/console/consent-requests", EDITORS),
+    ("Replies to review", "/console/revocations", EDITORS),
     ("Programs", "/console/programs", VIEWERS),
     ("Templates", "/console/templates", EDITORS),
     ("Messages", "/console/messages", VIEWERS),

@@ -28,6 +28,7 @@ from ledger.errors import InvalidValueError
 from ledger.vocabulary import Channel
 from projections import consent_state
 from projections import contacts as read
+from projections.evidence_sources import evidence_sources
 from projections.programs import list_programs
 from projections.timeline import timeline
 
@@ -99,6 +100,7 @@ async def contact_page(
         raise NotFoundException("no such contact")
     names = {p.id: p.name for p in await list_programs(read_db, include_archived=True)}
     decided = await consent_state.decisions_of(read_db, contact_id, cast(Channel, contact.channel))
+    sources = await evidence_sources(read_db, [c.decision.position for c in decided if c.decision.position])
     events = await timeline(read_db, contact_id, after=0, limit=TIMELINE_LIMIT)
     who = viewer(request)
     lines = await History(read_db, contacts, directory).lines(
@@ -110,7 +112,12 @@ async def contact_page(
         title=f"Contact {contact.address}",
         contact=contact,
         consents=[
-            {"name": names[c.optin_id], "channel": contact.channel, **c.decision._asdict()}
+            {
+                "name": names[c.optin_id],
+                "channel": contact.channel,
+                "source": sources.get(c.decision.position),
+                **c.decision._asdict(),
+            }
             for c in decided
             if c.decision.position is not None
         ],

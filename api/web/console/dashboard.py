@@ -18,6 +18,7 @@ from api.web.console.feedback import feedback_figures
 from api.web.rendering import is_htmx, page
 from projections.activity import DayRow, analytics, codes_per_day
 from projections.messages import outcomes_per_day
+from projections.optout_deadlines import figures as compliance_figures
 
 PERIODS = (7, 30, 90)
 MESSAGE_SERIES = {
@@ -72,6 +73,7 @@ async def dashboard(
     feedback_chart, feedback_programs = await feedback_figures(read_db, period)
     charts.append(feedback_chart)
     rate = figures.verification["success_rate"]
+    compliance = await compliance_figures(read_db, datetime.now(UTC))
     return page(
         request,
         "console/_charts.html" if is_htmx(request) else "console/dashboard.html",
@@ -84,4 +86,5 @@ async def dashboard(
         stale=figures.pending_older_than["count"],
         stale_days=STALE_AFTER.days,
         feedback_programs=feedback_programs,
+        compliance=compliance,
     )

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
-from api.web.console import audit, contacts, dashboard, login, messages, programs, requests, templates, users
+from api.web.console import (
+    audit,
+    contacts,
+    dashboard,
+    login,
+    messages,
+    programs,
+    requests,
+    revocations,
+    templates,
+    users,
+)
 from api.web.console.disclosures import disclosures_page, proof
 from api.web.console.evidence import download_evidence
 
@@ -43,4 +54,7 @@ CONSOLE_HANDLERS: list[ControllerRouterHandler] = [
     audit.audit_page,
     audit.download,
     audit.verify,
+    revocations.revocations_page,
+    revocations.confirm,
+    revocations.dismiss,
 ]

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: secrets, Standard Webhooks signing, the delivery worker."""
