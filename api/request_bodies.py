@@ -8,7 +8,8 @@ twenty times the memory). Everything else keeps the app's default (1 MiB) or its
 
 On top, `body_budget` bounds what all requests in flight hold together: each chunk read counts
 `DECODED` times its size (roughly what decoding makes of it) against `BUDGET` bytes; a request
-that finds no room waits up to `WAIT` seconds, then gets 503 with Retry-After.
+that finds no room waits up to `WAIT` seconds, then gets 503 with Retry-After. A route that
+streams its body to disk (`BODY_TO_DISK`) is not counted.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ PAGE_FORM_BODY = 16 * KIB
 """The contact pages' forms (an address, a code, a few program choices)."""
 PROVIDER_CALLBACK_BODY = 64 * KIB
 """Twilio's signed form posts (an inbound SMS is at most 1,600 characters)."""
+
+BODY_TO_DISK = "body_to_disk"
+"""A route's `opt` flag: it streams its body to a file as it arrives (an import), holding only a
+chunk at a time, so its body is bounded by its own limit, not counted against the budget."""
 
 BUDGET = 128 * 1024 * KIB
 DECODED = 4
@@ -70,7 +75,9 @@ def body_budget(budget: BodyBudget) -> Callable[[ASGIApp], ASGIApp]:
 
     def middleware(app: ASGIApp) -> ASGIApp:
         async def within_budget(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != ScopeType.HTTP:
+            handler = scope.get("route_handler")
+            to_disk = handler is not None and handler.opt.get(BODY_TO_DISK, False)
+            if scope["type"] != ScopeType.HTTP or to_disk:
                 await app(scope, receive, send)
                 return
             held = 0

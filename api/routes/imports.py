@@ -23,6 +23,7 @@ from adapters.import_files import FileImports
 from api.auth.guards import allow
 from api.dependencies import components
 from api.problems import problem
+from api.request_bodies import BODY_TO_DISK
 from ledger.application.imports import ImportReport
 from ledger.vocabulary import Actor
 
@@ -72,6 +73,7 @@ def _out(report: ImportReport, dry_run: bool) -> ImportOut:
             422: "Bad rows: `problems` lists them by line (the first 1,000); nothing was changed.",
         },
         "body_types": list(BODY_TYPES),
+        BODY_TO_DISK: True,
     },
 )
 async def post_import(

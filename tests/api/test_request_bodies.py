@@ -4,6 +4,7 @@ a 400, and all requests together hold at most the process's budget (then 503 + R
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from litestar.types import ASGIApp, Receive, Scope
 
-from api.request_bodies import DECODED, BodyBudget, body_budget
+from api.request_bodies import BODY_TO_DISK, DECODED, BodyBudget, body_budget
 from ledger.errors import TryLaterError
 from tests.api.conftest import AuthHeaders
 
@@ -62,8 +63,8 @@ class Holder:
         await send({"type": "http.response.body", "body": b""})
 
 
-async def call(app: ASGIApp, body: bytes) -> int:
-    """One POST with `body` through `app`; the status it answered."""
+async def call(app: ASGIApp, body: bytes, opt: dict[str, Any] | None = None) -> int:
+    """One POST with `body` through `app` (to a route with `opt`); the status it answered."""
     pending = [{"type": "http.request", "body": body, "more_body": False}]
     sent: list[Any] = []
 
@@ -73,7 +74,10 @@ async def call(app: ASGIApp, body: bytes) -> int:
     async def send(message: Any) -> None:
         sent.append(message)
 
-    await app({"type": "http", "method": "POST", "path": "/take", "headers": []}, receive, send)  # type: ignore[arg-type]
+    scope: dict[str, Any] = {"type": "http", "method": "POST", "path": "/take", "headers": []}
+    if opt is not None:
+        scope["route_handler"] = SimpleNamespace(opt=opt)
+    await app(scope, receive, send)  # type: ignore[arg-type]
     return int(sent[0]["status"])
 
 
@@ -101,3 +105,13 @@ async def test_a_request_waits_for_room_while_another_finishes() -> None:
     await budget.give(1000 * DECODED)
     assert await waiting
     assert budget.held == 500 * DECODED
+
+
+async def test_a_route_that_streams_its_body_to_disk_is_not_held_against_the_budget() -> None:
+    budget, inner = BodyBudget(limit=1000 * DECODED, wait=0.1), Holder()
+    inner.release.set()
+    app = body_budget(budget)(inner)
+    assert await call(app, b"x" * 5000, {BODY_TO_DISK: True}) == 200  # an import: its own limit
+    with pytest.raises(TryLaterError):
+        await call(app, b"x" * 5000, {})
+    assert budget.held == 0
