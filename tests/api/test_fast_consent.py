@@ -20,8 +20,9 @@ from api import fast_consent, middleware
 from api.fast_consent import FastConsent
 from projections import consent_state
 from tests import pii
+from tests.api.channels import program
 from tests.api.conftest import AuthHeaders
-from tests.api.test_consent_flow import ask, program
+from tests.api.test_consent_flow import ask
 
 pytestmark = pytest.mark.integration
 Client = AsyncTestClient[Litestar]
@@ -54,7 +55,7 @@ async def test_the_hot_path_answers_as_the_full_stack_and_passes_the_rest_throug
 ) -> None:
     fast = _fast(app)
     admin = await auth_headers("admin")
-    optin = await program(client, admin)
+    optin = await program(client, admin, ["email", "sms"])
     pending = (await ask(client, admin, optin, pii.email()))["contact_id"]
     out = await client.post(
         "/v1/consent-requests",
@@ -63,6 +64,12 @@ async def test_the_hot_path_answers_as_the_full_stack_and_passes_the_rest_throug
     )
     assert out.status_code == 200, out.text
     opted_out = out.json()["contact_id"]
+    # Every write above in the read models, so the two answers of each pair cannot differ by a
+    # projection that moved in between.
+    settled = await client.get(
+        f"/v1/optins/{optin}?min_position={out.headers['ledger-position']}", headers=admin
+    )
+    assert settled.status_code == 200, settled.text
     stranger = str(uuid.uuid4())
     readers = [
         admin,
@@ -137,7 +144,7 @@ async def test_a_database_outage_is_the_full_stacks_503_without_asking_twice(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     admin, service = await auth_headers("admin"), await auth_headers("service")
-    optin = await program(client, admin)
+    optin = await program(client, admin, ["email", "sms"])
     query = f"contact_id={uuid.uuid4()}&optin_id={optin}&channel=email"
     assert (await client.get(f"/v1/consent?{query}", headers=service)).status_code == 200  # key cached
     asked: list[object] = []
