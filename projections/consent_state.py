@@ -140,9 +140,12 @@ _FACTS = (
 )
 
 
-def _joins(contact: str, program: str, channel: str) -> str:
+def _joins(contact: str, program: str, channel: str, *, by_contact: bool = False) -> str:
+    """The joins of the facts; `by_contact`: consent_state found by contact and channel only, the
+    program compared after (see `_MANY`)."""
+    same_program = f"s.optin_id IS NOT DISTINCT FROM {program}" if by_contact else f"s.optin_id = {program}"
     return (
-        f"LEFT JOIN consent_state s ON s.contact_id = {contact} AND s.optin_id = {program} "
+        f"LEFT JOIN consent_state s ON s.contact_id = {contact} AND {same_program} "
         f"AND s.channel = {channel} "
         f"LEFT JOIN channel_optouts o ON o.contact_id = {contact} AND o.channel = {channel} "
         f"LEFT JOIN program_archivals a ON a.optin_id = {program} "
@@ -204,12 +207,18 @@ class Checked(NamedTuple):
     program_known: bool = True
 
 
+# A bulk check compares the program with IS NOT DISTINCT FROM, which no index serves, so its
+# consent_state rows are found by contact and channel (a hash join, or the primary key's prefix).
+# With `=`, the plan PostgreSQL caches for this prepared statement after five runs (estimating ten
+# rows for any unnest of a parameter) probed `consent_state_program` once per item, reading every
+# row of the program each time: 45 ms instead of 5 for 1,000 items of a 2,000-contact program,
+# from the sixth bulk check of a connection on.
 _MANY = (
     f"SELECT q.n, coalesce(q.c, l.contact_id), {_FACTS}, {_KNOWN_PROGRAM.format(program='q.p')} "  # noqa: S608
     "FROM unnest($1::uuid[], $2::bytea[], $3::uuid[], $4::text[]) WITH ORDINALITY "
     "AS q(c, blind_index, p, ch, n) "
     "LEFT JOIN contact_lookup l ON q.c IS NULL AND l.blind_index = q.blind_index "
-    + _joins("coalesce(q.c, l.contact_id)", "q.p", "q.ch")
+    + _joins("coalesce(q.c, l.contact_id)", "q.p", "q.ch", by_contact=True)
 )
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import socket
+import statistics
 import sys
 import time
 import uuid
@@ -146,19 +147,21 @@ async def _load(
         return result
 
 
-async def _bulk_ms(app: Litestar, body: dict[str, Any], headers: dict[str, str]) -> float:
-    """The best of five bulk checks of 1,000 rows, in milliseconds, from sending the request to
-    having the answer's bytes (the client's own JSON encoding and decoding are left out)."""
+async def _bulk_ms(app: Litestar, body: dict[str, Any], headers: dict[str, str]) -> tuple[float, float]:
+    """The best and the median of ten bulk checks of 1,000 rows, in milliseconds, from sending
+    the request to having the answer's bytes (the client's own JSON encoding and decoding are
+    left out). Ten, not five: PostgreSQL plans a prepared statement anew for its first five runs
+    on a connection and may cache a generic plan from the sixth on."""
     content = msgspec.json.encode(body)
     headers = {**headers, "Content-Type": "application/json"}
     async with _serving(app) as url, httpx.AsyncClient(base_url=url) as client:
         timings = []
-        for _ in range(5):
+        for _ in range(10):
             started = time.perf_counter()
             response = await client.post("/v1/consent/check", content=content, headers=headers)
             timings.append(time.perf_counter() - started)
             assert response.status_code == 200, response.text
-        return round(min(timings) * 1000, 2)
+        return round(min(timings) * 1000, 2), round(statistics.median(timings) * 1000, 2)
 
 
 async def run(settings: Settings, seconds: float, connections: int, contacts: int) -> dict[str, Any]:
@@ -185,7 +188,8 @@ async def run(settings: Settings, seconds: float, connections: int, contacts: in
             {"contact_id": str(ids[n % len(ids)]), "optin_id": str(optin), "channel": "email"}
             for n in range(1000)
         ]
-        bulk = await _bulk_ms(create_app(app_settings, run_projections=False), {"items": rows}, headers)
+        bulk_app = create_app(app_settings, run_projections=False)
+        bulk, bulk_median = await _bulk_ms(bulk_app, {"items": rows}, headers)
     return {
         "connections": connections,
         "seconds": seconds,
@@ -197,4 +201,5 @@ async def run(settings: Settings, seconds: float, connections: int, contacts: in
         "baseline_p99_ms": baseline["p99_ms"],
         "errors": service["errors"] + baseline["errors"],
         "bulk_1000_ms": bulk,
+        "bulk_1000_median_ms": bulk_median,
     }
