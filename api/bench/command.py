@@ -23,6 +23,7 @@ from unittest import mock
 import asyncpg
 import msgspec
 from litestar import Litestar, post
+from litestar.params import JSONBody
 
 from adapters.crypto.codes import HmacCodes
 from adapters.postgres.event_store import PostgresEventStore
@@ -85,7 +86,7 @@ def _baseline(dsn: str) -> Litestar:
         await state["pool"].close()
 
     @post("/insert")
-    async def insert(data: _Row) -> dict[str, Any]:
+    async def insert(data: JSONBody[_Row]) -> dict[str, Any]:
         position = await state["pool"].fetchval(
             "INSERT INTO raw_writes (originator_id, originator_version, topic, state) "
             "VALUES ($1, $2, 'bench.written', $3) RETURNING id",
