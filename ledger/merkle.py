@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
-from ledger.chain import ChainRecord, canonical, canonical_bytes
+from ledger.chain import ChainRecord, canonical
 
 Node = tuple[int, int]
 """A perfect subtree: (height, index)."""
@@ -40,13 +39,6 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 def event_leaf(record: ChainRecord) -> bytes:
     """The leaf hash of one stored event: the bytes the chain hashes, as an RFC 9162 leaf."""
     return leaf_hash(canonical(record))
-
-
-def leaf_hashes(rows: Iterable[Sequence[Any]]) -> list[bytes]:
-    """Leaf hashes of stored events given as (position, originator id bytes, version, topic,
-    state, time in epoch microseconds): the follower's hot loop."""
-    sha256 = _sha256
-    return [sha256(b"\x00" + canonical_bytes(*row)).digest() for row in rows]
 
 
 def _split(size: int) -> int:
