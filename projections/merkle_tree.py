@@ -33,16 +33,18 @@ from ledger.tiles import TreeTiles, needed_tiles
 
 log = structlog.get_logger(__name__)
 
-# Each event's leaf hash, SHA-256(0x00 ‖ its canonical record bytes; `ledger.chain`), computed
-# by PostgreSQL from the stored columns: 32 bytes an event cross the wire instead of the whole
-# record, and this process (which may be the one appending) spends ~0.5 µs an event instead of
-# ~4.6 µs hashing in Python. `tests/integration/test_merkle_tree.py` checks the roots against an
-# RFC 9162 implementation over `ledger.chain.canonical` (any topic, any state bytes).
+# Each event's leaf hash, SHA-256(0x00 ‖ its canonical record bytes; `ledger.chain`): the one the
+# append stored with it (migration 100), else computed by PostgreSQL from the stored columns
+# (events from before that migration, or restored from a backup). 32 bytes an event cross the
+# wire, and this process (which may be the one appending) hashes only the tree's interior.
+# `tests/integration/test_merkle_tree.py` checks the roots against an RFC 9162 implementation
+# over `ledger.chain.canonical`, both ways.
 _LEAVES = (
-    "SELECT sha256('\\x00'::bytea || int8send(notification_id) || uuid_send(originator_id) "
-    "|| int8send(originator_version) || int4send(octet_length(convert_to(topic, 'UTF8'))) "
-    "|| convert_to(topic, 'UTF8') || int4send(octet_length(state)) || state "
-    "|| int8send((extract(epoch FROM recorded_at) * 1000000)::bigint)) "
+    "SELECT coalesce(leaf_hash, sha256('\\x00'::bytea || int8send(notification_id) "
+    "|| uuid_send(originator_id) || int8send(originator_version) "
+    "|| int4send(octet_length(convert_to(topic, 'UTF8'))) || convert_to(topic, 'UTF8') "
+    "|| int4send(octet_length(state)) || state "
+    "|| int8send((extract(epoch FROM recorded_at) * 1000000)::bigint))) "
     "FROM events WHERE notification_id > $1 AND notification_id <= $2 ORDER BY notification_id"
 )
 

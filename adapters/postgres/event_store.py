@@ -41,7 +41,7 @@ from ledger.ports import RecordedEvent, StoredEvent
 
 _APPEND = (
     "SELECT head_position, head_hash, written FROM ledger_append_onto("
-    "$1, $2, $3::uuid[], $4::bigint[], $5::text[], $6::bytea[], $7::bytea[], $8)"
+    "$1, $2, $3::uuid[], $4::bigint[], $5::text[], $6::bytea[], $7::bytea[], $8, $9::bytea[])"
 )
 _LOCK_HEAD = "SELECT position, hash FROM ledger_head FOR UPDATE"
 _CONFLICTS = "SELECT ledger_conflicts($1::uuid[], $2::bigint[], $3::int[])"
@@ -82,9 +82,14 @@ class _Batch:
     topics: list[str]
     states: list[bytes]
     hashes: list[bytes]
+    leaves: list[bytes]  # each event's Merkle leaf hash (ledger/merkle.py), stored with it
 
     def arguments(self) -> tuple[object, ...]:
-        return (*self.after, self.ids, self.versions, self.topics, self.states, self.hashes, self.recorded_at)
+        return (
+            *self.after,
+            *(self.ids, self.versions, self.topics, self.states, self.hashes),
+            *(self.recorded_at, self.leaves),
+        )
 
 
 class PostgresEventStore:
@@ -316,7 +321,8 @@ async def read_after(conn: asyncpg.Pool | Connection, position: int, limit: int)
 
 
 def _chain(after: Head, calls: list[_Call]) -> _Batch:
-    """Hash `calls` onto `after` (see ledger/chain.py), stamped with one recording time."""
+    """Hash `calls` onto `after` (see ledger/chain.py), stamped with one recording time; and
+    each event's Merkle leaf (ledger/merkle.py: SHA-256 of 0x00 and the same record bytes)."""
     recorded_at = datetime.now(UTC)
     micros = epoch_micros(recorded_at)
     sha256 = hashlib.sha256
@@ -326,21 +332,21 @@ def _chain(after: Head, calls: list[_Call]) -> _Batch:
     topics: list[str] = []
     states: list[bytes] = []
     hashes: list[bytes] = []
+    leaves: list[bytes] = []
     for call in calls:
         for e in call.events:
             position += 1
-            prev = sha256(
-                prev
-                + canonical_parts(
-                    position, _uuid(e.originator_id), e.originator_version, e.topic, e.state, micros
-                )
-            ).digest()
+            record = canonical_parts(
+                position, _uuid(e.originator_id), e.originator_version, e.topic, e.state, micros
+            )
+            prev = sha256(prev + record).digest()
             ids.append(e.originator_id)
             versions.append(e.originator_version)
             topics.append(e.topic)
             states.append(e.state)
             hashes.append(prev)
-    return _Batch(calls, after, (position, prev), recorded_at, ids, versions, topics, states, hashes)
+            leaves.append(sha256(b"\x00" + record).digest())
+    return _Batch(calls, after, (position, prev), recorded_at, ids, versions, topics, states, hashes, leaves)
 
 
 async def _try_append(conn: Connection, batch: _Batch) -> bool:

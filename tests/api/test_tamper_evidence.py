@@ -30,6 +30,7 @@ from adapters.settings import Settings
 from ledger.audit_export import verify_export
 from ledger.chain import ChainRecord, link
 from ledger.checkpoint import sign_checkpoint
+from ledger.merkle import event_leaf
 from tests.api.test_evidence_api import export, history, run_verifier
 from tests.api.test_serve import free_port, stop, wait_healthy
 
@@ -75,7 +76,8 @@ def monitor(url: str, vkey: str, state: Path) -> subprocess.CompletedProcess[str
 
 
 async def rewrite_and_rechain(dsn: str, position: int) -> None:
-    """What the issue did: edit one event as the table's owner, then recompute every later hash."""
+    """What the issue did: edit one event as the table's owner, then recompute every later hash
+    (and the event's stored leaf hash, as an attacker with the project's code would)."""
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction():
@@ -98,6 +100,9 @@ async def rewrite_and_rechain(dsn: str, position: int) -> None:
             for row in rows:
                 prev = link(prev, ChainRecord(*row))
                 await conn.execute("UPDATE events SET hash = $2 WHERE notification_id = $1", row[0], prev)
+            # and the leaf hash the append stored with the rewritten event (migration 100)
+            leaf = event_leaf(ChainRecord(*rows[0]))
+            await conn.execute("UPDATE events SET leaf_hash = $2 WHERE notification_id = $1", position, leaf)
             await conn.execute("UPDATE ledger_head SET hash = $1", prev)
             await conn.execute("ALTER TABLE events ENABLE TRIGGER events_append_only")
     finally:

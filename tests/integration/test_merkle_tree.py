@@ -3,8 +3,10 @@ the test-only RFC 9162 implementation (tests/rfc9162.py) and the offline verifie
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -20,7 +22,7 @@ from adapters.postgres.merkle_tiles import (
     root_at,
     tree_size,
 )
-from ledger.chain import ChainRecord, canonical
+from ledger.chain import ChainRecord, canonical, canonical_parts, epoch_micros
 from ledger.ports import StoredEvent
 from projections.merkle_tree import MerkleTreeFollower
 from tests import rfc9162
@@ -185,3 +187,30 @@ async def test_a_tree_that_no_longer_extends_the_last_checkpoint_is_not_signed(
     with pytest.raises(checkpoints.ForkError, match="no longer matches checkpoint 20"):
         await checkpoints.sign_at(pool, key, 21)
     assert (await checkpoints.latest(pool)).size == 20  # type: ignore[union-attr]
+
+
+async def test_stored_leaves_are_the_records_leaves_and_events_without_one_are_hashed_in_sql(
+    pool: asyncpg.Pool, store: PostgresEventStore
+) -> None:
+    await append(store, 40)
+    stored = [r[0] for r in await pool.fetch("SELECT leaf_hash FROM events ORDER BY notification_id")]
+    assert stored == [rfc9162.mth([record]) for record in await records(store)]
+    # An event with no stored leaf: appended by the previous version's function (a rolling update).
+    row = await pool.fetchrow("SELECT position, hash FROM ledger_head")
+    assert row is not None
+    head, head_hash = row
+    stream, at = uuid.uuid4(), datetime.now(UTC)
+    state = "tëst".encode() + secrets.token_bytes(9)
+    prev = hashlib.sha256(
+        head_hash + canonical_parts(head + 1, stream, 1, "tëst.old", state, epoch_micros(at))
+    )
+    written = await pool.fetchval(
+        "SELECT written FROM ledger_append_onto($1, $2, $3::uuid[], $4::bigint[], $5::text[], "
+        "$6::bytea[], $7::bytea[], $8)",
+        head, head_hash, [stream], [1], ["tëst.old"], [state], [prev.digest()], at,
+    )  # fmt: skip
+    assert written
+    assert await pool.fetchval("SELECT leaf_hash FROM events WHERE notification_id = $1", head + 1) is None
+    await append(store, 5)
+    await MerkleTreeFollower(pool).catch_up()
+    assert await root_at(pool, 46) == rfc9162.mth(await records(store))
