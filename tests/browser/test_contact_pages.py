@@ -121,5 +121,7 @@ async def test_contact_opts_out_on_the_preferences_page(
         await row.get_by_role("button", name="Opt out of").click()
         await expect(row.locator(".status")).to_have_text("You don't get these")
         assert await consent(api, staff, contact, optin) == "opted_out"
+        # either way, the keyboard's place is kept: the toggle just pressed has focus
+        await expect(row.get_by_role("button", name="Opt in to")).to_be_focused()
     finally:
         await context.close()

@@ -1,9 +1,10 @@
 """ "My preferences": after a code, the contact sees their own address in clear (the one page that
 shows it) and every program on their channel with a toggle that takes effect at once.
 
-A toggle works as a plain form (the answer is the page again, saying what changed) and, with
-htmx, swaps only its row: the button keeps its id, so htmx puts focus back on it, and the page's
-live region says what changed.
+A toggle works as a plain form (the answer is the page again, saying what changed, with focus
+back on the toggle that was pressed) and, with htmx, swaps only its row: the button keeps its id,
+so htmx puts focus back on it, and the page's live region says what changed. htmx settles with no
+delay (base.html), so the swapped-in toggle answers the very next key press as a partial update.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ class PreferencePages(Controller):
             address=address,
             consents=consents,
             notice=notice,
+            focus_toggle=done.optin_id if done else None,
         )
 
     @post("/code", guards=[anyone])
