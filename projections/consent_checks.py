@@ -44,16 +44,6 @@ class Asked(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class CheckItem:
-    """An `Asked` made here."""
-
-    optin_id: UUID
-    channel: Channel
-    contact_id: UUID | None = None
-    address: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class ItemAnswer:
     """The answer to one item: a decision, or why it could not be asked (`field`, `problem`)."""
 
