@@ -58,7 +58,7 @@ class MerkleTreeFollower:
         batch_size: int = 10_000,
         checkpoint_seconds: float = 1.0,
         poll_interval: float = 1.0,
-        min_interval: float = 0.2,
+        min_interval: float = 0.5,
     ) -> None:
         self.pool = pool
         self.signer = signer
@@ -75,18 +75,25 @@ class MerkleTreeFollower:
         await forever(self._follow, "merkle tree follower", availability=availability_of(self.pool))
 
     async def _follow(self) -> None:
+        while True:
+            added = await self.catch_up()
+            wait = await self.checkpoint_if_due() if self.signer else math.inf
+            if added:
+                # Appends are coming: rest a little, then take all that came meanwhile. Rounds
+                # then take hundreds of events at once instead of a few, and no notification
+                # of each commit is listened to (each would wake this process for nothing).
+                await asyncio.sleep(min(self.min_interval, wait))
+            else:
+                await self._until_appended(min(wait, self.poll_interval))
+
+    async def _until_appended(self, timeout: float) -> None:
+        """While the ledger is still: listen for its next append (or `timeout`)."""
         async with self.pool.acquire() as listener:
+            self._wake.clear()
             await listener.add_listener("ledger_events", self._notified)
             try:
-                while True:
-                    self._wake.clear()
-                    await self.catch_up()
-                    wait = await self.checkpoint_if_due() if self.signer else math.inf
-                    # Rest a little before the next round even when woken: under a stream of
-                    # appends, rounds then take hundreds of events at once instead of a few,
-                    # and the tiles they rewrite are not rewritten for every commit.
-                    await asyncio.sleep(min(self.min_interval, wait))
-                    await wait_or_timeout(self._wake, min(wait, self.poll_interval))
+                if not await self.catch_up():  # nothing appended before the listening began
+                    await wait_or_timeout(self._wake, timeout)
             finally:
                 with contextlib.suppress(Exception):  # the connection may be mid-cancellation
                     await listener.remove_listener("ledger_events", self._notified)
@@ -95,12 +102,15 @@ class MerkleTreeFollower:
         self._wake.set()
 
     async def catch_up(self) -> int:
-        """Add batches of leaves until the tree reaches the ledger head; return leaves added."""
+        """Add batches of leaves until the tree reaches the ledger head as it was when called;
+        return leaves added. (Not the head as it moves: under a stream of appends that would
+        be a round every few milliseconds, each rewriting the same partial tiles.)"""
         added = 0
+        target = int(await self.pool.fetchval("SELECT position FROM ledger_head"))
         while True:
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
-                    count = await self._advance(conn)
+                    count = await self._advance(conn, target)
             except BaseException:
                 self._tree = None  # the batch may not have been stored: reload next time
                 raise
@@ -108,12 +118,11 @@ class MerkleTreeFollower:
                 return added
             added += count
 
-    async def _advance(self, conn: Connection) -> int:
+    async def _advance(self, conn: Connection, target: int) -> int:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('projection:' || $1))", TREE)
         await conn.execute("INSERT INTO projection_tracking (name) VALUES ($1) ON CONFLICT DO NOTHING", TREE)
         size = await tree_size(conn)
-        head = int(await conn.fetchval("SELECT position FROM ledger_head"))
-        upto = min(size + self.batch_size, head)
+        upto = min(size + self.batch_size, target)
         if upto <= size:
             return 0
         tree = await self._tree_at(conn, size)

@@ -3,6 +3,8 @@ the test-only RFC 9162 implementation (tests/rfc9162.py) and the offline verifie
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import secrets
 import uuid
@@ -214,3 +216,35 @@ async def test_stored_leaves_are_the_records_leaves_and_events_without_one_are_h
     await append(store, 5)
     await MerkleTreeFollower(pool).catch_up()
     assert await root_at(pool, 46) == rfc9162.mth(await records(store))
+
+
+async def test_a_follower_at_rest_is_woken_by_the_next_append_and_keeps_up_with_a_stream(
+    pool: asyncpg.Pool, store: PostgresEventStore
+) -> None:
+    """At rest the follower listens for the ledger's notification (the poll here is far too slow
+    to explain a prompt tree); while appends stream in it takes them in rounds, and it reaches
+    the head once they stop."""
+    follower = MerkleTreeFollower(pool, poll_interval=60.0, min_interval=0.05)
+    running = asyncio.create_task(follower.run_forever())
+    try:
+        await asyncio.sleep(0.3)  # caught up with nothing: resting, listening
+        await append(store, 1)
+        await until_tree_size(pool, 1, within=5.0)
+        for _ in range(20):  # a stream: the follower works in rounds while it lasts
+            await append(store, 25, per_call=5)
+        head = await store.head()
+        await until_tree_size(pool, head, within=5.0)
+        await asyncio.sleep(0.3)  # at rest again: the next single append wakes it
+        await append(store, 1)
+        await until_tree_size(pool, head + 1, within=5.0)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+
+async def until_tree_size(pool: asyncpg.Pool, size: int, within: float) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while (now := await tree_size(pool)) < size:
+        assert asyncio.get_running_loop().time() < deadline, f"tree at {now}, not {size}"
+        await asyncio.sleep(0.02)
