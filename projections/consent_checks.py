@@ -11,9 +11,8 @@ answered.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -43,8 +42,7 @@ class Asked(Protocol):
     def address(self) -> str | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class ItemAnswer:
+class ItemAnswer(NamedTuple):  # a tuple: a bulk check makes a thousand
     """The answer to one item: a decision, or why it could not be asked (`field`, `problem`)."""
 
     contact_id: UUID | None

@@ -19,7 +19,7 @@ import asyncpg
 from adapters.postgres.pool import Connection
 from ledger.channel_optout import ChannelOptOut
 from ledger.contact import Contact
-from ledger.decision import BEARING_TOPICS, ConsentDecision, ConsentFacts, Mark, decide, fold
+from ledger.decision import BEARING_TOPICS, ConsentDecision, ConsentFacts, Mark, decide_flat, fold
 from ledger.program import Program
 from ledger.vocabulary import Channel
 from projections.projection import Envelope
@@ -156,18 +156,7 @@ def _joins(contact: str, program: str, channel: str, *, by_contact: bool = False
 def _decided(r: Any, at: int = 0) -> ConsentDecision:
     """`decide` on the facts in row `r` from column `at` on (see `_FACTS`)."""
     status = r[at]
-    return decide(
-        ConsentFacts(
-            "unknown" if status is None else status,
-            r[at + 1],
-            r[at + 2],
-            r[at + 3],
-            None,
-            None if r[at + 4] is None else Mark(r[at + 4], r[at + 5]),
-            None if r[at + 6] is None else Mark(r[at + 6], r[at + 7]),
-            None if r[at + 8] is None else Mark(r[at + 8], r[at + 9]),
-        )
-    )
+    return decide_flat("unknown" if status is None else status, *r[at + 1 : at + 10])
 
 
 _ONE = (
