@@ -76,7 +76,7 @@ async def create_pool(
         loop=None,
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
-        reset=_light_reset,
+        reset=light_reset,
         statement_cache_size=statement_cache_size,
         server_settings=server_settings,
         timeout=min(wait, 10.0),  # to connect: a server that does not answer is as good as down
@@ -137,7 +137,7 @@ async def service_pools(
     return pool, background
 
 
-async def _light_reset(conn: asyncpg.Connection) -> None:
+async def light_reset(conn: asyncpg.Connection) -> None:
     """What a released connection needs here, without asyncpg's default reset round trip.
 
     The default (`RESET ALL; UNLISTEN *; CLOSE ALL; advisory unlock all`) costs one more round

@@ -29,8 +29,10 @@ import structlog
 from asyncpg.transaction import Transaction
 
 from adapters import metrics
-from adapters.postgres.pool import Connection
-from adapters.postgres.pool import _light_reset as light_reset  # the primary's: one ROLLBACK at most
+from adapters.postgres.pool import (
+    Connection,
+    light_reset,  # the primary's: one ROLLBACK at most
+)
 from adapters.postgres.replica_connection import GONE, Borrowed, Fallback, ReplicaConnection, ours
 from adapters.postgres.replica_lag import ReplicaLag
 from adapters.postgres.replica_settings import ReadReplicaSettings
