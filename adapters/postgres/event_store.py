@@ -37,6 +37,7 @@ from adapters.postgres.pool import Connection
 from adapters.postgres.waiting_pool import discard
 from ledger.chain import canonical_parts, epoch_micros
 from ledger.errors import ConflictError
+from ledger.merkle import leaf_hash
 from ledger.ports import RecordedEvent, StoredEvent
 
 _APPEND = (
@@ -85,11 +86,8 @@ class _Batch:
     leaves: list[bytes]  # each event's Merkle leaf hash (ledger/merkle.py), stored with it
 
     def arguments(self) -> tuple[object, ...]:
-        return (
-            *self.after,
-            *(self.ids, self.versions, self.topics, self.states, self.hashes),
-            *(self.recorded_at, self.leaves),
-        )
+        rows = (self.ids, self.versions, self.topics, self.states, self.hashes)
+        return (*self.after, *rows, self.recorded_at, self.leaves)
 
 
 class PostgresEventStore:
@@ -345,7 +343,7 @@ def _chain(after: Head, calls: list[_Call]) -> _Batch:
             topics.append(e.topic)
             states.append(e.state)
             hashes.append(prev)
-            leaves.append(sha256(b"\x00" + record).digest())
+            leaves.append(leaf_hash(record))
     return _Batch(calls, after, (position, prev), recorded_at, ids, versions, topics, states, hashes, leaves)
 
 

@@ -26,6 +26,8 @@ from ledger.merkle import (
 from ledger.tiles import HASH_SIZE, TileId, node_slot
 
 TREE = "merkle_tree"
+"""The follower's name in `projection_tracking`: its position is the tree's size."""
+
 LEAF_OF_ROW = (
     "sha256('\\x00'::bytea || int8send(notification_id) || uuid_send(originator_id) "
     "|| int8send(originator_version) || int4send(octet_length(convert_to(topic, 'UTF8'))) "
@@ -34,7 +36,6 @@ LEAF_OF_ROW = (
 )
 """An events row's leaf hash in SQL, SHA-256(0x00 ‖ its canonical record; `ledger.chain`), from
 its stored columns (unqualified, for any query over rows shaped like `events`)."""
-"""The follower's name in `projection_tracking`: its position is the tree's size."""
 
 _NODES = (
     "SELECT q.n, substring(t.nodes FROM q.off + 1 FOR 32) FROM "
