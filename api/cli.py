@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--events", type=int, default=100_000, help="events for `replay`")
     bench.add_argument("--tasks", type=int, default=32, help="concurrent writers or connections")
     bench.add_argument("--contacts", type=int, default=2000, help="contacts for `consent`")
-    bench.add_argument("--rounds", type=int, default=3, help="raw/ledger rounds, alternating, for `append`")
+    bench.add_argument("--rounds", type=int, default=3, help="baseline/service rounds, alternating (append, consent, command)")
     bench.add_argument("--leaves", type=int, default=1_000_000, help="events in the tree for `evidence`")
     bench.add_argument("--rows", type=int, default=1_000_000, help="rows for `import`")
     bench.add_argument("--workers", type=int, default=2, help="processes applying rows for `import`")
@@ -122,11 +122,11 @@ def _bench(args: argparse.Namespace) -> int:
 
         result = run_like_serve(imports.run(settings, args.rows, args.workers))
     elif args.name == "consent":
-        result = run_like_serve(consent.run(settings, args.seconds, args.tasks, args.contacts))
+        result = run_like_serve(consent.run(settings, args.seconds, args.tasks, args.contacts, args.rounds))
     elif args.name == "command":
         from api.bench import command
 
-        result = run_like_serve(command.run(settings, args.seconds, args.tasks))
+        result = run_like_serve(command.run(settings, args.seconds, args.tasks, args.rounds))
     elif args.name == "evidence":
         result = run_like_serve(evidence.run(dsn, args.leaves, args.seconds, args.tasks, role))
     else:

@@ -5,7 +5,8 @@ application drives: register a contact, request consent, confirm it with the cod
 message; every step is a command through the whole stack (authentication, guards, validation,
 aggregates, the event store, the access log), with the projection runner and the outbox worker
 running in the server process as `serve` runs them. The baseline, in the same run on the same
-database, answers a POST with one INSERT of the same row shape as `events`.
+database, answers a POST with one INSERT of the same row shape as `events`. The two take turns
+for `rounds` rounds (`api.bench.rounds`): the ratios are medians of the rounds' ratios.
 
 The one thing not as in production: the six-digit code is fixed for the run, so the load client
 can confirm without reading the dev outbox (a contact would read the message).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import statistics
 import sys
 import uuid
 from typing import Any
@@ -32,6 +34,7 @@ from adapters.postgres.pool import create_pool, light_reset
 from adapters.settings import Settings
 from api.app import create_app
 from api.bench.consent import _scoped, _serving
+from api.bench.rounds import alternate, compare
 from api.bench.scratch import scratch_schema
 from api.composition import compose
 from ledger.program import new_program
@@ -114,29 +117,37 @@ async def _load(app: Litestar, script: str, spec: dict[str, Any], seconds: float
         return json.loads(out)
 
 
-async def run(settings: Settings, seconds: float, connections: int) -> dict[str, Any]:
+async def run(settings: Settings, seconds: float, connections: int, rounds: int = 3) -> dict[str, Any]:
     assert settings.database_url
     async with scratch_schema(settings.database_url, "command") as schema:
         await migrate(settings.database_url, schema=schema)
         dsn = _scoped(settings.database_url, schema)
         optin, api_key = await _populate(settings, dsn)
-        baseline = await _load(_baseline(dsn), "insert", {}, seconds, connections)
         spec = {"headers": {"Authorization": f"Bearer {api_key}"}, "optin_id": str(optin), "code": CODE}
-        with mock.patch.object(HmacCodes, "new", return_value=CODE):
+
+        async def baseline() -> dict[str, Any]:
+            result: dict[str, Any] = await _load(_baseline(dsn), "insert", {}, seconds, connections)
+            return result
+
+        async def service() -> dict[str, Any]:
             app = create_app(msgspec.structs.replace(settings, database_url=dsn))
-            service = await _load(app, "flow", spec, seconds, connections)
+            result: dict[str, Any] = await _load(app, "flow", spec, seconds, connections)
+            return result
+
+        with mock.patch.object(HmacCodes, "new", return_value=CODE):
+            pairs = await alternate(rounds, baseline, service)
+    compared = compare(pairs)
+    failed: dict[str, int] = {}
+    for pair in pairs:
+        for part in pair:
+            for what, n in part["failed"].items():
+                failed[what] = failed.get(what, 0) + n
     return {
         "connections": connections,
         "seconds": seconds,
-        "writes_per_s": service["per_s"],
-        "flows_per_s": service["flows_per_s"],
-        "p50_ms": service["p50_ms"],
-        "p99_ms": service["p99_ms"],
-        "baseline_insert_per_s": baseline["per_s"],
-        "baseline_p50_ms": baseline["p50_ms"],
-        "baseline_p99_ms": baseline["p99_ms"],
-        "ratio": round(service["per_s"] / baseline["per_s"], 3),
-        "p99_ratio": round(service["p99_ms"] / baseline["p99_ms"], 2),
-        "errors": service["errors"] + baseline["errors"],
-        "failed": {**baseline["failed"], **service["failed"]},
+        "writes_per_s": compared.pop("per_s"),
+        "baseline_insert_per_s": compared.pop("baseline_per_s"),
+        "flows_per_s": round(statistics.median(s["flows_per_s"] for _, s in pairs), 1),
+        **compared,
+        "failed": failed,
     }

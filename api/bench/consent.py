@@ -3,7 +3,8 @@
 Both servers run in this process, one at a time, on the same scratch schema; the load comes from
 a separate client process (`api.bench.load`) with 32 keep-alive connections. The baseline answers
 the same query string with one primary-key SELECT on the same table; the service answers through
-its whole stack (authentication, guards, validation, problem details, access log).
+its whole stack (authentication, guards, validation, problem details, access log). The two take
+turns for `rounds` rounds (`api.bench.rounds`): the ratios are medians of the rounds' ratios.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool, light_reset
 from adapters.settings import Settings
 from api.app import create_app
+from api.bench.rounds import alternate, compare
 from api.bench.scratch import scratch_schema
 from api.composition import compose
 from ledger.address import normalise
@@ -133,7 +135,7 @@ async def _serving(app: Litestar) -> AsyncIterator[str]:
 
 async def _load(
     app: Litestar, paths: list[str], headers: dict[str, str], seconds: float, connections: int
-) -> dict[str, float]:
+) -> dict[str, Any]:
     async with _serving(app) as url:
         async with httpx.AsyncClient() as warm:  # one request first, so caches and plans are warm
             await warm.get(url + paths[0], headers=headers)
@@ -144,7 +146,7 @@ async def _load(
             stdout=asyncio.subprocess.PIPE,
         )
         out, _ = await load.communicate(json.dumps({"paths": paths, "headers": headers}).encode())
-        result: dict[str, float] = json.loads(out)
+        result: dict[str, Any] = json.loads(out)
         return result
 
 
@@ -165,7 +167,9 @@ async def _bulk_ms(app: Litestar, body: dict[str, Any], headers: dict[str, str])
         return round(min(timings) * 1000, 2), round(statistics.median(timings) * 1000, 2)
 
 
-async def run(settings: Settings, seconds: float, connections: int, contacts: int) -> dict[str, Any]:
+async def run(
+    settings: Settings, seconds: float, connections: int, contacts: int, rounds: int = 3
+) -> dict[str, Any]:
     assert settings.database_url
     async with scratch_schema(settings.database_url, "consent") as schema:
         await migrate(settings.database_url, schema=schema)
@@ -177,14 +181,15 @@ async def run(settings: Settings, seconds: float, connections: int, contacts: in
         app_settings = msgspec.structs.replace(settings, database_url=dsn, read_replica=replica)
         headers = {"Authorization": f"Bearer {api_key}"}
         query = [f"contact_id={c}&optin_id={optin}&channel=email" for c in ids]
-        baseline = await _load(_baseline(dsn), [f"/check?{q}" for q in query], {}, seconds, connections)
-        service = await _load(
-            create_app(app_settings, run_projections=False),
-            [f"/v1/consent?{q}" for q in query],
-            headers,
-            seconds,
-            connections,
-        )
+
+        async def baseline() -> dict[str, Any]:
+            return await _load(_baseline(dsn), [f"/check?{q}" for q in query], {}, seconds, connections)
+
+        async def service() -> dict[str, Any]:
+            app = create_app(app_settings, run_projections=False)
+            return await _load(app, [f"/v1/consent?{q}" for q in query], headers, seconds, connections)
+
+        compared = compare(await alternate(rounds, baseline, service))
         rows = [
             {"contact_id": str(ids[n % len(ids)]), "optin_id": str(optin), "channel": "email"}
             for n in range(1000)
@@ -194,13 +199,8 @@ async def run(settings: Settings, seconds: float, connections: int, contacts: in
     return {
         "connections": connections,
         "seconds": seconds,
-        "check_per_s": service["per_s"],
-        "baseline_per_s": baseline["per_s"],
-        "ratio": round(service["per_s"] / baseline["per_s"], 3),
-        "p99_ms": service["p99_ms"],
-        "p50_ms": service["p50_ms"],
-        "baseline_p99_ms": baseline["p99_ms"],
-        "errors": service["errors"] + baseline["errors"],
+        "check_per_s": compared.pop("per_s"),
+        **compared,
         "bulk_1000_ms": bulk,
         "bulk_1000_median_ms": bulk_median,
     }

@@ -11,9 +11,10 @@ pytestmark = pytest.mark.integration
 
 
 async def test_bench_command_runs_full_flows_without_errors(settings: Settings) -> None:
-    result = await run(settings, seconds=1.5, connections=4)
+    result = await run(settings, seconds=1.5, connections=4, rounds=2)
     assert result["errors"] == 0, result
     assert result["flows_per_s"] > 0
     assert result["writes_per_s"] >= 4 * result["flows_per_s"] * 0.9  # four writes per flow
     assert result["baseline_insert_per_s"] > 0
     assert 0 < result["p50_ms"] <= result["p99_ms"]
+    assert result["rounds"] == 2 and len(result["ratios_by_round"]) == 2
