@@ -96,7 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--events", type=int, default=100_000, help="events for `replay`")
     bench.add_argument("--tasks", type=int, default=32, help="concurrent writers or connections")
     bench.add_argument("--contacts", type=int, default=2000, help="contacts for `consent`")
-    bench.add_argument("--rounds", type=int, default=3, help="baseline/service rounds, alternating (append, consent, command)")
+    bench.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="baseline/service rounds, alternating (append, consent, command)",
+    )
     bench.add_argument("--leaves", type=int, default=1_000_000, help="events in the tree for `evidence`")
     bench.add_argument("--rows", type=int, default=1_000_000, help="rows for `import`")
     bench.add_argument("--workers", type=int, default=2, help="processes applying rows for `import`")

@@ -7,8 +7,8 @@ are logged when they fail (status >= 400) or are slow (>= `SLOW_MS`).
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 
 import structlog
 from litestar.enums import ScopeType
@@ -32,6 +32,11 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _new_id() -> str:
+    """128 random bits in hex, as `uuid4().hex` spells them, without building a UUID object."""
+    return os.urandom(16).hex()
+
+
 def correlation_and_access_log(app: ASGIApp) -> ASGIApp:
     """Bind `request_id` (from `X-Request-ID` or new) to every log line of the request."""
 
@@ -40,7 +45,7 @@ def correlation_and_access_log(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         given = header(scope, b"x-request-id") or ""
-        request_id = given[:64] if given.isascii() and given.isprintable() and given else uuid.uuid4().hex
+        request_id = given[:64] if given.isascii() and given.isprintable() and given else _new_id()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()

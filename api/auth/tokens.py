@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import secrets
@@ -39,8 +40,10 @@ class InvalidTokenError(ValueError):
     """A token that is malformed, forged, expired, or meant for another audience."""
 
 
+@functools.lru_cache(maxsize=64)
 def derive_key(token_key: bytes, purpose: str) -> bytes:
-    """A key for one purpose only, from the one configured secret (HMAC-SHA256 as a KDF)."""
+    """A key for one purpose only, from the one configured secret (HMAC-SHA256 as a KDF).
+    Kept once derived: it is asked for on every request with an API key or a token."""
     return hmac.new(token_key, b"optin-ledger/" + purpose.encode(), hashlib.sha256).digest()
 
 
