@@ -29,12 +29,18 @@ def _masked(value: Any) -> Any:
     return scrub(str(value))
 
 
+# Fields the logging set-up itself writes (the time, the level, the code's logger name): nothing
+# a request or a contact can put there, so they are not scanned.
+_OWN_FIELDS = frozenset({"timestamp", "level", "logger"})
+
+
 def mask_personal_data(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """structlog processor: mask email addresses and phone numbers in every field."""
     for key, value in event_dict.items():
-        event_dict[key] = _masked(value)
+        if key not in _OWN_FIELDS:
+            event_dict[key] = _masked(value)
     return event_dict
 
 
@@ -80,6 +86,10 @@ def configure_logging(
             renderer,
         ],
     )
+    # What a line never shows, not worked out for each record (the logging HOWTO's optimisations):
+    # the caller's file and line (a walk up the stack), thread, process and multiprocessing names.
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
