@@ -21,7 +21,7 @@ from ledger.message import Sealed
 from ledger.ports import Sealer
 from ledger.program import Program
 from ledger.rendering import Rendered, render
-from ledger.repository import Repository
+from ledger.repository import Repository, Streams
 from ledger.template import (
     MARKETING_KINDS,
     SYSTEM_VARIABLES,
@@ -66,11 +66,29 @@ class Composer:
         self.sealer = sealer
         self.links = links
 
-    async def select(
+    def template_streams(
         self, kind: TemplateKind, channel: Channel, optin_id: UUID | None, template_id: UUID | None = None
-    ) -> Template:
+    ) -> list[UUID]:
+        """The streams `select` chooses from: the template asked for, else the program's own
+        template and the default (read together: one read whichever is chosen)."""
         if template_id is not None:
-            chosen = await self.repository.get(Template, template_id)
+            return [template_id]
+        own = [program_template_id(optin_id, kind, channel)] if optin_id is not None else []
+        return [*own, default_template_id(kind, channel)]
+
+    async def select(
+        self,
+        kind: TemplateKind,
+        channel: Channel,
+        optin_id: UUID | None,
+        template_id: UUID | None = None,
+        read: Streams | None = None,
+    ) -> Template:
+        """`read`: streams the caller has just read, `template_streams` among them."""
+        if read is None:
+            read = await self.repository.read(*self.template_streams(kind, channel, optin_id, template_id))
+        if template_id is not None:
+            chosen = read.get(Template, template_id)
             if chosen.archived:
                 raise InvalidCommandError("the template is archived")
             if chosen.channel != channel:
@@ -79,10 +97,10 @@ class Composer:
                 raise InvalidValueError("the template belongs to another program")
             return chosen
         if optin_id is not None:
-            own = await self.repository.find(Template, program_template_id(optin_id, kind, channel))
+            own = read.find(Template, program_template_id(optin_id, kind, channel))
             if own is not None and not own.archived:
                 return own
-        found = await self.repository.find(Template, default_template_id(kind, channel))
+        found = read.find(Template, default_template_id(kind, channel))
         if found is None:  # before the start-up step recorded the defaults: record this one now
             with contextlib.suppress(ConflictError):
                 await self.repository.save(default_template(kind, channel))
