@@ -67,12 +67,12 @@ class ContactRegistry:
         return await self.register(self.address(channel, text), actor)
 
     async def register(self, address: Address, actor: Actor) -> Registration:
-        index = self.sealer.blind_index(address.value)
-        existing = await self.book.find(index)
-        if existing and await self.repository.store.read_stream(existing):
-            return Registration(existing, False, await self.repository.store.head(), address)
-        candidate = existing or uuid.uuid4()
-        contact_id = candidate if existing else await self.book.claim(index, candidate)
+        # Claimed straight away (no lookup first): a new address, the common case, costs one
+        # round trip; a known one answers with the contact it is bound to, as a lookup would.
+        candidate = uuid.uuid4()
+        contact_id = await self.book.claim(self.sealer.blind_index(address.value), candidate)
+        if contact_id != candidate and await self.repository.store.read_stream(contact_id):
+            return Registration(contact_id, False, await self.repository.store.head(), address)
         key = await self.keys.create(contact_id)
         contact = register_contact(
             contact_id,
