@@ -20,9 +20,10 @@ from ledger.decision import ConsentDecision, bearing_streams
 from ledger.errors import ConflictError, InvalidValueError, NotFoundError
 from ledger.message import Basis, BlockReason, Message, message_id_for, request_message
 from ledger.program import Program
+from ledger.repository import Streams
 from ledger.send_policy import Refusal, consent_in, permit, purpose_of
 from ledger.template import Template, TemplateKind
-from ledger.vocabulary import Actor
+from ledger.vocabulary import CHANNELS, Actor
 
 SENDABLE: frozenset[TemplateKind] = frozenset({"transactional", "promotional", "optin_confirmation"})
 
@@ -84,15 +85,11 @@ class Messaging:
     async def _prepare(
         self, message_id: UUID, request: SendRequest, actor: Actor
     ) -> tuple[Message, _Draft, ConsentDecision]:
-        """The message, its draft, and consent now: the program and contact in one read, then
-        the templates to choose from and the streams that bear on consent in another."""
-        program, contact = await self._program_and_contact(request)
+        """The message, its draft, and consent now, from one read (`_read`)."""
         kind = request.kind or "promotional"
+        read = await self._read(request, kind)
+        program, contact = _program_and_contact(read, request)
         channel = contact.channel
-        read = await self.repository.read(
-            *self.composer.template_streams(kind, channel, program.id, request.template_id),
-            *bearing_streams(contact.id, program.id, channel),
-        )
         template = await self.composer.select(kind, channel, program.id, request.template_id, read)
         if request.kind is not None and template.kind != request.kind:
             raise InvalidValueError(f"the template is a {template.kind} template, not {request.kind}")
@@ -122,16 +119,15 @@ class Messaging:
         now = consent_in(read.events, self.repository.mapper, contact.id, program.id, channel)
         return message, _Draft(program, template, composition), now
 
-    async def _program_and_contact(self, request: SendRequest) -> tuple[Program, Contact]:
-        read = await self.repository.read(request.optin_id, request.contact_id)
-        program = read.get(Program, request.optin_id)
-        contact = read.get(Contact, request.contact_id)
-        contact.require_live()
-        if contact.channel not in program.channels:
-            raise InvalidValueError(f"the program does not use the {contact.channel} channel")
-        if request.kind is None and request.template_id is None:
-            raise InvalidValueError("give a template_id or a kind")
-        return program, contact
+    async def _read(self, request: SendRequest, kind: TemplateKind) -> Streams:
+        """The program, the contact, the templates to choose from and the streams that bear on
+        consent, in one read (one snapshot): the last two for every channel, since which one is
+        the contact's shows only once the contact is read."""
+        streams = [request.optin_id, request.contact_id]
+        for channel in CHANNELS:
+            streams += self.composer.template_streams(kind, channel, request.optin_id, request.template_id)
+            streams += bearing_streams(request.contact_id, request.optin_id, channel)
+        return await self.repository.read(*streams)
 
     async def _decide(
         self, message: Message, draft: _Draft, now: ConsentDecision, request: SendRequest, caller: str
@@ -179,6 +175,17 @@ class Messaging:
             raise ConflictError("this idempotency_key was already used for another message")
         position = await self.repository.store.head()
         return message_id, _outcome(earlier, position, replayed=True)
+
+
+def _program_and_contact(read: Streams, request: SendRequest) -> tuple[Program, Contact]:
+    program = read.get(Program, request.optin_id)
+    contact = read.get(Contact, request.contact_id)
+    contact.require_live()
+    if contact.channel not in program.channels:
+        raise InvalidValueError(f"the program does not use the {contact.channel} channel")
+    if request.kind is None and request.template_id is None:
+        raise InvalidValueError("give a template_id or a kind")
+    return program, contact
 
 
 def _caller(actor: Actor) -> str:
