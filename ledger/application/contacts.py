@@ -90,9 +90,14 @@ class ContactRegistry:
         """The contact's own address in clear (only for the contact themselves, and senders)."""
         contact = await self.repository.get(Contact, contact_id)
         contact.require_live()
-        plaintext = self.sealer.open(await self.keys.get(contact_id), contact.sealed_address)
+        return self.opened_address(contact, await self.keys.get(contact_id))
+
+    def opened_address(self, contact: Contact, key: bytes | None) -> Address:
+        """`address_of` for a contact read and a key fetched by the caller (None: erased)."""
+        contact.require_live()
+        plaintext = self.sealer.open(key, contact.sealed_address)
         if plaintext is None:
-            raise NotFoundError(f"no contact with id {contact_id}")
+            raise NotFoundError(f"no contact with id {contact.id}")
         return Address(contact.channel, plaintext)
 
     async def erase(self, contact_id: UUID, actor: Actor) -> int:
