@@ -9,6 +9,7 @@ preview rendered with every personal value replaced by its `[name]`.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Mapping
 from typing import Protocol
 from uuid import UUID
@@ -35,6 +36,14 @@ from ledger.vocabulary import Channel, Purpose
 _PUBLIC_VARIABLES = frozenset({"program_name", "disclosure", "expires_minutes"})
 MAX_VARIABLES = 50
 MAX_VALUE = 2000
+
+
+@functools.lru_cache(maxsize=256)
+def _preview(channel: Channel, subject: str | None, body: str, masked: tuple[tuple[str, str], ...]) -> str:
+    """What staff see of a message: the same for every message of a template with the same
+    variables (no personal value is in it), so rendered once for them all."""
+    shown = render(channel, subject, body, dict(masked))
+    return shown.text if shown.subject is None else f"Subject: {shown.subject}\n\n{shown.text}"
 
 
 class UnsubscribeLinks(Protocol):
@@ -131,8 +140,7 @@ class Composer:
         body = template.body + suffix
         rendered = render(template.channel, template.subject, body, values)
         masked = {k: v if k in _PUBLIC_VARIABLES else f"[{k}]" for k, v in values.items()}
-        shown = render(template.channel, template.subject, body, masked)
-        preview = shown.text if shown.subject is None else f"Subject: {shown.subject}\n\n{shown.text}"
+        preview = _preview(template.channel, template.subject, body, tuple(sorted(masked.items())))
 
         def seal(text: str | None) -> bytes | None:
             return None if text is None else self.sealer.seal(key, text)
