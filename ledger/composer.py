@@ -9,6 +9,7 @@ preview rendered with every personal value replaced by its `[name]`.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Mapping
 from typing import Protocol
 from uuid import UUID
@@ -21,7 +22,7 @@ from ledger.message import Sealed
 from ledger.ports import Sealer
 from ledger.program import Program
 from ledger.rendering import Rendered, render
-from ledger.repository import Repository
+from ledger.repository import Repository, Streams
 from ledger.template import (
     MARKETING_KINDS,
     SYSTEM_VARIABLES,
@@ -35,6 +36,14 @@ from ledger.vocabulary import Channel, Purpose
 _PUBLIC_VARIABLES = frozenset({"program_name", "disclosure", "expires_minutes"})
 MAX_VARIABLES = 50
 MAX_VALUE = 2000
+
+
+@functools.lru_cache(maxsize=256)
+def _preview(channel: Channel, subject: str | None, body: str, masked: tuple[tuple[str, str], ...]) -> str:
+    """What staff see of a message: the same for every message of a template with the same
+    variables (no personal value is in it), so rendered once for them all."""
+    shown = render(channel, subject, body, dict(masked))
+    return shown.text if shown.subject is None else f"Subject: {shown.subject}\n\n{shown.text}"
 
 
 class UnsubscribeLinks(Protocol):
@@ -66,11 +75,29 @@ class Composer:
         self.sealer = sealer
         self.links = links
 
-    async def select(
+    def template_streams(
         self, kind: TemplateKind, channel: Channel, optin_id: UUID | None, template_id: UUID | None = None
-    ) -> Template:
+    ) -> list[UUID]:
+        """The streams `select` chooses from: the template asked for, else the program's own
+        template and the default (read together: one read whichever is chosen)."""
         if template_id is not None:
-            chosen = await self.repository.get(Template, template_id)
+            return [template_id]
+        own = [program_template_id(optin_id, kind, channel)] if optin_id is not None else []
+        return [*own, default_template_id(kind, channel)]
+
+    async def select(
+        self,
+        kind: TemplateKind,
+        channel: Channel,
+        optin_id: UUID | None,
+        template_id: UUID | None = None,
+        read: Streams | None = None,
+    ) -> Template:
+        """`read`: streams the caller has just read, `template_streams` among them."""
+        if read is None:
+            read = await self.repository.read(*self.template_streams(kind, channel, optin_id, template_id))
+        if template_id is not None:
+            chosen = read.get(Template, template_id)
             if chosen.archived:
                 raise InvalidCommandError("the template is archived")
             if chosen.channel != channel:
@@ -79,10 +106,10 @@ class Composer:
                 raise InvalidValueError("the template belongs to another program")
             return chosen
         if optin_id is not None:
-            own = await self.repository.find(Template, program_template_id(optin_id, kind, channel))
+            own = read.find(Template, program_template_id(optin_id, kind, channel))
             if own is not None and not own.archived:
                 return own
-        found = await self.repository.find(Template, default_template_id(kind, channel))
+        found = read.find(Template, default_template_id(kind, channel))
         if found is None:  # before the start-up step recorded the defaults: record this one now
             with contextlib.suppress(ConflictError):
                 await self.repository.save(default_template(kind, channel))
@@ -113,8 +140,7 @@ class Composer:
         body = template.body + suffix
         rendered = render(template.channel, template.subject, body, values)
         masked = {k: v if k in _PUBLIC_VARIABLES else f"[{k}]" for k, v in values.items()}
-        shown = render(template.channel, template.subject, body, masked)
-        preview = shown.text if shown.subject is None else f"Subject: {shown.subject}\n\n{shown.text}"
+        preview = _preview(template.channel, template.subject, body, tuple(sorted(masked.items())))
 
         def seal(text: str | None) -> bytes | None:
             return None if text is None else self.sealer.seal(key, text)

@@ -84,6 +84,11 @@ class EventStore(Protocol):
         """One stream's events with their ledger positions and times (for `as_of` answers)."""
         ...
 
+    async def read_streams(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[RecordedEvent]]:
+        """Several streams at once, as `read_stream_recorded` reads one: one read (one round trip,
+        one snapshot), every id asked for a key of the answer ([] for a stream with no events)."""
+        ...
+
     async def read_after(self, position: int, limit: int) -> list[RecordedEvent]:
         """Up to `limit` events with `notification_id > position`, in ledger order."""
         ...

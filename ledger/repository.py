@@ -10,9 +10,28 @@ from eventsourcing.domain import Aggregate
 
 from ledger.codec import LedgerMapper
 from ledger.errors import NotFoundError
-from ledger.ports import EventStore
+from ledger.ports import EventStore, RecordedEvent, StoredEvent
 
 A = TypeVar("A", bound=Aggregate)
+
+
+class Streams:
+    """Several streams read at once (`Repository.read`): aggregates replayed from them on demand,
+    and their recorded events (`events`). What one read saw, never kept past the command that made it."""
+
+    def __init__(self, mapper: LedgerMapper, events: dict[UUID, list[RecordedEvent]]) -> None:
+        self.mapper = mapper
+        self.events = events  # stream id → its recorded events, in version order
+
+    def get(self, cls: type[A], aggregate_id: UUID) -> A:
+        """As `Repository.get`, from what was read (`aggregate_id` must be one of the streams)."""
+        return _replay(self.mapper, cls, aggregate_id, [r.stored() for r in self.events[aggregate_id]])
+
+    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        try:
+            return self.get(cls, aggregate_id)
+        except NotFoundError:
+            return None
 
 
 class Repository:
@@ -24,13 +43,11 @@ class Repository:
 
     async def get(self, cls: type[A], aggregate_id: UUID) -> A:
         """Replay one stream into an aggregate; `NotFoundError` when it has no events."""
-        aggregate: A | None = None
-        for stored in await self.store.read_stream(aggregate_id):
-            event = self.mapper.to_domain_event(stored)
-            aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
-        if aggregate is None or not isinstance(aggregate, cls):
-            raise NotFoundError(f"no {cls.__name__.lower()} with id {aggregate_id}")
-        return aggregate
+        return _replay(self.mapper, cls, aggregate_id, await self.store.read_stream(aggregate_id))
+
+    async def read(self, *stream_ids: UUID) -> Streams:
+        """Several streams in one read of the store, to replay aggregates from (`Streams.get`)."""
+        return Streams(self.mapper, await self.store.read_streams(stream_ids))
 
     async def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         """Like `get`, but None when the aggregate does not exist."""
@@ -51,3 +68,13 @@ class Repository:
         aggregate = await self.get(cls, aggregate_id)
         command(aggregate)
         return await self.save(aggregate)
+
+
+def _replay(mapper: LedgerMapper, cls: type[A], aggregate_id: UUID, events: list[StoredEvent]) -> A:
+    aggregate: A | None = None
+    for stored in events:
+        event = mapper.to_domain_event(stored)
+        aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
+    if aggregate is None or not isinstance(aggregate, cls):
+        raise NotFoundError(f"no {cls.__name__.lower()} with id {aggregate_id}")
+    return aggregate

@@ -11,6 +11,7 @@ contact just did (keyword replies, codes, consent receipts) have rules of their 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID
 
@@ -21,7 +22,7 @@ from ledger.codec import LedgerMapper
 from ledger.contact import Contact
 from ledger.decision import ConsentDecision, bearing_streams, decide_at
 from ledger.message import Basis, BlockReason
-from ledger.ports import EventStore
+from ledger.ports import EventStore, RecordedEvent
 from ledger.program import Program
 from ledger.template import TemplateKind
 from ledger.vocabulary import Channel, Purpose
@@ -56,11 +57,25 @@ async def consent_now(
     channel: Channel,
     at: datetime | None = None,
 ) -> ConsentDecision:
-    """The decision for (contact, program, channel) at `at` (now: None), from the ledger's events."""
+    """The decision for (contact, program, channel) at `at` (now: None), from the ledger's events
+    (the streams that bear on it, read at once: one snapshot)."""
+    read = await store.read_streams(bearing_streams(contact_id, optin_id, channel))
+    return consent_in(read, mapper, contact_id, optin_id, channel, at)
+
+
+def consent_in(
+    read: Mapping[UUID, list[RecordedEvent]],
+    mapper: LedgerMapper,
+    contact_id: UUID,
+    optin_id: UUID | None,
+    channel: Channel,
+    at: datetime | None = None,
+) -> ConsentDecision:
+    """`consent_now` folded from streams the caller read itself (every bearing stream among them)."""
     history = [
         (r.notification_id, r.recorded_at, mapper.to_domain_event(r.stored()))
         for stream in bearing_streams(contact_id, optin_id, channel)
-        for r in await store.read_stream_recorded(stream)
+        for r in read[stream]
     ]
     return decide_at(history, at)
 

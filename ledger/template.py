@@ -10,6 +10,7 @@ template of a kind and channel, so no lookup is needed.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from typing import Literal
@@ -54,10 +55,14 @@ MAX_SMS_BODY = 1600  # the longest SMS providers accept (ten segments and more)
 MAX_EMAIL_BODY = 100_000
 
 
+# Both ids are derived (uuid5: a SHA-1 and a UUID, some microseconds) several times a message,
+# for a handful of programs, kinds and channels: derived once each.
+@functools.cache
 def default_template_id(kind: TemplateKind, channel: Channel) -> UUID:
     return uuid.uuid5(_NAMESPACE, f"/templates/default/{kind}/{channel}")
 
 
+@functools.lru_cache(maxsize=1024)
 def program_template_id(optin_id: UUID, kind: TemplateKind, channel: Channel) -> UUID:
     """A program has at most one template per kind and channel: its id says which."""
     return uuid.uuid5(_NAMESPACE, f"/templates/program/{optin_id}/{kind}/{channel}")

@@ -73,9 +73,13 @@ class MessagesProjection:
     topics: frozenset[str] = frozenset({*(c.TOPIC for c in _EVENTS), Contact.Erased.TOPIC})
 
     async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
+        # Timeline rows go in together (one pipelined round trip), before an erasure deletes
+        # the contact's and at the end; nothing else in a batch reads them.
+        timeline: list[tuple[UUID, int, str, datetime, str]] = []
         for envelope in batch:
             event, at, position = envelope.event, envelope.recorded_at, envelope.position
             if isinstance(event, Contact.Erased):
+                await _add_timeline(conn, timeline)
                 await conn.execute(
                     "DELETE FROM message_events WHERE message_id IN "
                     "(SELECT id FROM messages WHERE contact_id = $1)",
@@ -92,14 +96,18 @@ class MessagesProjection:
             else:
                 await _update(conn, event, at, position)
             shown = {k: v for k, v in details(event).items() if k not in ("sealed", "preview", "contact_id")}
-            await conn.execute(
-                "INSERT INTO message_events VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT DO NOTHING",
-                event.originator_id,
-                position,
-                envelope.topic,
-                at,
-                msgspec.json.encode(shown).decode(),
+            timeline.append(
+                (event.originator_id, position, envelope.topic, at, msgspec.json.encode(shown).decode())
             )
+        await _add_timeline(conn, timeline)
+
+
+async def _add_timeline(conn: Connection, rows: list[tuple[UUID, int, str, datetime, str]]) -> None:
+    if rows:
+        await conn.executemany(
+            "INSERT INTO message_events VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT DO NOTHING", rows
+        )
+        rows.clear()
 
 
 async def _update(conn: Connection, event: Any, at: datetime, position: int) -> None:

@@ -69,17 +69,19 @@ class PostgresDataKeys:
         self._wrapper = KeyWrapper(kek)
 
     async def create(self, contact_id: UUID) -> bytes:
-        wrapped = self._wrapper.wrap(secrets.token_bytes(32))
-        await self._pool.execute(
+        key = secrets.token_bytes(32)
+        made = await self._pool.fetchval(
             "INSERT INTO contact_keys (contact_id, wrapped, kek_id) VALUES ($1, $2, $3) "
-            "ON CONFLICT (contact_id) DO NOTHING",
+            "ON CONFLICT (contact_id) DO NOTHING RETURNING true",
             contact_id,
-            wrapped,
+            self._wrapper.wrap(key),
             self._wrapper.kek_id,
         )
-        key = await self.get(contact_id)
-        assert key is not None
-        return key
+        if made:  # ours is the key (one round trip); else the one already there (a racer's)
+            return key
+        kept = await self.get(contact_id)
+        assert kept is not None
+        return kept
 
     async def get(self, contact_id: UUID) -> bytes | None:
         return (await self.get_many([contact_id])).get(contact_id)

@@ -69,6 +69,9 @@ class InMemoryEventStore:
     async def read_stream_recorded(self, originator_id: UUID) -> list[RecordedEvent]:
         return list(self._stream(originator_id))
 
+    async def read_streams(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[RecordedEvent]]:
+        return {_uuid(i): list(self._stream(i)) for i in originator_ids}
+
     async def read_after(self, position: int, limit: int) -> list[RecordedEvent]:
         start = max(position, 0)
         return self._rows[start : start + max(limit, 0)]

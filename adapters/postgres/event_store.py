@@ -288,6 +288,20 @@ class PostgresEventStore:
         )
         return [RecordedEvent(*r) for r in rows]
 
+    async def read_streams(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[RecordedEvent]]:
+        ids = [_uuid(i) for i in originator_ids]
+        found: dict[UUID, list[RecordedEvent]] = {i: [] for i in ids}
+        if not ids:
+            return found
+        rows = await self._pool.fetch(
+            "SELECT notification_id, originator_id, originator_version, topic, state, recorded_at, hash "
+            "FROM events WHERE originator_id = ANY($1::uuid[]) ORDER BY originator_id, originator_version",
+            ids,
+        )
+        for r in rows:
+            found[r[1]].append(RecordedEvent(*r))
+        return found
+
     async def read_after(self, position: int, limit: int) -> list[RecordedEvent]:
         return await read_after(self._pool, position, limit)
 

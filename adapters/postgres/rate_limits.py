@@ -7,7 +7,7 @@ an IP address in clear. Old hits are pruned as they fall out of every window.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 
@@ -19,22 +19,12 @@ class PostgresRateLimiter:
         self._pool = pool
 
     async def hit(self, bucket: str, limit: int, window: timedelta) -> int | None:
-        async with self._pool.acquire() as conn, conn.transaction():
-            # One writer per bucket at a time, so two racing requests cannot both squeeze in.
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", bucket)
-            row = await conn.fetchrow(
-                "SELECT count(*) AS n, min(hit_at) AS oldest FROM rate_limit_hits "
-                "WHERE bucket = $1 AND hit_at > now() - $2::interval",
-                bucket,
-                window,
-            )
-            assert row is not None
-            if row["n"] >= limit:
-                now: datetime = await conn.fetchval("SELECT now()")
-                wait: timedelta = (row["oldest"] + window) - now
-                return max(1, math.ceil(wait.total_seconds()))
-            await conn.execute("INSERT INTO rate_limit_hits (bucket) VALUES ($1)", bucket)
-            return None
+        # One round trip: the function (migration 105) takes the bucket's lock, counts and
+        # records, so two racing requests cannot both squeeze in.
+        wait: float | None = await self._pool.fetchval(
+            "SELECT rate_limit_hit($1, $2, $3::interval)", bucket, limit, window
+        )
+        return None if wait is None else max(1, math.ceil(wait))
 
     async def prune(self, older_than: timedelta) -> int:
         status: str = await self._pool.execute(

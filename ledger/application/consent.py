@@ -17,7 +17,7 @@ import msgspec
 from eventsourcing.domain import Aggregate
 
 from ledger.application.contacts import ContactRegistry
-from ledger.application.email_feedback import released_by_proof
+from ledger.application.email_feedback import proof_streams, released_by_proof
 from ledger.application.evidence import Client, evidence
 from ledger.consent import Consent, Evidence, consent_id, open_consent
 from ledger.contact import Contact
@@ -32,7 +32,7 @@ from ledger.ports import Clock, Codes
 from ledger.program import Program
 from ledger.repository import Repository
 from ledger.verification import Attempt, Verification, issue_verification
-from ledger.vocabulary import Action, Actor, ConsentStatus, Source, checked_text
+from ledger.vocabulary import CHANNELS, Action, Actor, ConsentStatus, Source, checked_text
 
 __all__ = ["Client", "ConsentFlows", "Result", "on_behalf_source"]
 
@@ -59,6 +59,14 @@ def on_behalf_source(actor: Actor) -> Source:
     return "app" if actor.kind == "api_key" else "admin"
 
 
+def _ended_request(verification: Verification, outcome: Attempt) -> UUID | None:
+    """The consent stream whose pending request this attempt ends (confirmed, or its code never
+    usable now), if the verification was sent for one."""
+    if verification.optin_id is None or outcome not in (Attempt.CONFIRMED, Attempt.LOCKED, Attempt.EXPIRED):
+        return None
+    return consent_id(verification.contact_id, verification.optin_id, verification.channel)
+
+
 class ConsentFlows:
     def __init__(self, repository: Repository, registry: ContactRegistry, codes: Codes, clock: Clock) -> None:
         self.repository = repository
@@ -70,10 +78,9 @@ class ConsentFlows:
         self, contact_id: UUID, optin_id: UUID, action: Action, actor: Actor, client: Client
     ) -> Result:
         """Staff or an application ask; the contact decides with the code we send."""
-        program, contact = await self._program_and_contact(optin_id, contact_id)
+        program, contact, consent = await self._load(optin_id, contact_id)
         key = await self._key(contact_id)
         verification = self._issue(contact, key, actor, optin_id=optin_id, action=action)
-        consent = await self._consent(contact, optin_id)
         shown = program if action == "opt_in" else None
         consent.request(
             action,
@@ -92,17 +99,16 @@ class ConsentFlows:
         verification = await self.repository.get(Verification, verification_id)
         outcome = verification.attempt(self.codes.hash(verification_id, code), self.clock.now())
         changed: list[Aggregate] = [verification]
-        if outcome is Attempt.CONFIRMED:  # the address is proven: bounces no longer hold it back
-            changed += await released_by_proof(self.repository, verification, self.clock.now())
+        proven = outcome is Attempt.CONFIRMED  # the address is proven: bounces no longer hold it back
+        asked = _ended_request(verification, outcome)
+        read = await self.repository.read(
+            *(proof_streams(verification) if proven else ()), *([asked] if asked else ())
+        )
+        if proven:
+            changed += released_by_proof(read, verification, self.clock.now())
         consent = None
-        if verification.optin_id is not None and outcome in (
-            Attempt.CONFIRMED,
-            Attempt.LOCKED,
-            Attempt.EXPIRED,
-        ):
-            consent = await self.repository.get(
-                Consent, consent_id(verification.contact_id, verification.optin_id, verification.channel)
-            )
+        if asked is not None:
+            consent = read.get(Consent, asked)
             if outcome is Attempt.CONFIRMED:
                 await self._decide(consent, verification, client, relay)
             else:  # the code can never be used now: the request it carried ends undecided
@@ -146,11 +152,10 @@ class ConsentFlows:
         is refused if the program's text changed since, so the evidence never names a text the
         contact did not see.
         """
-        program, contact = await self._program_and_contact(optin_id, contact_id)
+        program, _, consent = await self._load(optin_id, contact_id)
         if action == "opt_in" and shown_version is not None and shown_version != program.disclosure_version:
             raise DisclosureChangedError("the program's disclosure text changed; read the new text")
         key = await self._key(contact_id)
-        consent = await self._consent(contact, optin_id)
         actor = Actor(kind="contact", id=str(contact_id))
         target: ConsentStatus = "opted_in" if action == "opt_in" else "opted_out"
         if consent.status == target:
@@ -170,9 +175,8 @@ class ConsentFlows:
         button): at once, no code; the evidence names the actor, `admin` or `app`, and the reason."""
         if reason is not None:  # sealed, a blank reason would pass as one
             checked_text(reason, "reason", max_length=500, multiline=True)
-        _, contact = await self._program_and_contact(optin_id, contact_id, allow_archived=True)
+        _, _, consent = await self._load(optin_id, contact_id, allow_archived=True)
         key = await self._key(contact_id)
-        consent = await self._consent(contact, optin_id)
         consent.withdraw(self._evidence(key, actor, on_behalf_source(actor), client, reason=reason))
         return Result(await self.repository.save(consent), consent.status, contact_id=contact_id)
 
@@ -204,21 +208,22 @@ class ConsentFlows:
         else:
             consent.withdraw(proof)
 
-    async def _program_and_contact(
+    async def _load(
         self, optin_id: UUID, contact_id: UUID, *, allow_archived: bool = False
-    ) -> tuple[Program, Contact]:
-        program = await self.repository.get(Program, optin_id)
+    ) -> tuple[Program, Contact, Consent]:
+        """The program, the contact and their consent, in one read: the contact's consent stream
+        is read for every channel, since which one is the contact's shows only once it is read."""
+        consents = {channel: consent_id(contact_id, optin_id, channel) for channel in CHANNELS}
+        read = await self.repository.read(optin_id, contact_id, *consents.values())
+        program = read.get(Program, optin_id)
         if program.archived and not allow_archived:
             raise InvalidCommandError("the program is archived")
-        contact = await self.repository.get(Contact, contact_id)
+        contact = read.get(Contact, contact_id)
         contact.require_live()
         if contact.channel not in program.channels:
             raise InvalidValueError(f"the program does not use the {contact.channel} channel")
-        return program, contact
-
-    async def _consent(self, contact: Contact, optin_id: UUID) -> Consent:
-        found = await self.repository.find(Consent, consent_id(contact.id, optin_id, contact.channel))
-        return found or open_consent(contact.id, optin_id, contact.channel)
+        consent = read.find(Consent, consents[contact.channel])
+        return program, contact, consent or open_consent(contact.id, optin_id, contact.channel)
 
     async def _key(self, contact_id: UUID) -> bytes:
         key = await self.registry.keys.get(contact_id)

@@ -67,12 +67,12 @@ class ContactRegistry:
         return await self.register(self.address(channel, text), actor)
 
     async def register(self, address: Address, actor: Actor) -> Registration:
-        index = self.sealer.blind_index(address.value)
-        existing = await self.book.find(index)
-        if existing and await self.repository.store.read_stream(existing):
-            return Registration(existing, False, await self.repository.store.head(), address)
-        candidate = existing or uuid.uuid4()
-        contact_id = candidate if existing else await self.book.claim(index, candidate)
+        # Claimed straight away (no lookup first): a new address, the common case, costs one
+        # round trip; a known one answers with the contact it is bound to, as a lookup would.
+        candidate = uuid.uuid4()
+        contact_id = await self.book.claim(self.sealer.blind_index(address.value), candidate)
+        if contact_id != candidate and await self.repository.store.read_stream(contact_id):
+            return Registration(contact_id, False, await self.repository.store.head(), address)
         key = await self.keys.create(contact_id)
         contact = register_contact(
             contact_id,
@@ -90,9 +90,14 @@ class ContactRegistry:
         """The contact's own address in clear (only for the contact themselves, and senders)."""
         contact = await self.repository.get(Contact, contact_id)
         contact.require_live()
-        plaintext = self.sealer.open(await self.keys.get(contact_id), contact.sealed_address)
+        return self.opened_address(contact, await self.keys.get(contact_id))
+
+    def opened_address(self, contact: Contact, key: bytes | None) -> Address:
+        """`address_of` for a contact read and a key fetched by the caller (None: erased)."""
+        contact.require_live()
+        plaintext = self.sealer.open(key, contact.sealed_address)
         if plaintext is None:
-            raise NotFoundError(f"no contact with id {contact_id}")
+            raise NotFoundError(f"no contact with id {contact.id}")
         return Address(contact.channel, plaintext)
 
     async def erase(self, contact_id: UUID, actor: Actor) -> int:

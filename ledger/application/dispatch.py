@@ -25,14 +25,17 @@ from ledger.application.channel_preferences import ChannelPreferences
 from ledger.application.contacts import ContactRegistry
 from ledger.composer import Composer
 from ledger.consent import Evidence
+from ledger.contact import Contact
+from ledger.decision import bearing_streams
 from ledger.errors import ConflictError, InvalidValueError, NotFoundError
 from ledger.masking import scrub
 from ledger.message import Basis, Message, code_message_id, request_message
 from ledger.ports import Clock, Job, OutboxQueue, Outgoing, Sender, SendError
 from ledger.program import Program
 from ledger.quiet_hours import QuietHours
+from ledger.repository import Streams
 from ledger.send_failure import Failure
-from ledger.send_policy import Refusal, consent_now, still_allowed
+from ledger.send_policy import Refusal, consent_in, still_allowed
 from ledger.template import TemplateKind
 from ledger.verification import CODE_TTL, Verification
 from ledger.vocabulary import SYSTEM, Actor, Channel
@@ -98,8 +101,9 @@ class Dispatcher:
         if message.retry_at is not None and message.retry_at > now:  # the outbox table lags the ledger
             await self.queue.hold(job.message_id, message.retry_at)
             return
-        refusal = await self._recheck(message, now)
-        outgoing = None if refusal else await self._outgoing(message)
+        read = await self._read(message)
+        refusal = self._recheck(message, read, now)
+        outgoing = None if refusal else await self._outgoing(message, read)
         if refusal or outgoing is None:
             message.cancel(refusal.reason if refusal else "contact_erased", now)
             await self._record(message, now + LATER)
@@ -184,9 +188,9 @@ class Dispatcher:
 
     async def _code_message(self, verification_id: UUID) -> Message | None:
         """Render a verification's code into its message (an opt-in invite when it carries one)."""
-        stream = await self.repository.store.read_stream(verification_id)
-        issued = self.repository.mapper.to_domain_event(stream[0])
-        verification = await self.repository.get(Verification, verification_id)
+        read = await self.repository.read(verification_id)
+        verification = read.get(Verification, verification_id)
+        issued = self.repository.mapper.to_domain_event(read.events[verification_id][0].stored())
         if not isinstance(issued, Verification.Created) or not verification.open:
             return None
         if self.clock.now() >= verification.expires_at:
@@ -197,12 +201,14 @@ class Dispatcher:
             return None
         invite = verification.optin_id is not None and verification.action == "opt_in"
         kind: TemplateKind = "optin_invite" if invite else "verification_code"
-        program = (
-            await self.repository.find(Program, verification.optin_id) if verification.optin_id else None
+        optin, channel = verification.optin_id, verification.channel
+        read = await self.repository.read(
+            *([optin] if optin else []), *self.composer.template_streams(kind, channel, optin)
         )
-        system = self.composer.system_variables(verification.contact_id, verification.channel, program)
+        program = read.find(Program, optin) if optin else None
+        system = self.composer.system_variables(verification.contact_id, channel, program)
         system |= {"code": code, "expires_minutes": str(int(CODE_TTL.total_seconds() // 60))}
-        template = await self.composer.select(kind, verification.channel, verification.optin_id)
+        template = await self.composer.select(kind, channel, optin, read=read)
         try:
             composed = self.composer.compose(
                 template, key=key, purpose="transactional", variables={}, system=system
@@ -232,26 +238,30 @@ class Dispatcher:
         )
         return message
 
-    async def _recheck(self, message: Message, now: datetime) -> Refusal | None:
+    async def _read(self, message: Message) -> Streams:
+        """What the last checks read, at once: the code's verification, if the message carries
+        one, and the streams that bear on consent (the contact's among them)."""
+        assert message.basis is not None
+        code = message.basis.verification_id
+        bearing = bearing_streams(message.contact_id, message.optin_id, message.channel)
+        return await self.repository.read(*([code] if code is not None else []), *bearing)
+
+    def _recheck(self, message: Message, read: Streams, now: datetime) -> Refusal | None:
         assert message.basis is not None
         if message.basis.verification_id is not None:
-            verification = await self.repository.get(Verification, message.basis.verification_id)
+            verification = read.get(Verification, message.basis.verification_id)
             if not verification.open or now >= verification.expires_at:
                 return Refusal(reason="code_closed")  # type: ignore[arg-type]
-        current = await consent_now(
-            self.repository.store,
-            self.repository.mapper,
-            message.contact_id,
-            message.optin_id,
-            message.channel,
+        current = consent_in(
+            read.events, self.repository.mapper, message.contact_id, message.optin_id, message.channel
         )
         return still_allowed(message.purpose, message.channel, message.basis, current)
 
-    async def _outgoing(self, message: Message) -> Outgoing | None:
+    async def _outgoing(self, message: Message, read: Streams) -> Outgoing | None:
         registry = self.registry
         key = await registry.keys.get(message.contact_id)
         try:
-            address = await registry.address_of(message.contact_id)
+            address = registry.opened_address(read.get(Contact, message.contact_id), key)
         except NotFoundError:
             return None
         sealed = message.sealed

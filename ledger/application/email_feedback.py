@@ -36,7 +36,7 @@ from ledger.mailbox import BounceKind, Mailbox, Via, mailbox_id, open_mailbox
 from ledger.message import Message
 from ledger.ports import Clock
 from ledger.program import Program
-from ledger.repository import Repository
+from ledger.repository import Streams
 from ledger.verification import Verification
 from ledger.vocabulary import Actor
 
@@ -183,35 +183,40 @@ class EmailFeedback:
         return found or open_consent(contact_id, optin_id, "email")
 
 
-async def released_by_proof(
-    repository: Repository, verification: Verification, at: datetime
-) -> list[Aggregate]:
+def proof_streams(verification: Verification) -> list[UUID]:
+    """The streams `released_by_proof` needs read: the email opt-out and the mailbox, on email."""
+    if verification.channel != "email":
+        return []
+    return [channel_optout_id(verification.contact_id, "email"), mailbox_id(verification.contact_id)]
+
+
+def released_by_proof(read: Streams, verification: Verification, at: datetime) -> list[Aggregate]:
     """When a contact confirms a code on email: lift a suppression that bounces put in force (and
     forget past soft bounces). An opt-out the contact asked for stays. Returned unsaved, for the
-    caller to append with the confirmation."""
+    caller to append with the confirmation. `read`: the `proof_streams`, just read."""
     if verification.channel != "email":
         return []
     contact_id = verification.contact_id
     changed: list[Aggregate] = []
-    optout = await repository.find(ChannelOptOut, channel_optout_id(contact_id, "email"))
-    if optout is not None and optout.opted_out and await _suppressed_by_bounce(repository, optout.id):
+    optout = read.find(ChannelOptOut, channel_optout_id(contact_id, "email"))
+    if optout is not None and optout.opted_out and _suppressed_by_bounce(read, optout.id):
         proof = Evidence(
             actor=Actor(kind="contact", id=str(contact_id)), source="web", verification_id=verification.id
         )
         optout.resubscribe(proof)
         changed.append(optout)
-    mailbox = await repository.find(Mailbox, mailbox_id(contact_id))
+    mailbox = read.find(Mailbox, mailbox_id(contact_id))
     if mailbox is not None and mailbox.soft_bounces:
         mailbox.clear(verification.id, at)
         changed.append(mailbox)
     return changed
 
 
-async def _suppressed_by_bounce(repository: Repository, optout_id: UUID) -> bool:
+def _suppressed_by_bounce(read: Streams, optout_id: UUID) -> bool:
     """Whether the channel opt-out in force was put there by bounces (its latest opt-out's source)."""
     source = None
-    for stored in await repository.store.read_stream(optout_id):
-        event = repository.mapper.to_domain_event(stored)
+    for recorded in read.events[optout_id]:
+        event = read.mapper.to_domain_event(recorded.stored())
         if isinstance(event, ChannelOptOut.OptedOut):
             source = event.evidence.source
     return source == "bounce"

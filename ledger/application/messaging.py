@@ -16,13 +16,14 @@ from ledger.application.consent import Client, ConsentFlows
 from ledger.application.guardrails import Guardrails
 from ledger.composer import Composer, Composition, check_variables
 from ledger.contact import Contact
-from ledger.decision import ConsentDecision
+from ledger.decision import ConsentDecision, bearing_streams
 from ledger.errors import ConflictError, InvalidValueError, NotFoundError
 from ledger.message import Basis, BlockReason, Message, message_id_for, request_message
 from ledger.program import Program
-from ledger.send_policy import Refusal, consent_now, permit, purpose_of
+from ledger.repository import Streams
+from ledger.send_policy import Refusal, consent_in, permit, purpose_of
 from ledger.template import Template, TemplateKind
-from ledger.vocabulary import Actor
+from ledger.vocabulary import CHANNELS, Actor
 
 SENDABLE: frozenset[TemplateKind] = frozenset({"transactional", "promotional", "optin_confirmation"})
 
@@ -81,16 +82,15 @@ class Messaging:
         message.divert(invited.verification_id)
         return await self._save(message, request, caller)
 
-    async def _prepare(self, message_id: UUID, request: SendRequest, actor: Actor) -> tuple[Message, _Draft]:
-        program = await self.repository.get(Program, request.optin_id)
-        contact = await self.repository.get(Contact, request.contact_id)
-        contact.require_live()
-        if contact.channel not in program.channels:
-            raise InvalidValueError(f"the program does not use the {contact.channel} channel")
-        if request.kind is None and request.template_id is None:
-            raise InvalidValueError("give a template_id or a kind")
+    async def _prepare(
+        self, message_id: UUID, request: SendRequest, actor: Actor
+    ) -> tuple[Message, _Draft, ConsentDecision]:
+        """The message, its draft, and consent now, from one read (`_read`)."""
         kind = request.kind or "promotional"
-        template = await self.composer.select(kind, contact.channel, program.id, request.template_id)
+        read = await self._read(request, kind)
+        program, contact = _program_and_contact(read, request)
+        channel = contact.channel
+        template = await self.composer.select(kind, channel, program.id, request.template_id, read)
         if request.kind is not None and template.kind != request.kind:
             raise InvalidValueError(f"the template is a {template.kind} template, not {request.kind}")
         if template.kind not in SENDABLE:
@@ -102,21 +102,32 @@ class Messaging:
         if key is None:
             raise NotFoundError(f"no contact with id {contact.id}")
         purpose = purpose_of(template.kind, program.purpose)
-        system = self.composer.system_variables(contact.id, contact.channel, program)
+        system = self.composer.system_variables(contact.id, channel, program)
         composition = self.composer.compose(
             template, key=key, purpose=purpose, variables=request.variables, system=system
         )
         message = request_message(
             message_id,
             contact_id=contact.id,
-            channel=contact.channel,
+            channel=channel,
             kind=template.kind,
             purpose=purpose,
             optin_id=program.id,
             idempotency_key=request.idempotency_key,
             actor=actor,
         )
-        return message, _Draft(program, template, composition)
+        now = consent_in(read.events, self.repository.mapper, contact.id, program.id, channel)
+        return message, _Draft(program, template, composition), now
+
+    async def _read(self, request: SendRequest, kind: TemplateKind) -> Streams:
+        """The program, the contact, the templates to choose from and the streams that bear on
+        consent, in one read (one snapshot): the last two for every channel, since which one is
+        the contact's shows only once the contact is read."""
+        streams = [request.optin_id, request.contact_id]
+        for channel in CHANNELS:
+            streams += self.composer.template_streams(kind, channel, request.optin_id, request.template_id)
+            streams += bearing_streams(request.contact_id, request.optin_id, channel)
+        return await self.repository.read(*streams)
 
     async def _decide(
         self, message: Message, draft: _Draft, now: ConsentDecision, request: SendRequest, caller: str
@@ -151,15 +162,7 @@ class Messaging:
         message_id, replay = await self._replay(request, caller)
         if replay is not None:
             return replay
-        message, draft = await self._prepare(message_id, request, actor)
-        now = await consent_now(
-            self.repository.store,
-            self.repository.mapper,
-            message.contact_id,
-            request.optin_id,
-            message.channel,
-        )
-        return message, draft, now
+        return await self._prepare(message_id, request, actor)
 
     async def _replay(self, request: SendRequest, caller: str) -> tuple[UUID, SendOutcome | None]:
         if request.idempotency_key is None:
@@ -172,6 +175,17 @@ class Messaging:
             raise ConflictError("this idempotency_key was already used for another message")
         position = await self.repository.store.head()
         return message_id, _outcome(earlier, position, replayed=True)
+
+
+def _program_and_contact(read: Streams, request: SendRequest) -> tuple[Program, Contact]:
+    program = read.get(Program, request.optin_id)
+    contact = read.get(Contact, request.contact_id)
+    contact.require_live()
+    if contact.channel not in program.channels:
+        raise InvalidValueError(f"the program does not use the {contact.channel} channel")
+    if request.kind is None and request.template_id is None:
+        raise InvalidValueError("give a template_id or a kind")
+    return program, contact
 
 
 def _caller(actor: Actor) -> str:

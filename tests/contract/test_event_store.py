@@ -78,6 +78,18 @@ class EventStoreContract:
         assert [e.originator_version for e in await subject.read_stream(stream)] == [1, 2]
         assert [r.notification_id for r in await subject.read_stream_recorded(stream)] == [2, 1]
 
+    async def test_several_streams_read_at_once_as_each_alone(self, subject: EventStore) -> None:
+        a, b, empty = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        await subject.append([ev(b, 2), ev(a, 1)])
+        await subject.append([ev(b, 1), ev(a, 2, b"second")])
+        read = await subject.read_streams([empty, b, a, b])
+        assert set(read) == {a, b, empty}
+        assert read[a] == await subject.read_stream_recorded(a)
+        assert read[b] == await subject.read_stream_recorded(b)
+        assert [r.originator_version for r in read[b]] == [1, 2]
+        assert read[empty] == []
+        assert await subject.read_streams([]) == {}
+
     async def test_a_version_already_stored_conflicts_and_changes_nothing(self, subject: EventStore) -> None:
         stream = uuid.uuid4()
         await subject.append([ev(stream, 1, b'{"first":true}')])
