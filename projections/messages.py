@@ -6,6 +6,7 @@ the sealed body or variables. A contact's messages go when the contact is erased
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -73,13 +74,13 @@ class MessagesProjection:
     topics: frozenset[str] = frozenset({*(c.TOPIC for c in _EVENTS), Contact.Erased.TOPIC})
 
     async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
-        # Timeline rows go in together (one pipelined round trip), before an erasure deletes
-        # the contact's and at the end; nothing else in a batch reads them.
-        timeline: list[tuple[UUID, int, str, datetime, str]] = []
+        # A batch's rows go in together (one pipelined round trip a kind), before an erasure
+        # deletes the contact's and at the end; nothing else in a batch reads them.
+        changes = _Changes()
         for envelope in batch:
             event, at, position = envelope.event, envelope.recorded_at, envelope.position
             if isinstance(event, Contact.Erased):
-                await _add_timeline(conn, timeline)
+                await changes.write(conn)
                 await conn.execute(
                     "DELETE FROM message_events WHERE message_id IN "
                     "(SELECT id FROM messages WHERE contact_id = $1)",
@@ -88,42 +89,61 @@ class MessagesProjection:
                 await conn.execute("DELETE FROM messages WHERE contact_id = $1", event.originator_id)
                 continue
             if isinstance(event, Message.Created):
-                await conn.execute(
-                    _INSERT, event.originator_id, event.contact_id, event.channel, event.kind, event.purpose,
+                changes.created.append((
+                    event.originator_id, event.contact_id, event.channel, event.kind, event.purpose,
                     event.optin_id, event.idempotency_key, msgspec.json.encode(event.actor).decode(), at,
                     position,
-                )  # fmt: skip
+                ))  # fmt: skip
             else:
-                await _update(conn, event, at, position)
+                update = {
+                    "updated_at": at,
+                    "position": position,
+                    "status": _STATUS[type(event)],
+                    **_changes(event),
+                }
+                changes.updated.setdefault(event.originator_id, {}).update(update)
             shown = {k: v for k, v in details(event).items() if k not in ("sealed", "preview", "contact_id")}
-            timeline.append(
+            changes.timeline.append(
                 (event.originator_id, position, envelope.topic, at, msgspec.json.encode(shown).decode())
             )
-        await _add_timeline(conn, timeline)
+        await changes.write(conn)
 
 
-async def _add_timeline(conn: Connection, rows: list[tuple[UUID, int, str, datetime, str]]) -> None:
-    if rows:
-        await conn.executemany(
-            "INSERT INTO message_events VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT DO NOTHING", rows
-        )
-        rows.clear()
+class _Changes:
+    """Messages created, the columns each message's later events set (the last value of each
+    stands, as when they are applied one by one), and timeline rows, not yet written. Written
+    in that order: a message's events all follow its creation."""
+
+    def __init__(self) -> None:
+        self.created: list[tuple[Any, ...]] = []
+        self.updated: dict[UUID, dict[str, Any]] = {}
+        self.timeline: list[tuple[UUID, int, str, datetime, str]] = []
+
+    async def write(self, conn: Connection) -> None:
+        if self.created:
+            await conn.executemany(_INSERT, self.created)
+        shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for message_id, columns in self.updated.items():
+            names = tuple(sorted(columns))
+            shapes.setdefault(names, []).append((message_id, *(columns[n] for n in names)))
+        for names, rows in shapes.items():
+            await conn.executemany(_update(names), rows)
+        if self.timeline:
+            await conn.executemany(
+                "INSERT INTO message_events VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT DO NOTHING",
+                self.timeline,
+            )
+        self.created, self.updated, self.timeline = [], {}, []
 
 
-async def _update(conn: Connection, event: Any, at: datetime, position: int) -> None:
-    changes = {"status": _STATUS[type(event)], **_changes(event)}
-    names = list(changes)
+@functools.cache
+def _update(names: tuple[str, ...]) -> str:
+    """The UPDATE setting `names` ($2 on) of message $1 (names are constants: safe in SQL)."""
     assignments = ", ".join(
         f"{name} = ${i}::jsonb" if name in ("basis", "sms") else f"{name} = ${i}"
-        for i, name in enumerate(names, start=4)
+        for i, name in enumerate(names, start=2)
     )
-    await conn.execute(
-        f"UPDATE messages SET updated_at = $2, position = $3, {assignments} WHERE id = $1",  # noqa: S608
-        event.originator_id,
-        at,
-        position,
-        *changes.values(),
-    )
+    return f"UPDATE messages SET {assignments} WHERE id = $1"  # noqa: S608
 
 
 class MessageEvent(msgspec.Struct, frozen=True, kw_only=True):

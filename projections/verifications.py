@@ -36,55 +36,76 @@ class VerificationsProjection:
     )
 
     async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
-        created: list[tuple[Any, ...]] = []
+        changes = _Changes()
         for envelope in batch:
-            event = envelope.event
-            if isinstance(event, Verification.Created):
-                created.append(
-                    (
-                        event.originator_id,
-                        event.contact_id,
-                        event.channel,
-                        event.optin_id,
-                        event.action,
-                        "open",
-                        0,
-                        event.timestamp,
-                        event.expires_at,
-                        None,
-                        envelope.position,
-                    )
-                )
-                continue
-            await _insert(conn, created)
-            created = []
-            if isinstance(event, Contact.Erased):
-                await conn.execute("DELETE FROM verifications WHERE contact_id = $1", event.originator_id)
-            elif isinstance(event, Verification.Failed):
-                await conn.execute(
-                    "UPDATE verifications SET failures = $2, position = $3 WHERE id = $1",
-                    event.originator_id,
-                    event.attempt,
-                    envelope.position,
-                )
+            changes.add(envelope)
+        await changes.write(conn)
+
+
+_INSERT = (
+    "INSERT INTO verifications VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+    "ON CONFLICT (id) DO NOTHING"
+)
+_UPDATE = (
+    "UPDATE verifications v SET failures = coalesce(u.failures, v.failures), "
+    "status = coalesce(u.status, v.status), "
+    "decided_at = CASE WHEN u.status IS NULL THEN v.decided_at ELSE u.decided_at END, position = u.position "
+    "FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::bigint[]) "
+    "AS u(id, failures, status, decided_at, position) WHERE v.id = u.id AND v.position < u.position"
+)
+_STATE, _FAILURES, _DECIDED, _POSITION = 5, 6, 9, 10  # columns of a row as inserted
+
+
+class _Changes:
+    """A batch's changes to the verifications, netted in memory and written in a few statements.
+
+    Written as the erasures' deletes, then the codes issued in the batch (as they stand at its
+    end: their failures and decisions folded into the row), then one update of the codes issued
+    before it, which gives what applying the events one by one gives: a code is issued once and
+    every later event of it follows; an erasure deletes its contact's codes in the database and
+    drops those issued earlier in the batch; an update reaches a row only if it was there at the
+    update's position (`v.position < u.position`: a code issued later has its own position).
+    """
+
+    def __init__(self) -> None:
+        self.issued: dict[UUID, list[Any]] = {}
+        self.updates: dict[UUID, list[Any]] = {}  # id, failures, status, decided_at, position
+        self.erased: set[UUID] = set()
+
+    def add(self, envelope: Envelope) -> None:
+        event, position = envelope.event, envelope.position
+        if isinstance(event, Verification.Created):
+            self.issued.setdefault(event.originator_id, [
+                event.originator_id, event.contact_id, event.channel, event.optin_id, event.action,
+                "open", 0, event.timestamp, event.expires_at, None, position,
+            ])  # fmt: skip
+        elif isinstance(event, Contact.Erased):
+            self.erased.add(event.originator_id)
+            for code in [r[0] for r in self.issued.values() if r[1] == event.originator_id]:
+                del self.issued[code]
+        elif (row := self.issued.get(event.originator_id)) is not None:
+            if isinstance(event, Verification.Failed):
+                row[_FAILURES] = event.attempt
             else:
-                await conn.execute(
-                    "UPDATE verifications SET status = $2, decided_at = $3, position = $4 WHERE id = $1",
-                    event.originator_id,
-                    _STATUS[type(event)],
-                    event.at,
-                    envelope.position,
-                )
-        await _insert(conn, created)
+                row[_STATE], row[_DECIDED] = _STATUS[type(event)], event.at
+            row[_POSITION] = position
+        else:
+            update = self.updates.setdefault(event.originator_id, [event.originator_id, None, None, None, 0])
+            if isinstance(event, Verification.Failed):
+                update[1] = event.attempt
+            else:
+                update[2:4] = [_STATUS[type(event)], event.at]
+            update[4] = position
 
-
-async def _insert(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    if rows:
-        await conn.executemany(
-            "INSERT INTO verifications VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-            "ON CONFLICT (id) DO NOTHING",
-            rows,
-        )
+    async def write(self, conn: Connection) -> None:
+        if self.erased:
+            await conn.execute(
+                "DELETE FROM verifications WHERE contact_id = ANY($1::uuid[])", list(self.erased)
+            )
+        if self.issued:
+            await conn.executemany(_INSERT, list(self.issued.values()))
+        if self.updates:
+            await conn.execute(_UPDATE, *map(list, zip(*self.updates.values(), strict=True)))
 
 
 async def latest_open_self_service(
