@@ -8,6 +8,10 @@ running in the server process as `serve` runs them. The baseline, in the same ru
 database, answers a POST with one INSERT of the same row shape as `events`. The two take turns
 for `rounds` rounds (`api.bench.rounds`): the ratios are medians of the rounds' ratios.
 
+The rate counts requests answered during the load. The projections (and so the outbox worker's
+sends) may still be behind when it stops: each round reports by how many events, and how long
+the server then took to bring every projection to the head.
+
 The one thing not as in production: the six-digit code is fixed for the run, so the load client
 can confirm without reading the dev outbox (a contact would read the message).
 """
@@ -18,6 +22,7 @@ import asyncio
 import json
 import statistics
 import sys
+import time
 import uuid
 from typing import Any
 from unittest import mock
@@ -105,7 +110,17 @@ def _baseline(dsn: str) -> Litestar:
     )
 
 
-async def _load(app: Litestar, script: str, spec: dict[str, Any], seconds: float, connections: int) -> Any:
+async def _load(
+    app: Litestar,
+    script: str,
+    spec: dict[str, Any],
+    seconds: float,
+    connections: int,
+    behind_dsn: str | None = None,
+) -> Any:
+    """The load client's figures; with `behind_dsn`, also how far the projections were behind
+    when the load stopped and how long the server then took to catch up (work a rate measured
+    over the load alone would leave out)."""
     async with _serving(app) as url:
         load = await asyncio.create_subprocess_exec(
             *(sys.executable, "-m", "api.bench.write_load", "--url", url, "--script", script),
@@ -114,7 +129,31 @@ async def _load(app: Litestar, script: str, spec: dict[str, Any], seconds: float
             stdout=asyncio.subprocess.PIPE,
         )
         out, _ = await load.communicate(json.dumps(spec).encode())
-        return json.loads(out)
+        result = json.loads(out)
+        if behind_dsn is not None:
+            result |= await _catch_up(behind_dsn)
+        return result
+
+
+async def _catch_up(dsn: str, limit: float = 120.0) -> dict[str, Any]:
+    """Events the projections were behind the head as the load stopped (summed, and the most
+    behind one), and seconds until every one reached that head (while the server runs on)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        head = await conn.fetchval("SELECT position FROM ledger_head")
+        lags = [head - p for p in await conn.fetchval("SELECT array_agg(position) FROM projection_tracking")]
+        started = time.perf_counter()
+        while time.perf_counter() - started < limit:
+            if await conn.fetchval("SELECT min(position) FROM projection_tracking") >= head:
+                break
+            await asyncio.sleep(0.05)
+        return {
+            "behind_events": sum(max(lag, 0) for lag in lags),
+            "behind_most": max(lags, default=0),
+            "catch_up_s": round(time.perf_counter() - started, 2),
+        }
+    finally:
+        await conn.close()
 
 
 async def run(settings: Settings, seconds: float, connections: int, rounds: int = 3) -> dict[str, Any]:
@@ -131,7 +170,7 @@ async def run(settings: Settings, seconds: float, connections: int, rounds: int 
 
         async def service() -> dict[str, Any]:
             app = create_app(msgspec.structs.replace(settings, database_url=dsn))
-            result: dict[str, Any] = await _load(app, "flow", spec, seconds, connections)
+            result: dict[str, Any] = await _load(app, "flow", spec, seconds, connections, dsn)
             return result
 
         with mock.patch.object(HmacCodes, "new", return_value=CODE):
@@ -148,6 +187,10 @@ async def run(settings: Settings, seconds: float, connections: int, rounds: int 
         "writes_per_s": compared.pop("per_s"),
         "baseline_insert_per_s": compared.pop("baseline_per_s"),
         "flows_per_s": round(statistics.median(s["flows_per_s"] for _, s in pairs), 1),
+        # Work the rate leaves out: how far the projections were behind as each load stopped.
+        "projections_behind_events": [s["behind_events"] for _, s in pairs],
+        "projection_most_behind": [s["behind_most"] for _, s in pairs],
+        "catch_up_s": [s["catch_up_s"] for _, s in pairs],
         **compared,
         "failed": failed,
     }

@@ -18,3 +18,6 @@ async def test_bench_command_runs_full_flows_without_errors(settings: Settings) 
     assert result["baseline_insert_per_s"] > 0
     assert 0 < result["p50_ms"] <= result["p99_ms"]
     assert result["rounds"] == 2 and len(result["ratios_by_round"]) == 2
+    # The work left behind is reported for each round, and was caught up within the limit.
+    assert len(result["projections_behind_events"]) == 2
+    assert all(0 <= s < 120 for s in result["catch_up_s"]), result["catch_up_s"]
