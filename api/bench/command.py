@@ -34,6 +34,7 @@ from litestar.params import JSONBody
 
 from adapters.crypto.codes import HmacCodes
 from adapters.postgres.event_store import PostgresEventStore
+from adapters.postgres.merkle_tiles import TREE
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool, light_reset
 from adapters.settings import Settings
@@ -45,6 +46,7 @@ from api.composition import compose
 from ledger.program import new_program
 from ledger.repository import Repository
 from ledger.vocabulary import SYSTEM
+from projections.catalog import all_projections
 
 CODE = "246810"
 STATE = b'{"actor":{"kind":"system"},"source":"api","note":"' + b"x" * 160 + b'"}'
@@ -116,11 +118,11 @@ async def _load(
     spec: dict[str, Any],
     seconds: float,
     connections: int,
-    behind_dsn: str | None = None,
+    behind: tuple[str, list[str]] | None = None,
 ) -> Any:
-    """The load client's figures; with `behind_dsn`, also how far the projections were behind
-    when the load stopped and how long the server then took to catch up (work a rate measured
-    over the load alone would leave out)."""
+    """The load client's figures; with `behind` (a DSN and the projections the server runs),
+    also how far those were behind when the load stopped and how long the server then took to
+    catch up (work a rate measured over the load alone would leave out)."""
     async with _serving(app) as url:
         load = await asyncio.create_subprocess_exec(
             *(sys.executable, "-m", "api.bench.write_load", "--url", url, "--script", script),
@@ -130,21 +132,22 @@ async def _load(
         )
         out, _ = await load.communicate(json.dumps(spec).encode())
         result = json.loads(out)
-        if behind_dsn is not None:
-            result |= await _catch_up(behind_dsn)
+        if behind is not None:
+            result |= await _catch_up(*behind)
         return result
 
 
-async def _catch_up(dsn: str, limit: float = 120.0) -> dict[str, Any]:
-    """Events the projections were behind the head as the load stopped (summed, and the most
-    behind one), and seconds until every one reached that head (while the server runs on)."""
+async def _catch_up(dsn: str, names: list[str], limit: float = 120.0) -> dict[str, Any]:
+    """Events the projections `names` were behind the head as the load stopped (summed, and the
+    most behind one), and seconds until every one reached that head (while the server runs on)."""
     conn = await asyncpg.connect(dsn)
+    tracked = "SELECT coalesce(array_agg(position), '{}') FROM projection_tracking WHERE name = ANY($1)"
     try:
         head = await conn.fetchval("SELECT position FROM ledger_head")
-        lags = [head - p for p in await conn.fetchval("SELECT array_agg(position) FROM projection_tracking")]
+        lags = [head - p for p in await conn.fetchval(tracked, names)]
         started = time.perf_counter()
         while time.perf_counter() - started < limit:
-            if await conn.fetchval("SELECT min(position) FROM projection_tracking") >= head:
+            if min(await conn.fetchval(tracked, names), default=head) >= head:
                 break
             await asyncio.sleep(0.05)
         return {
@@ -163,6 +166,8 @@ async def run(settings: Settings, seconds: float, connections: int, rounds: int 
         dsn = _scoped(settings.database_url, schema)
         optin, api_key = await _populate(settings, dsn)
         spec = {"headers": {"Authorization": f"Bearer {api_key}"}, "optin_id": str(optin), "code": CODE}
+        # What the server follows the ledger with: its projections and the Merkle tree.
+        followed = [p.name for p in all_projections(settings)] + [TREE]
 
         async def baseline() -> dict[str, Any]:
             result: dict[str, Any] = await _load(_baseline(dsn), "insert", {}, seconds, connections)
@@ -170,7 +175,7 @@ async def run(settings: Settings, seconds: float, connections: int, rounds: int 
 
         async def service() -> dict[str, Any]:
             app = create_app(msgspec.structs.replace(settings, database_url=dsn))
-            result: dict[str, Any] = await _load(app, "flow", spec, seconds, connections, dsn)
+            result: dict[str, Any] = await _load(app, "flow", spec, seconds, connections, (dsn, followed))
             return result
 
         with mock.patch.object(HmacCodes, "new", return_value=CODE):
