@@ -64,7 +64,8 @@ class _Changes:
     def __init__(self) -> None:
         self.added: dict[UUID, tuple[Any, ...]] = {}
         # The ids added, by verification and by contact (for the deletes that name those).
-        self.added_by: tuple[dict[UUID, list[UUID]], dict[UUID, list[UUID]]] = ({}, {})
+        self.added_by_verification: dict[UUID, list[UUID]] = {}
+        self.added_by_contact: dict[UUID, list[UUID]] = {}
         self.ids: set[UUID] = set()
         self.verifications: set[UUID] = set()
         self.contacts: set[UUID] = set()
@@ -92,20 +93,20 @@ class _Changes:
             self.ids.add(event.originator_id)
             self.added.pop(event.originator_id, None)
         elif isinstance(event, _CLOSED):
-            self._delete(0, event.originator_id, self.verifications)
+            self._delete(self.added_by_verification, event.originator_id, self.verifications)
         elif isinstance(event, Contact.Erased):
-            self._delete(1, event.originator_id, self.contacts)
+            self._delete(self.added_by_contact, event.originator_id, self.contacts)
 
     def _insert(self, row: tuple[Any, ...]) -> None:
         self.wake = True
         if row[0] not in self.added:
             self.added[row[0]] = row
-            self.added_by[0].setdefault(row[4], []).append(row[0])
-            self.added_by[1].setdefault(row[1], []).append(row[0])
+            self.added_by_verification.setdefault(row[4], []).append(row[0])
+            self.added_by_contact.setdefault(row[1], []).append(row[0])
 
-    def _delete(self, by: int, key: UUID, keys: set[UUID]) -> None:
+    def _delete(self, added_by: dict[UUID, list[UUID]], key: UUID, keys: set[UUID]) -> None:
         keys.add(key)
-        for row_id in self.added_by[by].pop(key, ()):
+        for row_id in added_by.pop(key, ()):
             self.added.pop(row_id, None)
 
     async def write(self, conn: Connection) -> None:

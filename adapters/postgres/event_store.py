@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import TypeAlias
 from uuid import UUID
 
@@ -32,6 +33,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from adapters import metrics
+from adapters.postgres import ledger_reads
 from adapters.postgres.availability import classify
 from adapters.postgres.pool import Connection
 from adapters.postgres.waiting_pool import discard
@@ -289,17 +291,12 @@ class PostgresEventStore:
         return [RecordedEvent(*r) for r in rows]
 
     async def read_streams(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[RecordedEvent]]:
-        ids = [_uuid(i) for i in originator_ids]
-        found: dict[UUID, list[RecordedEvent]] = {i: [] for i in ids}
-        if not ids:
-            return found
-        rows = await self._pool.fetch(
-            "SELECT notification_id, originator_id, originator_version, topic, state, recorded_at, hash "
-            "FROM events WHERE originator_id = ANY($1::uuid[]) ORDER BY originator_id, originator_version",
-            ids,
-        )
-        for r in rows:
-            found[r[1]].append(RecordedEvent(*r))
+        found: dict[UUID, list[RecordedEvent]] = {_uuid(i): [] for i in originator_ids}
+        if found:
+            for event in await ledger_reads.streams(self._pool, list(found)):
+                found[event.originator_id].append(event)
+            for events in found.values():  # read in ledger order; a stream's is its versions'
+                events.sort(key=attrgetter("originator_version"))
         return found
 
     async def read_after(self, position: int, limit: int) -> list[RecordedEvent]:
