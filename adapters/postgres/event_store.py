@@ -7,8 +7,14 @@ batch per flush and throughput is events per batch over flush time: a batch take
 waiting. A second batch goes in while one is in flight (pipelined) only once as many events wait
 as are in flight: it is chained here onto the head the first will leave, so Python chains and
 encodes it while PostgreSQL commits the other; sent any earlier it would be small and still cost
-a whole flush. The function checks that head (position and hash) under the row lock and either
-writes everything or answers why not. A batch that finds another head (its predecessor has not
+a whole flush. The exception is a writer with nothing in the database: its batch would leave
+PostgreSQL idle while Python answers the callers and gathers the next one, so once at least
+`_SPLIT_AT` events wait it sends them as two batches, one right behind the other. From then on
+one batch is in the database while Python answers the other's callers (`bench append`, 32
+writers: about a quarter more events a second than one batch of 32 at a time).
+
+The function checks that head (position and hash) under the row lock and either writes
+everything or answers why not. A batch that finds another head (its predecessor has not
 committed yet, failed, or another process appended) waits for its predecessor and then chains
 again from the real head while holding the lock; so the chain can never fork.
 
@@ -53,6 +59,7 @@ _CONFLICT_SQLSTATE = "OL409"  # raised by ledger_append_onto before migration 05
 Head = tuple[int, bytes]
 _Held: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"  # a pool connection the writer keeps
 _QUIET = 0.05  # seconds without appends after which kept connections go back to the pool
+_SPLIT_AT = 16  # events waiting, none in flight: sent as two batches (see the module's doc)
 
 
 @dataclass(slots=True)
@@ -136,7 +143,7 @@ class PostgresEventStore:
                 if self._in_flight and not self._worth_pipelining():
                     await self._wait_for_room()
                     continue
-                calls = _without_inner_conflicts(self._take_batch())
+                calls = _without_inner_conflicts(self._take_batch(self._batch_limit()))
                 if calls:
                     await self._launch(calls)
         finally:
@@ -159,10 +166,17 @@ class PostgresEventStore:
         finally:
             self._grown = None
 
-    def _take_batch(self) -> list[_Call]:
+    def _batch_limit(self) -> int:
+        """How many events the next batch may take: half of those waiting when none are in the
+        database (the other half follows at once, pipelined), else a full batch."""
+        if not self._in_flight and self._pending_events >= _SPLIT_AT and self._max_in_flight > 1:
+            return min((self._pending_events + 1) // 2, self._max_batch_events)
+        return self._max_batch_events
+
+    def _take_batch(self, limit: int) -> list[_Call]:
         batch: list[_Call] = []
         size = 0
-        while self._pending and (not batch or size + len(self._pending[0].events) <= self._max_batch_events):
+        while self._pending and (not batch or size + len(self._pending[0].events) <= limit):
             call = self._pending.popleft()
             batch.append(call)
             size += len(call.events)

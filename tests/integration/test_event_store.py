@@ -153,6 +153,19 @@ async def test_pipelined_batches_with_conflicts_and_a_second_writer_never_fork_t
     assert a.stats.head_moved > 0  # predictions did go wrong, and were caught
 
 
+async def test_an_idle_writer_splits_a_crowd_into_two_batches_one_behind_the_other(
+    store: PostgresEventStore,
+) -> None:
+    """With nothing in the database, 32 waiting calls go as two pipelined batches (so PostgreSQL
+    has the second while Python answers the first's callers); a few waiting go as one."""
+    few = await asyncio.gather(*(store.append([ev(uuid.uuid4(), 1)]) for _ in range(10)))
+    assert (store.stats.batches, store.stats.pipelined) == (1, 0)
+    crowd = await asyncio.gather(*(store.append([ev(uuid.uuid4(), 1)]) for _ in range(32)))
+    assert (store.stats.batches, store.stats.pipelined) == (3, 1)
+    assert sorted(few + crowd) == list(range(1, 43))
+    assert verify(await store.read_after(0, 100)) is None
+
+
 @pytest.mark.parametrize("in_flight", [1, 2, 3])
 async def test_the_writer_gives_its_connections_back_once_appends_stop(
     database_url: str, in_flight: int
