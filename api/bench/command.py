@@ -12,6 +12,12 @@ The rate counts requests answered during the load. The projections (and so the o
 sends) may still be behind when it stops: each round reports by how many events, and how long
 the server then took to bring every projection to the head.
 
+The goal is stated against the consent-check rate, so each service round then measures that
+too, on the same server, right after the projections caught up: the same load client as
+`bench consent` asks `GET /v1/consent` for the contacts the writes just opted in, for as many
+seconds on as many connections. `ratio_vs_check` is the median of the rounds' writes/s over
+checks/s, and `p99_ratio` the write p99 over the bare INSERT's p99 (the goal's two figures).
+
 The one thing not as in production: the six-digit code is fixed for the run, so the load client
 can confirm without reading the dev outbox (a contact would read the message).
 """
@@ -39,7 +45,7 @@ from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool, light_reset
 from adapters.settings import Settings
 from api.app import create_app
-from api.bench.consent import _scoped, _serving
+from api.bench.consent import _scoped, _serving, checks_load
 from api.bench.rounds import alternate, compare
 from api.bench.scratch import scratch_schema
 from api.composition import compose
@@ -134,7 +140,26 @@ async def _load(
         result = json.loads(out)
         if behind is not None:
             result |= await _catch_up(*behind)
+            result["check"] = await _checks(url, behind[0], spec, seconds, connections)
         return result
+
+
+async def _checks(url: str, dsn: str, spec: dict[str, Any], seconds: float, connections: int) -> Any:
+    """`bench consent`'s load (api.bench.load) on this server: consent checks of the contacts
+    the writes opted in (at most 1,000 of them, as `bench consent` checks 1,000)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        contacts = await conn.fetch(
+            "SELECT contact_id FROM consent_state WHERE optin_id = $1 AND channel = 'email' LIMIT 1000",
+            uuid.UUID(spec["optin_id"]),
+        )
+    finally:
+        await conn.close()
+    if not contacts:
+        raise RuntimeError("the write load opted nobody in: no consent to check")
+    optin = spec["optin_id"]
+    paths = [f"/v1/consent?contact_id={r['contact_id']}&optin_id={optin}&channel=email" for r in contacts]
+    return await checks_load(url, paths, spec["headers"], seconds, connections)
 
 
 async def _catch_up(dsn: str, names: list[str], limit: float = 120.0) -> dict[str, Any]:
@@ -181,6 +206,7 @@ async def run(settings: Settings, seconds: float, connections: int, rounds: int 
         with mock.patch.object(HmacCodes, "new", return_value=CODE):
             pairs = await alternate(rounds, baseline, service)
     compared = compare(pairs)
+    vs_check = [s["per_s"] / s["check"]["per_s"] for _, s in pairs]
     failed: dict[str, int] = {}
     for pair in pairs:
         for part in pair:
@@ -192,6 +218,12 @@ async def run(settings: Settings, seconds: float, connections: int, rounds: int 
         "writes_per_s": compared.pop("per_s"),
         "baseline_insert_per_s": compared.pop("baseline_per_s"),
         "flows_per_s": round(statistics.median(s["flows_per_s"] for _, s in pairs), 1),
+        # The goal's figure: writes against consent checks on the same server, in the same round.
+        "check_per_s": round(statistics.median(s["check"]["per_s"] for _, s in pairs), 1),
+        "check_p99_ms": round(statistics.median(s["check"]["p99_ms"] for _, s in pairs), 3),
+        "ratio_vs_check": round(statistics.median(vs_check), 3),
+        "ratios_vs_check_by_round": [round(r, 2) for r in vs_check],
+        "check_errors": sum(s["check"]["errors"] for _, s in pairs),
         # Work the rate leaves out: how far the projections were behind as each load stopped.
         "projections_behind_events": [s["behind_events"] for _, s in pairs],
         "projection_most_behind": [s["behind_most"] for _, s in pairs],

@@ -137,17 +137,24 @@ async def _load(
     app: Litestar, paths: list[str], headers: dict[str, str], seconds: float, connections: int
 ) -> dict[str, Any]:
     async with _serving(app) as url:
-        async with httpx.AsyncClient() as warm:  # one request first, so caches and plans are warm
-            await warm.get(url + paths[0], headers=headers)
-        load = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "api.bench.load", "--url", url),
-            *("--connections", str(connections), "--seconds", str(seconds)),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        out, _ = await load.communicate(json.dumps({"paths": paths, "headers": headers}).encode())
-        result: dict[str, Any] = json.loads(out)
-        return result
+        return await checks_load(url, paths, headers, seconds, connections)
+
+
+async def checks_load(
+    url: str, paths: list[str], headers: dict[str, str], seconds: float, connections: int
+) -> dict[str, Any]:
+    """The load client (`api.bench.load`, its own process) on a running server's GET `paths`."""
+    async with httpx.AsyncClient() as warm:  # one request first, so caches and plans are warm
+        await warm.get(url + paths[0], headers=headers)
+    load = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "api.bench.load", "--url", url),
+        *("--connections", str(connections), "--seconds", str(seconds)),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await load.communicate(json.dumps({"paths": paths, "headers": headers}).encode())
+    result: dict[str, Any] = json.loads(out)
+    return result
 
 
 async def _bulk_ms(app: Litestar, body: dict[str, Any], headers: dict[str, str]) -> tuple[float, float]:

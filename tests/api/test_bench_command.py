@@ -21,3 +21,11 @@ async def test_bench_command_runs_full_flows_without_errors(settings: Settings) 
     # The work left behind is reported for each round, and was caught up within the limit.
     assert len(result["projections_behind_events"]) == 2
     assert all(0 <= s < 120 for s in result["catch_up_s"]), result["catch_up_s"]
+    # The goal's figure: consent checks of the contacts just opted in, on the same server.
+    assert result["check_errors"] == 0, result
+    assert result["check_per_s"] > 0
+    assert len(result["ratios_vs_check_by_round"]) == 2
+    assert result["ratio_vs_check"] == pytest.approx(
+        sorted(result["ratios_vs_check_by_round"])[0] / 2 + sorted(result["ratios_vs_check_by_round"])[1] / 2,
+        abs=0.01,
+    )
