@@ -11,7 +11,8 @@ a whole flush. The exception is a writer with nothing in the database: its batch
 PostgreSQL idle while Python answers the callers and gathers the next one, so once at least
 `_SPLIT_AT` events wait it sends them as two batches, one right behind the other. From then on
 one batch is in the database while Python answers the other's callers (`bench append`, 32
-writers: about a quarter more events a second than one batch of 32 at a time).
+writers, in runs taking turns with one batch of 32 at a time: median ratio to raw INSERTs 1.69×
+against 1.41×).
 
 The function checks that head (position and hash) under the row lock and either writes
 everything or answers why not. A batch that finds another head (its predecessor has not
