@@ -20,7 +20,7 @@ from api.routes.contacts import AddressText
 from api.validation import DATE_TIME, instant, invalid
 from ledger.decision import ConsentDecision
 from ledger.vocabulary import Channel, ConsentStatus
-from projections.consent_checks import ONE_CONTACT, ConsentChecks, ItemAnswer
+from projections.consent_checks import ONE_CONTACT, Answer, ConsentChecks, ItemAnswer
 
 CONSENT_READERS = allow("staff", "service", "auditor")  # also the hot path's (`api/fast_consent.py`)
 
@@ -70,12 +70,13 @@ def answer_of(decision: ConsentDecision) -> ConsentAnswer:
     )
 
 
-def _item(answer: ItemAnswer) -> CheckOut:
-    if answer.decision is None:
+def _item(answer: Answer) -> CheckOut:
+    d = answer.decision
+    if d is None:
+        assert isinstance(answer, ItemAnswer)
         assert answer.field is not None and answer.problem is not None and answer.status is not None
         error = ItemError(key=answer.field, status=answer.status, message=f"{answer.field}: {answer.problem}")
         return CheckOut(contact_id=answer.contact_id, status=None, error=error)
-    d = answer.decision
     return CheckOut(
         contact_id=answer.contact_id, status=d.status, since=d.since, event_id=d.position, event_topic=d.topic
     )

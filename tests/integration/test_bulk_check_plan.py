@@ -18,6 +18,8 @@ from projections import consent_state
 
 pytestmark = pytest.mark.integration
 
+_NO_INDEXES = "array_fill(NULL::bytea, ARRAY[1000]), "
+
 
 async def test_the_generic_plan_of_a_bulk_check_never_probes_the_program_index(pool: asyncpg.Pool) -> None:
     program = uuid.uuid4()
@@ -28,25 +30,28 @@ async def test_the_generic_plan_of_a_bulk_check_never_probes_the_program_index(p
     await pool.execute("ANALYZE consent_state")
     async with pool.acquire() as conn:
         await conn.execute("SET plan_cache_mode = force_generic_plan")
-        types = "uuid[], bytea[], uuid[], text[], uuid, text"
-        await conn.execute(f"PREPARE bulk({types}) AS {consent_state._MANY}")
         contacts = [r[0] for r in rows[:1000]]
         ids = ",".join(f"'{c}'" for c in contacts)  # EXPLAIN EXECUTE takes no bound parameters
-        for programs, channels, shared in (  # the program and channel per item, or shared
-            (
-                f"array_fill('{program}'::uuid, ARRAY[1000])",
-                "array_fill('email'::text, ARRAY[1000])",
-                "NULL, NULL",
-            ),
-            ("'{}'", "'{}'", f"'{program}', 'email'"),
-        ):
-            plan = await conn.fetch(
-                f"EXPLAIN EXECUTE bulk(ARRAY[{ids}]::uuid[], array_fill(NULL::bytea, ARRAY[1000]), "
-                f"{programs}, {channels}, {shared})"
-            )
-            text = "\n".join(r[0] for r in plan)
-            assert "consent_state_program" not in text, text
-        await conn.execute("DEALLOCATE bulk")
+        queries = (  # items all by contact id, or some by address (blind index)
+            ("by_id", "uuid[], uuid[], text[], uuid, text", consent_state._BY_ID, ""),
+            ("many", "uuid[], bytea[], uuid[], text[], uuid, text", consent_state._MANY, _NO_INDEXES),
+        )
+        for name, types, query, indexes in queries:
+            await conn.execute(f"PREPARE {name}({types}) AS {query}")
+            for programs, channels, shared in (  # the program and channel per item, or shared
+                (
+                    f"array_fill('{program}'::uuid, ARRAY[1000])",
+                    "array_fill('email'::text, ARRAY[1000])",
+                    "NULL, NULL",
+                ),
+                ("'{}'", "'{}'", f"'{program}', 'email'"),
+            ):
+                plan = await conn.fetch(
+                    f"EXPLAIN EXECUTE {name}(ARRAY[{ids}]::uuid[], {indexes}{programs}, {channels}, {shared})"
+                )
+                text = "\n".join(r[0] for r in plan)
+                assert "consent_state_program" not in text, (name, text)
+            await conn.execute(f"DEALLOCATE {name}")
         await conn.execute("RESET plan_cache_mode")
     answers = await consent_state.check_many(
         pool, contacts, [None] * 1000, [program] * 1000, ["email"] * 1000
