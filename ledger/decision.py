@@ -30,9 +30,9 @@ Pure: no I/O and no clock. The instant asked about is an argument.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 from ledger.channel_optout import ChannelOptOut, channel_optout_id
@@ -90,6 +90,10 @@ class ConsentDecision(NamedTuple):
 
 UNKNOWN = ConsentDecision("unknown")
 
+# A NamedTuple's own constructor is a Python function; `tuple.__new__` builds the same tuple in C
+# at about half the cost, which a bulk check of a thousand rows (`decide_flat`) notices.
+_decision = cast("Callable[[type[ConsentDecision], tuple[Any, ...]], ConsentDecision]", tuple.__new__)
+
 _CHANNEL_OUT = ChannelOptOut.OptedOut.TOPIC
 _ARCHIVED = Program.Archived.TOPIC
 _ERASED = Contact.Erased.TOPIC
@@ -124,7 +128,7 @@ def decide(facts: ConsentFacts) -> ConsentDecision:
 
 
 def decide_flat(
-    status: ConsentStatus,
+    status: ConsentStatus | None,
     since: datetime | None,
     position: int | None,
     topic: str | None,
@@ -136,14 +140,15 @@ def decide_flat(
     erased_at: datetime | None,
 ) -> ConsentDecision:
     """`decide` on facts given as columns (each mark its position and time, both None when
-    absent), the rule itself: a bulk check decides a thousand rows without building their facts."""
+    absent; no status at all is "unknown"), the rule itself: a bulk check decides a thousand rows
+    without building their facts."""
     if erased_position is not None:
-        return ConsentDecision("unknown", erased_at, erased_position, _ERASED)
+        return _decision(ConsentDecision, ("unknown", erased_at, erased_position, _ERASED))
     if archived_position is not None:
-        return ConsentDecision("unknown", archived_at, archived_position, _ARCHIVED)
+        return _decision(ConsentDecision, ("unknown", archived_at, archived_position, _ARCHIVED))
     if out_position is not None and not (status == "opted_in" and (position or 0) > out_position):
-        return ConsentDecision("opted_out", out_at, out_position, _CHANNEL_OUT)
-    return ConsentDecision(status, since, position, topic)
+        return _decision(ConsentDecision, ("opted_out", out_at, out_position, _CHANNEL_OUT))
+    return _decision(ConsentDecision, (status or "unknown", since, position, topic))
 
 
 def fold(facts: ConsentFacts, position: int, at: datetime, event: object) -> ConsentFacts:

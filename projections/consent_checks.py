@@ -42,19 +42,23 @@ class Asked(Protocol):
     def address(self) -> str | None: ...
 
 
-class ItemAnswer(NamedTuple):  # a tuple: a bulk check makes a thousand
-    """The answer to one item: a decision, or why it could not be asked (`field`, `problem`)."""
+class Refusal(NamedTuple):
+    """Why one item of a bulk check could not be asked: its `field`, the `problem`, 404 or 422."""
 
-    contact_id: UUID | None
-    decision: ConsentDecision | None
-    field: str | None = None
-    problem: str | None = None
-    status: int | None = None
+    field: str
+    problem: str
+    status: int
 
 
-Answer = consent_state.Checked | ItemAnswer
-"""An item's answer: the read's own row (a decision), or an `ItemAnswer` (a decision, or an
-error)."""
+class Answers(NamedTuple):
+    """A bulk check's answers, in the request's order, as columns (a thousand items: no object
+    per item but the decision): each item's contact and decision, unless it is `refused`
+    (then its decision is meaningless, and its contact None when it was never asked)."""
+
+    contact_ids: list[UUID | None]
+    decisions: list[ConsentDecision]
+    refused: dict[int, Refusal]
+
 
 ONE_CONTACT = "give exactly one of contact_id and address"
 
@@ -104,45 +108,44 @@ class ConsentChecks:
             return UNKNOWN  # a replica behind the program's creation: nothing decided there yet
         return decision
 
-    async def many(self, db: ReadDatabase, items: Sequence[Asked]) -> list[Answer]:
-        """Every item answered, in order, with one query for all the askable ones. The common case
-        (every item by contact id, every program known) answers with the read's own rows: a
-        bulk check makes a thousand, each one more tuple per row is a tenth of a millisecond."""
+    async def many(self, db: ReadDatabase, items: Sequence[Asked]) -> Answers:
+        """Every item answered, in order, with one query for all the askable ones."""
         contacts = [i.contact_id for i in items]
         indexes: list[bytes | None] = [None] * len(items)
         addresses = [i.address for i in items]
         mixed = addresses.count(None) != len(addresses) or any(c is None for c in contacts)
         refused = self._refused(items, indexes) if mixed else {}
         programs, channels = [i.optin_id for i in items], [i.channel for i in items]
-        rows = await consent_state.check_many(db, contacts, indexes, programs, channels)
-        unseen = {p for p, r in zip(programs, rows, strict=True) if not r.program_known}
-        if not refused and not unseen:
-            return list(rows)
-        known = await self._programs_known(db, unseen) if unseen else set()
-        answers: list[Answer] = list(rows)
-        for n, r in enumerate(rows):
-            if n in refused:
-                answers[n] = refused[n]
-            elif not r.program_known and programs[n] in known:
-                answers[n] = ItemAnswer(r.contact_id, UNKNOWN)
-            elif not r.program_known:
-                problem = _unknown_program(programs[n])
-                answers[n] = ItemAnswer(r.contact_id, None, f"items[{n}].optin_id", problem, 404)
-        return answers
+        found, decisions, program_known = await consent_state.check_many(
+            db, contacts, indexes, programs, channels
+        )
+        for n in refused:
+            found[n] = None
+        unseen = {p for p, known in zip(programs, program_known, strict=True) if not known}
+        if unseen:
+            known = await self._programs_known(db, unseen)
+            for n, program in enumerate(programs):
+                if program_known[n] or n in refused:
+                    continue
+                if program in known:
+                    decisions[n] = UNKNOWN
+                else:
+                    refused[n] = Refusal(f"items[{n}].optin_id", _unknown_program(program), 404)
+        return Answers(found, decisions, refused)
 
-    def _refused(self, items: Sequence[Asked], indexes: list[bytes | None]) -> dict[int, ItemAnswer]:
+    def _refused(self, items: Sequence[Asked], indexes: list[bytes | None]) -> dict[int, Refusal]:
         """The items that cannot be asked, by position; the blind index of each address in
         `indexes` (in place)."""
-        refused: dict[int, ItemAnswer] = {}
+        refused: dict[int, Refusal] = {}
         for n, item in enumerate(items):
             text = item.address
             if (item.contact_id is None) == (text is None):
-                refused[n] = ItemAnswer(None, None, f"items[{n}]", ONE_CONTACT, 422)
+                refused[n] = Refusal(f"items[{n}]", ONE_CONTACT, 422)
             elif text is not None:
                 try:
                     address = self.contacts.address(item.channel, text)
                 except InvalidValueError as e:
-                    refused[n] = ItemAnswer(None, None, f"items[{n}].address", str(e), 422)
+                    refused[n] = Refusal(f"items[{n}].address", str(e), 422)
                     continue
                 indexes[n] = self.contacts.sealer.blind_index(address.value)
         return refused

@@ -155,8 +155,7 @@ def _joins(contact: str, program: str, channel: str, *, by_contact: bool = False
 
 def _decided(r: Any, at: int = 0) -> ConsentDecision:
     """`decide` on the facts in row `r` from column `at` on (see `_FACTS`)."""
-    status = r[at]
-    return decide_flat("unknown" if status is None else status, *r[at + 1 : at + 10])
+    return decide_flat(*r[at : at + 10])
 
 
 _ONE = (
@@ -190,10 +189,14 @@ async def known_consent_of(
     return _decided(row) if row[10] else None
 
 
-class Checked(NamedTuple):
-    contact_id: UUID | None
-    decision: ConsentDecision
-    program_known: bool = True
+class Checks(NamedTuple):
+    """A bulk check's answers as columns, in the request's order (a thousand rows: one object
+    per row fewer, each a tenth of a millisecond)."""
+
+    contact_ids: list[UUID | None]
+    """the contact asked about: as given, or found by its blind index (None: not found)"""
+    decisions: list[ConsentDecision]
+    program_known: list[bool]
 
 
 # A bulk check compares the program with IS NOT DISTINCT FROM, which no index serves, so its
@@ -236,23 +239,26 @@ async def check_many(
     indexes: Sequence[bytes | None],
     optin_ids: Sequence[UUID],
     channels: Sequence[str],
-) -> list[Checked]:
+) -> Checks:
     """Decisions for many (contact or blind index, program, channel) rows, in order, one query."""
     program, programs = _shared(optin_ids)
     channel, channel_list = _shared(channels)
     contacts = list(contact_ids)
-    if indexes.count(None) == len(indexes):
+    by_id = indexes.count(None) == len(indexes)
+    if by_id:
         rows = await conn.fetch(_BY_ID, contacts, programs, channel_list, program, channel)
     else:
         rows = await conn.fetch(_MANY, contacts, list(indexes), programs, channel_list, program, channel)
     # In order of the request: each row put at its ordinal (cheaper than sorting, or an ORDER BY
     # on the wide joined rows).
-    checked: list[Any] = [None] * len(rows)
+    ordered: list[Any] = [None] * len(rows)
     for r in rows:
-        n = r[0] - 1
-        contact = contacts[n] if len(r) == 12 else r[12]
-        checked[n] = Checked(contact, _decided(r, 1), r[11])
-    return checked
+        ordered[r[0] - 1] = r
+    return Checks(
+        contacts if by_id else [r[12] for r in ordered],
+        [decide_flat(*r[1:11]) for r in ordered],  # `_decided`, without a call more per row
+        [r[11] for r in ordered],
+    )
 
 
 def _shared(values: Sequence[_V]) -> tuple[_V | None, list[_V]]:

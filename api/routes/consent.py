@@ -20,7 +20,7 @@ from api.routes.contacts import AddressText
 from api.validation import DATE_TIME, instant, invalid
 from ledger.decision import ConsentDecision
 from ledger.vocabulary import Channel, ConsentStatus
-from projections.consent_checks import ONE_CONTACT, Answer, ConsentChecks, ItemAnswer
+from projections.consent_checks import ONE_CONTACT, Answers, ConsentChecks
 
 CONSENT_READERS = allow("staff", "service", "auditor")  # also the hot path's (`api/fast_consent.py`)
 
@@ -70,16 +70,18 @@ def answer_of(decision: ConsentDecision) -> ConsentAnswer:
     )
 
 
-def _item(answer: Answer) -> CheckOut:
-    d = answer.decision
-    if d is None:
-        assert isinstance(answer, ItemAnswer)
-        assert answer.field is not None and answer.problem is not None and answer.status is not None
-        error = ItemError(key=answer.field, status=answer.status, message=f"{answer.field}: {answer.problem}")
-        return CheckOut(contact_id=answer.contact_id, status=None, error=error)
-    return CheckOut(
-        contact_id=answer.contact_id, status=d.status, since=d.since, event_id=d.position, event_topic=d.topic
-    )
+def _items(answers: Answers) -> list[CheckOut]:
+    """The answer's items: one `CheckOut` per decision (straight from its fields: a thousand of
+    them), then the refused ones' errors in their places."""
+    found = answers.contact_ids
+    out = [
+        CheckOut(contact_id=c, status=status, since=since, event_id=position, event_topic=topic)
+        for c, (status, since, position, topic) in zip(found, answers.decisions, strict=True)
+    ]
+    for n, (field, problem, status) in answers.refused.items():
+        error = ItemError(key=field, status=status, message=f"{field}: {problem}")
+        out[n] = CheckOut(contact_id=found[n], status=None, error=error)
+    return out
 
 
 def provide_consent_checks(state: State, read_db: NamedDependency[ReadDatabase]) -> ConsentChecks:
@@ -133,4 +135,4 @@ class ConsentController(Controller):
         consent_checks: NamedDependency[ConsentChecks],
         read_db: NamedDependency[ReadDatabase],
     ) -> list[CheckOut]:
-        return [_item(a) for a in await consent_checks.many(read_db, data.items)]
+        return _items(await consent_checks.many(read_db, data.items))

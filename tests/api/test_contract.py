@@ -193,6 +193,8 @@ async def test_the_bulk_check_answers_each_item_and_stays_fast(
     unknown = f"items[18].optin_id: no program with id {items[18]['optin_id']}"
     assert rows[18]["error"] == {"key": "items[18].optin_id", "status": 404, "message": unknown}
     assert rows[19]["error"]["key"] == "items[19]" and rows[19]["error"]["status"] == 422
+    # an item never asked has no contact; one asked of an unknown program keeps its own
+    assert [rows[n]["contact_id"] for n in (17, 18, 19)] == [None, person, None]
     assert rows[20]["contact_id"] == person and rows[20]["status"] == "unknown"
     assert all(
         r["status"] == "unknown" and r["error"] is None for n, r in enumerate(rows) if n not in (17, 18, 19)

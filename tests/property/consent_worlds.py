@@ -232,7 +232,7 @@ class PostgresWorld(_Wiring):
             [c[1] for c in checks],
             [c[2] for c in checks],
         )
-        return [r.decision for r in rows]
+        return rows.decisions
 
     async def close(self) -> None:
         await self.pg_store.close()
