@@ -26,7 +26,6 @@ was no faster end to end, and would do that work under the lock.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -44,9 +43,9 @@ from adapters.postgres import ledger_reads
 from adapters.postgres.availability import classify
 from adapters.postgres.pool import Connection
 from adapters.postgres.waiting_pool import discard
-from ledger.chain import canonical_parts, epoch_micros
+from ledger.chain import epoch_micros
+from ledger.chain_batch import chain_events
 from ledger.errors import ConflictError
-from ledger.merkle import leaf_hash
 from ledger.ports import RecordedEvent, StoredEvent
 
 _APPEND = (
@@ -348,29 +347,20 @@ def _chain(after: Head, calls: list[_Call]) -> _Batch:
     """Hash `calls` onto `after` (see ledger/chain.py), stamped with one recording time; and
     each event's Merkle leaf (ledger/merkle.py: SHA-256 of 0x00 and the same record bytes)."""
     recorded_at = datetime.now(UTC)
-    micros = epoch_micros(recorded_at)
-    sha256 = hashlib.sha256
-    position, prev = after
-    ids: list[UUID | str] = []
-    versions: list[int] = []
-    topics: list[str] = []
-    states: list[bytes] = []
-    hashes: list[bytes] = []
-    leaves: list[bytes] = []
-    for call in calls:
-        for e in call.events:
-            position += 1
-            record = canonical_parts(
-                position, _uuid(e.originator_id), e.originator_version, e.topic, e.state, micros
-            )
-            prev = sha256(prev + record).digest()
-            ids.append(e.originator_id)
-            versions.append(e.originator_version)
-            topics.append(e.topic)
-            states.append(e.state)
-            hashes.append(prev)
-            leaves.append(leaf_hash(record))
-    return _Batch(calls, after, (position, prev), recorded_at, ids, versions, topics, states, hashes, leaves)
+    events = [e for call in calls for e in call.events]
+    hashes, leaves = chain_events(*after, events, epoch_micros(recorded_at))
+    return _Batch(
+        calls,
+        after,
+        (after[0] + len(events), hashes[-1] if hashes else after[1]),
+        recorded_at,
+        [e.originator_id for e in events],
+        [e.originator_version for e in events],
+        [e.topic for e in events],
+        [e.state for e in events],
+        hashes,
+        leaves,
+    )
 
 
 async def _try_append(conn: Connection, batch: _Batch) -> bool:
