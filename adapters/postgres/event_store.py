@@ -302,7 +302,7 @@ class PostgresEventStore:
             "FROM events WHERE originator_id = $1 ORDER BY originator_version",
             originator_id,
         )
-        return [RecordedEvent(*r) for r in rows]
+        return ledger_reads.recorded(rows)
 
     async def read_streams(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[RecordedEvent]]:
         found: dict[UUID, list[RecordedEvent]] = {_uuid(i): [] for i in originator_ids}
@@ -340,7 +340,7 @@ async def read_after(conn: asyncpg.Pool | Connection, position: int, limit: int)
         position,
         limit,
     )
-    return [RecordedEvent(*r) for r in rows]
+    return ledger_reads.recorded(rows)
 
 
 def _chain(after: Head, calls: list[_Call]) -> _Batch:
