@@ -1,7 +1,7 @@
 """The ledger on PostgreSQL (asyncpg): atomic, optimistic per stream, gapless, hash-chained.
 
 Appends from concurrent tasks are grouped: the calls that arrive while a batch is in the database
-gather, then go in a single `ledger_append_packed` call: one round trip, one commit. Commits take
+gather, then go in a single `ledger_append_onto` call: one round trip, one commit. Commits take
 turns on the head row's lock, which each holds until its WAL flush, so the ledger commits one
 batch per flush and throughput is events per batch over flush time: a batch takes everyone
 waiting. A second batch goes in while one is in flight (pipelined) only once as many events wait
@@ -31,7 +31,6 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import chain
 from operator import attrgetter
 from typing import TypeAlias
 from uuid import UUID
@@ -50,8 +49,8 @@ from ledger.errors import ConflictError
 from ledger.ports import RecordedEvent, StoredEvent
 
 _APPEND = (
-    "SELECT head_position, head_hash, written FROM ledger_append_packed("
-    "$1, $2, $3::uuid[], $4::bigint[], $5::text[], $6::bytea[], $7::bytea, $8)"
+    "SELECT head_position, head_hash, written FROM ledger_append_onto("
+    "$1, $2, $3::uuid[], $4::bigint[], $5::text[], $6::bytea[], $7::bytea[], $8, $9::bytea[])"
 )
 _LOCK_HEAD = "SELECT position, hash FROM ledger_head FOR UPDATE"
 _CONFLICTS = "SELECT ledger_conflicts($1::uuid[], $2::bigint[], $3::int[])"
@@ -82,7 +81,7 @@ class AppendStats:
 
 @dataclass(slots=True)
 class _Batch:
-    """Calls chained onto `after`: the rows `ledger_append_packed` takes, and the head they leave."""
+    """Calls chained onto `after`: the rows `ledger_append_onto` takes, and the head they leave."""
 
     calls: list[_Call]
     after: Head
@@ -92,13 +91,12 @@ class _Batch:
     versions: list[int]
     topics: list[str]
     states: list[bytes]
-    # Each event's chain hash then its Merkle leaf hash (ledger/merkle.py), 64 bytes an event:
-    # one bytea, not two arrays, because asyncpg encodes an array element by element.
-    chain: bytes
+    hashes: list[bytes]
+    leaves: list[bytes]  # each event's Merkle leaf hash (ledger/merkle.py), stored with it
 
     def arguments(self) -> tuple[object, ...]:
-        rows = (self.ids, self.versions, self.topics, self.states, self.chain)
-        return (*self.after, *rows, self.recorded_at)
+        rows = (self.ids, self.versions, self.topics, self.states, self.hashes)
+        return (*self.after, *rows, self.recorded_at, self.leaves)
 
 
 class PostgresEventStore:
@@ -374,7 +372,8 @@ def _chain(after: Head, calls: list[_Call]) -> _Batch:
         [e.originator_version for e in events],
         [e.topic for e in events],
         [e.state for e in events],
-        b"".join(chain.from_iterable(zip(hashes, leaves, strict=True))),
+        hashes,
+        leaves,
     )
 
 

@@ -205,21 +205,6 @@ async def test_the_chain_recomputed_in_python_matches_the_stored_hashes(
     assert (head["position"], bytes(head["hash"])) == (10, rows[-1].hash)
 
 
-async def test_a_packed_chain_of_the_wrong_length_is_refused_and_nothing_written(
-    store: PostgresEventStore, pool: asyncpg.Pool
-) -> None:
-    await store.append([ev(uuid.uuid4(), 1)])
-    head = await pool.fetchrow("SELECT position, hash FROM ledger_head")
-    assert head is not None
-    with pytest.raises(asyncpg.InvalidParameterValueError, match="p_chain has 63 bytes for 1 events"):
-        await pool.fetchval(
-            "SELECT written FROM ledger_append_packed($1, $2, $3::uuid[], $4::bigint[], $5::text[], "
-            "$6::bytea[], $7, now())",
-            head["position"], head["hash"], [uuid.uuid4()], [1], ["t"], [b"{}"], bytes(63),
-        )  # fmt: skip
-    assert await pool.fetchval("SELECT count(*) FROM events") == 1
-
-
 async def test_the_service_role_cannot_update_or_delete_events(
     store: PostgresEventStore, pool: asyncpg.Pool
 ) -> None:
