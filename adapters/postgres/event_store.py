@@ -26,7 +26,6 @@ was no faster end to end, and would do that work under the lock.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -44,9 +43,9 @@ from adapters.postgres import ledger_reads
 from adapters.postgres.availability import classify
 from adapters.postgres.pool import Connection
 from adapters.postgres.waiting_pool import discard
-from ledger.chain import canonical_parts, epoch_micros
+from ledger.chain import epoch_micros
+from ledger.chain_batch import chain_events
 from ledger.errors import ConflictError
-from ledger.merkle import leaf_hash
 from ledger.ports import RecordedEvent, StoredEvent
 
 _APPEND = (
@@ -117,19 +116,24 @@ class PostgresEventStore:
         self._idle: list[_Held] = []  # kept between batches while appends keep coming
         self._reaper: asyncio.Task[None] | None = None
         self._head: Head | None = None  # where the last batch handed to the database leaves it
+        self._loop: asyncio.AbstractEventLoop | None = None  # the pool's: see `_bind_loop`
         self.stats = AppendStats()
 
     async def append(self, events: Sequence[StoredEvent]) -> int:
         if not events:
             raise ValueError("nothing to append")
-        keys = {(_uuid(e.originator_id), e.originator_version) for e in events}
-        if len(keys) != len(events):
-            raise ConflictError("the same stream version appears twice in one append")
-        call = _Call(events, asyncio.get_running_loop().create_future(), keys)
+        if len(events) == 1:  # the common case, without a comprehension's frame
+            keys = {(_uuid(events[0].originator_id), events[0].originator_version)}
+        else:
+            keys = {(_uuid(e.originator_id), e.originator_version) for e in events}
+            if len(keys) != len(events):
+                raise ConflictError("the same stream version appears twice in one append")
+        loop = self._loop or self._bind_loop()
+        call = _Call(events, loop.create_future(), keys)
         self._pending.append(call)
         self._pending_events += len(events)
         if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_pending())
+            self._flusher = loop.create_task(self._flush_pending())
         elif self._grown is not None and self._enough_waiting():
             _settle_none(self._grown)
         # The write runs in its own task: a caller that gives up does not cancel it.
@@ -137,6 +141,14 @@ class PostgresEventStore:
         position = await call.future
         metrics.APPEND_SECONDS.observe(time.perf_counter() - started)
         return position
+
+    def _bind_loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop, looked up once: `asyncio.get_running_loop()` makes a getpid() system
+        call on every call (Python 3.11), a visible cost once per append on this path. A store
+        lives on its pool's loop (asyncpg pools are bound to one), so it never changes."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
 
     async def _flush_pending(self) -> None:
         try:
@@ -161,7 +173,7 @@ class PostgresEventStore:
 
     async def _wait_for_room(self) -> None:
         """Until a batch in flight is done, or enough appends arrived to pipeline the next."""
-        self._grown = asyncio.get_running_loop().create_future()
+        self._grown = self._bind_loop().create_future()
         try:
             await asyncio.wait([*self._in_flight, self._grown], return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -201,7 +213,7 @@ class PostgresEventStore:
         if self._flying_events:
             self.stats.pipelined += 1
         self._flying_events += len(batch.ids)
-        task = asyncio.create_task(self._write(batch, previous))
+        task = self._bind_loop().create_task(self._write(batch, previous))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
         self._last = task
@@ -282,7 +294,8 @@ class PostgresEventStore:
         position = batch.after[0]
         for call in batch.calls:
             position += len(call.events)
-            _settle(call.future, position)
+            if not call.future.done():  # `_settle`, inline: once per call on the hot path
+                call.future.set_result(position)
         self.stats.batches += 1
         self.stats.events += batch.head[0] - batch.after[0]
         metrics.APPEND_BATCH_EVENTS.observe(batch.head[0] - batch.after[0])
@@ -303,7 +316,7 @@ class PostgresEventStore:
             "FROM events WHERE originator_id = $1 ORDER BY originator_version",
             originator_id,
         )
-        return [RecordedEvent(*r) for r in rows]
+        return ledger_reads.recorded(rows)
 
     async def read_streams(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[RecordedEvent]]:
         found: dict[UUID, list[RecordedEvent]] = {_uuid(i): [] for i in originator_ids}
@@ -341,36 +354,27 @@ async def read_after(conn: asyncpg.Pool | Connection, position: int, limit: int)
         position,
         limit,
     )
-    return [RecordedEvent(*r) for r in rows]
+    return ledger_reads.recorded(rows)
 
 
 def _chain(after: Head, calls: list[_Call]) -> _Batch:
     """Hash `calls` onto `after` (see ledger/chain.py), stamped with one recording time; and
     each event's Merkle leaf (ledger/merkle.py: SHA-256 of 0x00 and the same record bytes)."""
     recorded_at = datetime.now(UTC)
-    micros = epoch_micros(recorded_at)
-    sha256 = hashlib.sha256
-    position, prev = after
-    ids: list[UUID | str] = []
-    versions: list[int] = []
-    topics: list[str] = []
-    states: list[bytes] = []
-    hashes: list[bytes] = []
-    leaves: list[bytes] = []
-    for call in calls:
-        for e in call.events:
-            position += 1
-            record = canonical_parts(
-                position, _uuid(e.originator_id), e.originator_version, e.topic, e.state, micros
-            )
-            prev = sha256(prev + record).digest()
-            ids.append(e.originator_id)
-            versions.append(e.originator_version)
-            topics.append(e.topic)
-            states.append(e.state)
-            hashes.append(prev)
-            leaves.append(leaf_hash(record))
-    return _Batch(calls, after, (position, prev), recorded_at, ids, versions, topics, states, hashes, leaves)
+    events = [e for call in calls for e in call.events]
+    hashes, leaves = chain_events(*after, events, epoch_micros(recorded_at))
+    return _Batch(
+        calls,
+        after,
+        (after[0] + len(events), hashes[-1] if hashes else after[1]),
+        recorded_at,
+        [e.originator_id for e in events],
+        [e.originator_version for e in events],
+        [e.topic for e in events],
+        [e.state for e in events],
+        hashes,
+        leaves,
+    )
 
 
 async def _try_append(conn: Connection, batch: _Batch) -> bool:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import TypeAlias
+from collections.abc import Callable, Collection, Iterable
+from functools import partial
+from typing import TypeAlias, cast
 from uuid import UUID
 
 import asyncpg
@@ -13,6 +14,13 @@ from ledger.ports import RecordedEvent
 
 Db: TypeAlias = "asyncpg.Pool | Connection"
 _COLUMNS = "notification_id, originator_id, originator_version, topic, state, recorded_at, hash"
+# A row of _COLUMNS as a RecordedEvent without a Python call per row (followers read thousands).
+_as_recorded = cast(Callable[[asyncpg.Record], RecordedEvent], partial(tuple.__new__, RecordedEvent))
+
+
+def recorded(rows: Iterable[asyncpg.Record]) -> list[RecordedEvent]:
+    """Rows selecting `_COLUMNS` in that order, as RecordedEvents."""
+    return list(map(_as_recorded, rows))
 
 
 async def events_at(db: Db, positions: Collection[int]) -> list[RecordedEvent]:
@@ -22,7 +30,7 @@ async def events_at(db: Db, positions: Collection[int]) -> list[RecordedEvent]:
         "ORDER BY notification_id",
         list(positions),
     )
-    return [RecordedEvent(*r) for r in rows]
+    return recorded(rows)
 
 
 async def streams(db: Db, originator_ids: Collection[UUID]) -> list[RecordedEvent]:
@@ -32,4 +40,4 @@ async def streams(db: Db, originator_ids: Collection[UUID]) -> list[RecordedEven
         "ORDER BY notification_id",
         list(originator_ids),
     )
-    return [RecordedEvent(*r) for r in rows]
+    return recorded(rows)
