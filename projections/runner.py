@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Callable, Sequence
 
 import asyncpg
@@ -47,6 +48,8 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
+        # Following the ledger, every projection reads the same new events: decoded once for all.
+        self._seen = _Decoded(2 * batch_size)
 
     async def run_forever(self) -> None:
         """Catch up, then follow the ledger until cancelled.
@@ -78,8 +81,8 @@ class ProjectionRunner:
         while True:
             async with self.pool.acquire() as conn, conn.transaction():
                 await _lock(conn, projection.name)
-                position = await _tracked_position(conn, projection.name)
-                reached, count, head = await self._advance(conn, projection, position)
+                position, head = await _tracked_and_head(conn, projection.name)
+                reached, count, head = await self._advance(conn, projection, position, head, self._seen)
             applied += count
             if reached >= head:
                 return applied
@@ -164,14 +167,24 @@ class ProjectionRunner:
             await self._apply(conn, projection, [], position)
         return applied
 
-    async def _advance(self, conn: Connection, projection: Projection, position: int) -> tuple[int, int, int]:
-        """Apply the next batch after `position`; return (new position, events applied, head)."""
-        head = int(await conn.fetchval("SELECT position FROM ledger_head"))
+    async def _advance(
+        self,
+        conn: Connection,
+        projection: Projection,
+        position: int,
+        head: int | None = None,
+        seen: _Decoded | None = None,
+    ) -> tuple[int, int, int]:
+        """Apply the next batch after `position`; return (new position, events applied, head).
+        `head`: the ledger head just read in this transaction; `seen`: events decoded lately."""
+        if head is None:
+            head = int(await conn.fetchval("SELECT position FROM ledger_head"))
         upto = min(position + self.batch_size, head)
         if upto <= position:
             return position, 0, head
         rows = await self._fetch(conn, projection, position, upto)
-        return upto, await self._apply(conn, projection, self._decode(rows), upto), head
+        batch = self._decode(rows) if seen is None else seen.envelopes(rows, self.mapper)
+        return upto, await self._apply(conn, projection, batch, upto), head
 
     @staticmethod
     async def _fetch(
@@ -247,6 +260,41 @@ async def _fold_and_write(
 
 async def _lock(conn: Connection, name: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('projection:' || $1))", name)
+
+
+async def _tracked_and_head(conn: Connection, name: str) -> tuple[int, int]:
+    """The projection's tracked position (its row made on first use) and the ledger head, in one
+    round trip (after the lock: a position read before it could be stale)."""
+    row = await conn.fetchrow(
+        "SELECT (SELECT position FROM projection_tracking WHERE name = $1), (SELECT position FROM ledger_head)",
+        name,
+    )
+    assert row is not None
+    if row[0] is None:
+        return await _tracked_position(conn, name), int(row[1])
+    return int(row[0]), int(row[1])
+
+
+class _Decoded:
+    """The envelopes of the events decoded lately, by ledger position (at most `size`, the
+    oldest dropped first). Stored events never change, so one decoding serves each projection
+    that reads the event; projections only read what they are given."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._by_position: dict[int, Envelope] = {}
+
+    def envelopes(self, rows: list[asyncpg.Record], mapper: LedgerMapper) -> list[Envelope]:
+        known, decode, batch = self._by_position, mapper.decode, []
+        for r in rows:
+            envelope = known.get(r[0])
+            if envelope is None:
+                envelope = known[r[0]] = Envelope(r[0], r[5], r[3], decode(r[3], r[1], r[2], r[4]))
+            batch.append(envelope)
+        if (excess := len(known) - self.size) > 0:
+            for position in list(itertools.islice(known, excess)):
+                del known[position]
+        return batch
 
 
 async def _tracked_position(conn: Connection, name: str) -> int:
