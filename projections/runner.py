@@ -266,7 +266,8 @@ async def _tracked_and_head(conn: Connection, name: str) -> tuple[int, int]:
     """The projection's tracked position (its row made on first use) and the ledger head, in one
     round trip (after the lock: a position read before it could be stale)."""
     row = await conn.fetchrow(
-        "SELECT (SELECT position FROM projection_tracking WHERE name = $1), (SELECT position FROM ledger_head)",
+        "SELECT (SELECT position FROM projection_tracking WHERE name = $1), "
+        "(SELECT position FROM ledger_head)",
         name,
     )
     assert row is not None
