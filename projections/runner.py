@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 from collections.abc import Callable, Sequence
 
 import asyncpg
@@ -23,6 +22,7 @@ from adapters.runtime import collector_paused
 from ledger.codec import LedgerMapper
 from projections.projection import Envelope, Projection, Rebuildable, Rebuilder
 from projections.shadow import shadowed, swap_in
+from projections.window import EVENTS, Window, decode, read_window
 
 log = structlog.get_logger(__name__)
 
@@ -48,8 +48,7 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
-        # Following the ledger, every projection reads the same new events: decoded once for all.
-        self._seen = _Decoded(2 * batch_size)
+        self._topics = sorted({t for p in projections for t in p.topics})
 
     async def run_forever(self) -> None:
         """Catch up, then follow the ledger until cancelled.
@@ -65,8 +64,10 @@ class ProjectionRunner:
             try:
                 while True:
                     self._wake.clear()
+                    names = list(self.projections)
+                    window = await read_window(listener, names, self._topics, self.batch_size, self.mapper)
                     for projection in self.projections.values():
-                        await self.catch_up(projection)
+                        await self.catch_up(projection, window)
                     await wait_or_timeout(self._wake, self.poll_interval)
             finally:
                 with contextlib.suppress(Exception):  # the connection may be mid-cancellation
@@ -75,17 +76,26 @@ class ProjectionRunner:
     def _notified(self, *_: object) -> None:
         self._wake.set()
 
-    async def catch_up(self, projection: Projection) -> int:
-        """Apply batches until the projection reaches the ledger head; return events applied."""
+    async def catch_up(self, projection: Projection, window: Window | None = None) -> int:
+        """Apply batches until the projection reaches the ledger head (the `window`'s, when it
+        is given and starts early enough: its events are taken from it); return events applied."""
         applied = 0
         while True:
             async with self.pool.acquire() as conn, conn.transaction():
                 await _lock(conn, projection.name)
                 position, head = await _tracked_and_head(conn, projection.name)
-                reached, count, head = await self._advance(conn, projection, position, head, self._seen)
+                batch = window.batch(position, projection.topics) if window else None
+                if window is None or batch is None:
+                    reached, count, head = await self._advance(conn, projection, position, head)
+                elif position >= window.head:
+                    reached, count, head = position, 0, window.head
+                else:
+                    reached, head = window.head, window.head
+                    count = await self._apply(conn, projection, batch, window.head)
             applied += count
             if reached >= head:
                 return applied
+            window = None
 
     async def rebuild(self, projection: Projection, progress: Progress | None = None) -> int:
         """Rebuild the read model from the ledger without making its readers wait; return the
@@ -168,40 +178,26 @@ class ProjectionRunner:
         return applied
 
     async def _advance(
-        self,
-        conn: Connection,
-        projection: Projection,
-        position: int,
-        head: int | None = None,
-        seen: _Decoded | None = None,
+        self, conn: Connection, projection: Projection, position: int, head: int | None = None
     ) -> tuple[int, int, int]:
         """Apply the next batch after `position`; return (new position, events applied, head).
-        `head`: the ledger head just read in this transaction; `seen`: events decoded lately."""
+        `head`: the ledger head, if just read in this transaction."""
         if head is None:
             head = int(await conn.fetchval("SELECT position FROM ledger_head"))
         upto = min(position + self.batch_size, head)
         if upto <= position:
             return position, 0, head
         rows = await self._fetch(conn, projection, position, upto)
-        batch = self._decode(rows) if seen is None else seen.envelopes(rows, self.mapper)
-        return upto, await self._apply(conn, projection, batch, upto), head
+        return upto, await self._apply(conn, projection, self._decode(rows), upto), head
 
     @staticmethod
     async def _fetch(
         conn: Connection, projection: Projection, position: int, upto: int
     ) -> list[asyncpg.Record]:
-        return await conn.fetch(
-            "SELECT notification_id, originator_id, originator_version, topic, state, recorded_at "
-            "FROM events WHERE notification_id > $1 AND notification_id <= $2 "
-            "AND topic = ANY($3::text[]) ORDER BY notification_id",
-            position,
-            upto,
-            list(projection.topics),
-        )
+        return await conn.fetch(EVENTS, position, upto, list(projection.topics))
 
     def _decode(self, rows: list[asyncpg.Record]) -> list[Envelope]:
-        decode = self.mapper.decode
-        return [Envelope(r[0], r[5], r[3], decode(r[3], r[1], r[2], r[4])) for r in rows]
+        return decode(self.mapper, rows)
 
     @staticmethod
     async def _apply(conn: Connection, projection: Projection, batch: list[Envelope], upto: int) -> int:
@@ -274,28 +270,6 @@ async def _tracked_and_head(conn: Connection, name: str) -> tuple[int, int]:
     if row[0] is None:
         return await _tracked_position(conn, name), int(row[1])
     return int(row[0]), int(row[1])
-
-
-class _Decoded:
-    """The envelopes of the events decoded lately, by ledger position (at most `size`, the
-    oldest dropped first). Stored events never change, so one decoding serves each projection
-    that reads the event; projections only read what they are given."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._by_position: dict[int, Envelope] = {}
-
-    def envelopes(self, rows: list[asyncpg.Record], mapper: LedgerMapper) -> list[Envelope]:
-        known, decode, batch = self._by_position, mapper.decode, []
-        for r in rows:
-            envelope = known.get(r[0])
-            if envelope is None:
-                envelope = known[r[0]] = Envelope(r[0], r[5], r[3], decode(r[3], r[1], r[2], r[4]))
-            batch.append(envelope)
-        if (excess := len(known) - self.size) > 0:
-            for position in list(itertools.islice(known, excess)):
-                del known[position]
-        return batch
 
 
 async def _tracked_position(conn: Connection, name: str) -> int:
