@@ -77,7 +77,6 @@ async def create_pool(
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
         reset=light_reset,
-        release_in_place=True,  # light_reset waits for nothing out of a transaction
         statement_cache_size=statement_cache_size,
         server_settings=server_settings,
         timeout=min(wait, 10.0),  # to connect: a server that does not answer is as good as down

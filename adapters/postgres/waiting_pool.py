@@ -21,7 +21,7 @@ import contextlib
 from typing import Any
 
 import asyncpg
-from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
+from asyncpg.pool import PoolAcquireContext
 
 from adapters.postgres.availability import (
     Availability,
@@ -37,19 +37,9 @@ _FULL_RETRY = 0.25  # seconds between attempts to open a connection while the se
 class WaitingPool(asyncpg.Pool):
     """`asyncpg.Pool` with bounded, explained waits. Made by `adapters/postgres/pool.create_pool`."""
 
-    def __init__(
-        self,
-        *args: Any,
-        wait: float,
-        availability: Availability | None,
-        release_in_place: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        """`release_in_place`: the pool's `reset` waits for nothing on a connection out of any
-        transaction (`light_reset`), so such a connection is given back in place (`release`)."""
+    def __init__(self, *args: Any, wait: float, availability: Availability | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.wait = wait
-        self.release_in_place = release_in_place
         self.availability = availability
         self._full_until = 0.0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
@@ -86,42 +76,13 @@ class WaitingPool(asyncpg.Pool):
 
     async def release(self, connection: Any, *, timeout: float | None = None) -> None:
         try:
-            if self._idle_and_sound(connection):
-                # asyncpg gives every connection back in a task of its own (`asyncio.shield`), so
-                # that a cancelled caller cannot stop half-way; one with nothing to undo (no
-                # transaction, nothing to close or cancel) is given back without suspending
-                # (`light_reset` has nothing to do), so nothing can stop it: in place, no task.
-                connection._con._on_release()
-                holder = connection._holder
-                await holder.release(holder._timeout if timeout is None else timeout)
-            else:
-                await super().release(connection, timeout=timeout)
+            await super().release(connection, timeout=timeout)
         finally:
             while self._waiters:  # one connection back: one waiter may take it
                 waiter = self._waiters.popleft()
                 if not waiter.done():
                     waiter.set_result(None)
                     break
-
-    def _idle_and_sound(self, connection: Any) -> bool:
-        """Whether asyncpg would give `connection` back without waiting for anything: ours, open,
-        out of any transaction, not being cancelled, neither worn out nor expired."""
-        con = getattr(connection, "_con", None)
-        pool: Any = self  # asyncpg's internals, untyped in its stubs
-        if type(connection) is not PoolConnectionProxy or con is None or pool._closing or pool._closed:
-            return False  # asyncpg's own release refuses it or has nothing to do
-        holder: Any = connection._holder
-        protocol = con._protocol
-        return bool(
-            holder._pool is self
-            and self.release_in_place
-            and not con.is_closed()
-            and not protocol._is_cancelling()
-            and not protocol.is_in_transaction()
-            and con._top_xact is None
-            and protocol.queries_count < holder._max_queries
-            and holder._generation == pool._generation
-        )
 
     async def _released_or(self, seconds: float) -> None:
         waiter = asyncio.get_running_loop().create_future()
