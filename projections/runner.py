@@ -91,18 +91,18 @@ class ProjectionRunner:
             async with self.pool.acquire() as conn, conn.transaction():
                 await _lock(conn, projection.name)
                 position, head = await _tracked_and_head(conn, projection.name)
-                if window is not None and window.after <= position:
-                    head, upto, count = window.head, min(position + self.batch_size, window.head), 0
-                    if upto > position:
-                        batch = window.batch(position, upto, projection.topics)
-                        count = await self._apply(conn, projection, batch, upto)
-                    reached = max(position, upto)
-                else:
-                    window = None
+                batch = window.batch(position, projection.topics) if window else None
+                if window is None or batch is None:
                     reached, count, head = await self._advance(conn, projection, position, head)
+                elif position >= window.head:
+                    reached, count, head = position, 0, window.head
+                else:
+                    reached, head = window.head, window.head
+                    count = await self._apply(conn, projection, batch, window.head)
             applied += count
             if reached >= head:
                 return applied
+            window = None
 
     async def rebuild(self, projection: Projection, progress: Progress | None = None) -> int:
         """Rebuild the read model from the ledger without making its readers wait; return the

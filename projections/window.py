@@ -45,22 +45,21 @@ class Window:
     head: int
     envelopes: list[Envelope]
 
-    def batch(self, position: int, upto: int, topics: Collection[str]) -> list[Envelope]:
-        """The events on `topics` after `position` up to `upto` (`after` <= `position`, `upto`
-        <= `head`)."""
-        assert self.after <= position and upto <= self.head
+    def batch(self, position: int, topics: Collection[str]) -> list[Envelope] | None:
+        """The events on `topics` after `position` up to the head, None if the window starts
+        later (the projection reads its own)."""
+        if position < self.after:
+            return None
         start = bisect.bisect_right(self.envelopes, position, key=lambda e: e.position)
-        end = bisect.bisect_right(self.envelopes, upto, key=lambda e: e.position)
-        return [e for e in self.envelopes[start:end] if e.topic in topics]
+        return [e for e in self.envelopes[start:] if e.topic in topics]
 
 
 async def extended(
     conn: asyncpg.Pool | Connection, window: Window, topics: list[str], batch_size: int, mapper: LedgerMapper
 ) -> Window:
-    """`window` with the events appended since it was read (a batch more at most, and four in
-    all): the projections later in a round see them too, read and decoded once for all."""
-    fresh = int(await conn.fetchval("SELECT position FROM ledger_head"))
-    head = min(fresh, window.head + batch_size, window.after + 4 * batch_size)
+    """`window` with the events appended since it was read (as far as a batch from its start):
+    the projections later in a round see them too, read and decoded once for all of them."""
+    head = min(int(await conn.fetchval("SELECT position FROM ledger_head")), window.after + batch_size)
     if head <= window.head:
         return window
     rows = await conn.fetch(EVENTS, window.head, head, topics)
