@@ -22,7 +22,7 @@ from adapters.runtime import collector_paused
 from ledger.codec import LedgerMapper
 from projections.projection import Envelope, Projection, Rebuildable, Rebuilder
 from projections.shadow import shadowed, swap_in
-from projections.window import EVENTS, Window, decode, extended, read_window
+from projections.window import EVENTS, Window, decode, read_window
 
 log = structlog.get_logger(__name__)
 
@@ -64,21 +64,14 @@ class ProjectionRunner:
             try:
                 while True:
                     self._wake.clear()
-                    await self._round(listener)
+                    names = list(self.projections)
+                    window = await read_window(listener, names, self._topics, self.batch_size, self.mapper)
+                    for projection in self.projections.values():
+                        await self.catch_up(projection, window)
                     await wait_or_timeout(self._wake, self.poll_interval)
             finally:
                 with contextlib.suppress(Exception):  # the connection may be mid-cancellation
                     await listener.remove_listener("ledger_events", self._notified)
-
-    async def _round(self, conn: Connection) -> None:
-        """Bring every projection to the head, from one window of new events (`window.py`),
-        extended when more were appended meanwhile (so later ones in the round see them too)."""
-        names, topics, size = list(self.projections), self._topics, self.batch_size
-        window = await read_window(conn, names, topics, size, self.mapper)
-        for projection in self.projections.values():
-            if window is not None and self._wake.is_set():
-                window = await extended(conn, window, topics, size, self.mapper)
-            await self.catch_up(projection, window)
 
     def _notified(self, *_: object) -> None:
         self._wake.set()

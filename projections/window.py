@@ -8,10 +8,7 @@ follows), and each is decoded once. Each projection then takes its events from t
 its lock and after reading its position in its own transaction as before: stored events never
 change, and every one up to the head is committed (the head moves in the appending transaction),
 so the window holds exactly what the projection would have read itself. A projection more than
-a batch behind the head is left out of the window, and reads its own batches. When events are
-appended during a round, the window is extended with them (one read of the head, one of the new
-events) before the next projection's turn, so projections lag about as they did when each
-read its own up to the head.
+a batch behind the head is left out of the window, and reads its own batches.
 """
 
 from __future__ import annotations
@@ -52,18 +49,6 @@ class Window:
             return None
         start = bisect.bisect_right(self.envelopes, position, key=lambda e: e.position)
         return [e for e in self.envelopes[start:] if e.topic in topics]
-
-
-async def extended(
-    conn: asyncpg.Pool | Connection, window: Window, topics: list[str], batch_size: int, mapper: LedgerMapper
-) -> Window:
-    """`window` with the events appended since it was read (as far as a batch from its start):
-    the projections later in a round see them too, read and decoded once for all of them."""
-    head = min(int(await conn.fetchval("SELECT position FROM ledger_head")), window.after + batch_size)
-    if head <= window.head:
-        return window
-    rows = await conn.fetch(EVENTS, window.head, head, topics)
-    return Window(window.after, head, window.envelopes + decode(mapper, rows))
 
 
 def decode(mapper: LedgerMapper, rows: list[asyncpg.Record]) -> list[Envelope]:
