@@ -120,9 +120,8 @@ async def service_pools(
 ) -> tuple[asyncpg.Pool, asyncpg.Pool | None]:
     """`serve`'s pools: one for requests and, when the projection runner or the outbox worker
     run in-process, one of their own, so that requests holding every connection never stall
-    them (only their appends go through the requests' event store: see `create_app`). Both
-    come out of OPTIN_DB_POOL_MAX (the connection budget): the background pool takes what its
-    loops hold at most, requests the rest (at least 2)."""
+    them. Both come out of OPTIN_DB_POOL_MAX (the connection budget): the background pool takes
+    what its loops hold at most, requests the rest (at least 2)."""
     low, high = settings.pool_size(2, 20)
     reserve = (_RUNNER_CONNECTIONS if projections else 0) + (_WORKER_CONNECTIONS if worker else 0)
     if not reserve:
