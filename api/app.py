@@ -132,8 +132,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
             settings, availability, projections=run_projections, worker=run_worker
         )
         parts = compose(settings, pool, replica=await open_read_pool(settings, pool))
-        # The background loops' graph: reads on their own pool, appends grouped with the requests'.
-        behind = compose(settings, own_pool, appends_via=parts.store) if own_pool else parts
+        behind = compose(settings, own_pool) if own_pool else parts  # the background loops' graph
         app.state.components = parts
         await ensure_default_templates(parts.repository)
         feedback = app.state.email_feedback = await start_email_feedback(settings, pool, parts.contacts)

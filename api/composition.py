@@ -171,16 +171,14 @@ def compose(
     replica: ReplicaPool | None = None,
     follow: bool = True,
     hasher: PasswordHasher | None = None,
-    appends_via: PostgresEventStore | None = None,
 ) -> Components:
     """Everything on `pool`; `replica` (from `open_read_pool`) for the read handlers. `follow`: a
     projection runner follows the ledger (in this process or another), so writes that must be
     seen wait for it; else (one-off commands) they bring the read models up to date themselves.
-    `hasher`: tests pass a cheap one. `appends_via`: the event store that makes this graph's
-    appends (the request graph's, for the background loops' graph of the same process)."""
+    `hasher`: tests pass a cheap one."""
     if settings.kek is None or settings.index_key is None or settings.token_key is None:
         raise ValueError("the service needs OPTIN_KEK, OPTIN_INDEX_KEY and OPTIN_TOKEN_KEY")
-    clock, store = SystemClock(), PostgresEventStore(pool, appends_via=appends_via)
+    clock, store = SystemClock(), PostgresEventStore(pool)
     repository = Repository(store)
     runner = ProjectionRunner(pool, all_projections(settings))
     reads: ReadModels = FollowingReadModels(pool) if follow else CatchingUpReadModels(runner)

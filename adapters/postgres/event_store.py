@@ -103,20 +103,8 @@ class _Batch:
 class PostgresEventStore:
     """`ledger.ports.EventStore` on an asyncpg pool."""
 
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        *,
-        max_batch_events: int = 5000,
-        max_in_flight: int = 2,
-        appends_via: PostgresEventStore | None = None,
-    ) -> None:
-        """`appends_via`: another store of this process (on another pool) that makes this one's
-        appends, reads staying on `pool`: two writers in one process would each chain onto the
-        head they predict, and every append of one would send the other's next batch the long
-        way (refused, then chained again under the head's lock)."""
+    def __init__(self, pool: asyncpg.Pool, *, max_batch_events: int = 5000, max_in_flight: int = 2) -> None:
         self._pool = pool
-        self._appends_via = appends_via
         self._max_batch_events = max_batch_events
         self._max_in_flight = max_in_flight
         self._pending: deque[_Call] = deque()
@@ -132,8 +120,6 @@ class PostgresEventStore:
         self.stats = AppendStats()
 
     async def append(self, events: Sequence[StoredEvent]) -> int:
-        if self._appends_via is not None:
-            return await self._appends_via.append(events)
         if not events:
             raise ValueError("nothing to append")
         keys = {(_uuid(e.originator_id), e.originator_version) for e in events}

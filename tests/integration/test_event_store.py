@@ -121,28 +121,6 @@ async def test_two_stores_on_one_database_keep_one_chain(pool: asyncpg.Pool) -> 
     assert a.stats.head_moved + b.stats.head_moved > 0
 
 
-async def test_a_store_appending_via_another_of_its_process_never_sees_the_head_moved(
-    pool: asyncpg.Pool,
-) -> None:
-    """`appends_via` (the background loops' store, on a pool of their own): its appends go into
-    the other store's batches, so neither chains onto a head the other moved; reads stay its own."""
-    main = PostgresEventStore(pool)
-    background = PostgresEventStore(pool, appends_via=main)
-
-    async def writer(store: PostgresEventStore) -> None:
-        stream = uuid.uuid4()
-        for version in range(1, 31):
-            await store.append([ev(stream, version)])
-
-    await asyncio.gather(writer(main), writer(background), writer(main), writer(background))
-    rows = await background.read_after(0, 1000)
-    assert [r.notification_id for r in rows] == list(range(1, 121))
-    assert verify(rows) is None
-    assert main.stats.events == 120 and main.stats.head_moved == 0
-    assert background.stats.batches == 0
-    await main.close()
-
-
 async def test_pipelined_batches_with_conflicts_and_a_second_writer_never_fork_the_chain(
     pool: asyncpg.Pool,
 ) -> None:
