@@ -6,11 +6,14 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from litestar import Litestar
+from litestar import Litestar, get
+from litestar.di import NamedDependency, Provide
+from litestar.testing import TestClient
 
 from adapters.settings import Settings
 from api.app import create_app
 from api.dependencies import component
+from api.dependency_order import resolve_plain_dependencies_in_turn
 
 
 def handlers(app: Litestar) -> dict[str, list[str]]:
@@ -64,11 +67,6 @@ def test_reads_go_through_read_db_alone(settings: Settings) -> None:
 def test_plain_providers_are_resolved_in_turn_and_async_ones_side_by_side() -> None:
     """`resolve_plain_dependencies_in_turn`: no task group per request for providers that never
     wait; providers that may wait still start together, and every handler gets all it asked for."""
-    from litestar import get
-    from litestar.di import Provide
-    from litestar.testing import TestClient
-
-    from api.dependency_order import resolve_plain_dependencies_in_turn
 
     async def slow_a() -> str:
         return "a"
@@ -83,11 +81,11 @@ def test_plain_providers_are_resolved_in_turn_and_async_ones_side_by_side() -> N
             "y": Provide(lambda: 2, sync_to_thread=False),
         },
     )
-    async def plain(x: int, y: int) -> dict[str, int]:
+    async def plain(x: NamedDependency[int], y: NamedDependency[int]) -> dict[str, int]:
         return {"x": x, "y": y}
 
     @get("/waits", dependencies={"a": Provide(slow_a), "b": Provide(slow_b)})
-    async def waits(a: str, b: str) -> str:
+    async def waits(a: NamedDependency[str], b: NamedDependency[str]) -> str:
         return a + b
 
     app = Litestar([plain, waits], openapi_config=None)
