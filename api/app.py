@@ -23,6 +23,7 @@ from api.auth.openapi import SECURITY, security_components
 from api.client_address import forwarded_client
 from api.composition import Components, compose, open_read_pool, receipt_follower
 from api.dependencies import APP_DEPENDENCIES
+from api.dependency_order import resolve_plain_dependencies_in_turn
 from api.email_feedback import start_email_feedback
 from api.middleware import correlation_and_access_log
 from api.openapi.contract import ContractJson
@@ -211,6 +212,7 @@ def create_app(settings: Settings, *, run_projections: bool = True, run_worker: 
         ),
     )
     app = Litestar.from_config(config)
+    resolve_plain_dependencies_in_turn(app)  # no task group per request for plain providers
     # Outside Litestar's handler, so the log sees every answer as sent (also a refusal raised in a
     # middleware, answered by the exception handler around it) and the hot path is logged alike.
     app.state.fast_consent = fast = fast_consent.FastConsent(app, app.asgi_handler)

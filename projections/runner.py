@@ -22,6 +22,7 @@ from adapters.runtime import collector_paused
 from ledger.codec import LedgerMapper
 from projections.projection import Envelope, Projection, Rebuildable, Rebuilder
 from projections.shadow import shadowed, swap_in
+from projections.window import EVENTS, Window, decode, read_window
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +48,7 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
+        self._topics = sorted({t for p in projections for t in p.topics})
 
     async def run_forever(self) -> None:
         """Catch up, then follow the ledger until cancelled.
@@ -62,8 +64,10 @@ class ProjectionRunner:
             try:
                 while True:
                     self._wake.clear()
+                    names = list(self.projections)
+                    window = await read_window(listener, names, self._topics, self.batch_size, self.mapper)
                     for projection in self.projections.values():
-                        await self.catch_up(projection)
+                        await self.catch_up(projection, window)
                     await wait_or_timeout(self._wake, self.poll_interval)
             finally:
                 with contextlib.suppress(Exception):  # the connection may be mid-cancellation
@@ -72,17 +76,26 @@ class ProjectionRunner:
     def _notified(self, *_: object) -> None:
         self._wake.set()
 
-    async def catch_up(self, projection: Projection) -> int:
-        """Apply batches until the projection reaches the ledger head; return events applied."""
+    async def catch_up(self, projection: Projection, window: Window | None = None) -> int:
+        """Apply batches until the projection reaches the ledger head (the `window`'s, when it
+        is given and starts early enough: its events are taken from it); return events applied."""
         applied = 0
         while True:
             async with self.pool.acquire() as conn, conn.transaction():
                 await _lock(conn, projection.name)
-                position = await _tracked_position(conn, projection.name)
-                reached, count, head = await self._advance(conn, projection, position)
+                position, head = await _tracked_and_head(conn, projection.name)
+                batch = window.batch(position, projection.topics) if window else None
+                if window is None or batch is None:
+                    reached, count, head = await self._advance(conn, projection, position, head)
+                elif position >= window.head:
+                    reached, count, head = position, 0, window.head
+                else:
+                    reached, head = window.head, window.head
+                    count = await self._apply(conn, projection, batch, window.head)
             applied += count
             if reached >= head:
                 return applied
+            window = None
 
     async def rebuild(self, projection: Projection, progress: Progress | None = None) -> int:
         """Rebuild the read model from the ledger without making its readers wait; return the
@@ -164,9 +177,13 @@ class ProjectionRunner:
             await self._apply(conn, projection, [], position)
         return applied
 
-    async def _advance(self, conn: Connection, projection: Projection, position: int) -> tuple[int, int, int]:
-        """Apply the next batch after `position`; return (new position, events applied, head)."""
-        head = int(await conn.fetchval("SELECT position FROM ledger_head"))
+    async def _advance(
+        self, conn: Connection, projection: Projection, position: int, head: int | None = None
+    ) -> tuple[int, int, int]:
+        """Apply the next batch after `position`; return (new position, events applied, head).
+        `head`: the ledger head, if just read in this transaction."""
+        if head is None:
+            head = int(await conn.fetchval("SELECT position FROM ledger_head"))
         upto = min(position + self.batch_size, head)
         if upto <= position:
             return position, 0, head
@@ -177,18 +194,10 @@ class ProjectionRunner:
     async def _fetch(
         conn: Connection, projection: Projection, position: int, upto: int
     ) -> list[asyncpg.Record]:
-        return await conn.fetch(
-            "SELECT notification_id, originator_id, originator_version, topic, state, recorded_at "
-            "FROM events WHERE notification_id > $1 AND notification_id <= $2 "
-            "AND topic = ANY($3::text[]) ORDER BY notification_id",
-            position,
-            upto,
-            list(projection.topics),
-        )
+        return await conn.fetch(EVENTS, position, upto, list(projection.topics))
 
     def _decode(self, rows: list[asyncpg.Record]) -> list[Envelope]:
-        decode = self.mapper.decode
-        return [Envelope(r[0], r[5], r[3], decode(r[3], r[1], r[2], r[4])) for r in rows]
+        return decode(self.mapper, rows)
 
     @staticmethod
     async def _apply(conn: Connection, projection: Projection, batch: list[Envelope], upto: int) -> int:
@@ -247,6 +256,20 @@ async def _fold_and_write(
 
 async def _lock(conn: Connection, name: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('projection:' || $1))", name)
+
+
+async def _tracked_and_head(conn: Connection, name: str) -> tuple[int, int]:
+    """The projection's tracked position (its row made on first use) and the ledger head, in one
+    round trip (after the lock: a position read before it could be stale)."""
+    row = await conn.fetchrow(
+        "SELECT (SELECT position FROM projection_tracking WHERE name = $1), "
+        "(SELECT position FROM ledger_head)",
+        name,
+    )
+    assert row is not None
+    if row[0] is None:
+        return await _tracked_position(conn, name), int(row[1])
+    return int(row[0]), int(row[1])
 
 
 async def _tracked_position(conn: Connection, name: str) -> int:

@@ -6,11 +6,14 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from litestar import Litestar
+from litestar import Litestar, get
+from litestar.di import NamedDependency, Provide
+from litestar.testing import TestClient
 
 from adapters.settings import Settings
 from api.app import create_app
 from api.dependencies import component
+from api.dependency_order import resolve_plain_dependencies_in_turn
 
 
 def handlers(app: Litestar) -> dict[str, list[str]]:
@@ -59,3 +62,49 @@ def test_reads_go_through_read_db_alone(settings: Settings) -> None:
         if handler.http_methods == {"GET"}
     }
     assert {name for name in gets if "pool" in found[name]} == PRIMARY_POOL_READS
+
+
+def test_plain_providers_are_resolved_in_turn_and_async_ones_side_by_side() -> None:
+    """`resolve_plain_dependencies_in_turn`: no task group per request for providers that never
+    wait; providers that may wait still start together, and every handler gets all it asked for."""
+
+    async def slow_a() -> str:
+        return "a"
+
+    async def slow_b() -> str:
+        return "b"
+
+    @get(
+        "/plain",
+        dependencies={
+            "x": Provide(lambda: 1, sync_to_thread=False),
+            "y": Provide(lambda: 2, sync_to_thread=False),
+        },
+    )
+    async def plain(x: NamedDependency[int], y: NamedDependency[int]) -> dict[str, int]:
+        return {"x": x, "y": y}
+
+    @get("/waits", dependencies={"a": Provide(slow_a), "b": Provide(slow_b)})
+    async def waits(a: NamedDependency[str], b: NamedDependency[str]) -> str:
+        return a + b
+
+    app = Litestar([plain, waits], openapi_config=None)
+    resolve_plain_dependencies_in_turn(app)
+    batches = {
+        route.path: [sorted(d.key for d in batch) for batch in model.dependency_batches]
+        for route in app.routes
+        for handler, model in getattr(route, "route_handler_map", {}).values()
+        if route.path in ("/plain", "/waits") and "GET" in handler.http_methods
+    }
+    assert batches == {"/plain": [["x"], ["y"]], "/waits": [["a", "b"]]}
+    with TestClient(app) as client:
+        assert client.get("/plain").json() == {"x": 1, "y": 2}
+        assert client.get("/waits").text == "ab"
+
+
+def test_the_write_paths_take_no_task_group(settings: Settings) -> None:
+    app = create_app(settings)
+    for route in app.routes:
+        for _, model in getattr(route, "route_handler_map", {}).values():
+            for batch in model.dependency_batches:
+                assert len(batch) == 1 or not all(d.provide.has_sync_callable for d in batch), route.path

@@ -112,3 +112,72 @@ async def test_the_runner_wakes_on_notify_and_reads_can_wait_for_a_position(
 async def test_waiting_for_an_unreached_position_times_out(pool: asyncpg.Pool) -> None:
     with pytest.raises(ProjectionLagError):
         await wait_for_position(pool, 10, ["seen"], timeout=0.1)
+
+
+class TopicPositions(SeenPositions):
+    """Like `SeenPositions`, for one topic of its own into a table of its own."""
+
+    def __init__(self, name: str, topic: str) -> None:
+        super().__init__()
+        self.name, self.topics, self.tables = name, frozenset({topic}), (f"{name}_positions",)
+
+    async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
+        assert all(e.topic in self.topics for e in batch)
+        await conn.executemany(
+            f"INSERT INTO {self.tables[0]} VALUES ($1)",
+            [(e.position,) for e in batch],
+        )
+
+
+async def test_following_projections_share_one_read_of_the_new_events_and_each_gets_its_own(
+    pool: asyncpg.Pool, store: PostgresEventStore, database_url: str
+) -> None:
+    """Rounds of the runner read the new events once for all projections (`projections/window.py`);
+    one far behind (more than a batch) reads its own batches until it is near the head. Either
+    way each projection gets every event of its topics once, in order, and nothing else."""
+    owner = await asyncpg.connect(database_url)
+    for name in ("odd", "even"):
+        await owner.execute(f"CREATE TABLE {name}_positions (position bigint PRIMARY KEY)")
+        await owner.execute(f"GRANT ALL ON {name}_positions TO optin_app")
+    await owner.close()
+
+    async def append(n: int) -> None:
+        for _ in range(n):
+            head = await pool.fetchval("SELECT position FROM ledger_head")
+            topic = "test.odd" if (head + 1) % 2 else "test.even"
+            await store.append([StoredEvent(uuid.uuid4(), 1, topic, b"{}")])
+
+    odd, even = TopicPositions("odd", "test.odd"), TopicPositions("even", "test.even")
+    follower = ProjectionRunner(pool, [odd, even], batch_size=10, poll_interval=60)
+    follower.mapper = PassThrough()  # type: ignore[assignment]
+    await append(4)
+    await follower.catch_up(odd)  # `even` is left behind; both are within a batch of the head
+    await append(21)  # now both are more than a batch behind: they read their own at first
+    follow = asyncio.create_task(follower.run_forever())
+    try:
+        await wait_for_position(pool, 25, ["odd", "even"], timeout=5)
+        for _ in range(3):  # then rounds of a few events each, read once for both
+            await append(3)
+            await asyncio.sleep(0.05)
+        await wait_for_position(pool, 34, ["odd", "even"], timeout=5)
+    finally:
+        follow.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follow
+    for name, first in (("odd", 1), ("even", 2)):
+        got = [r[0] for r in await pool.fetch(f"SELECT position FROM {name}_positions ORDER BY 1")]
+        assert got == list(range(first, 35, 2)), name
+
+
+def test_a_window_gives_the_events_after_a_position_on_the_topics_asked_or_none_if_it_starts_later() -> None:
+    from datetime import UTC, datetime
+
+    from projections.window import Window
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    events = [Envelope(p, at, "a" if p % 2 else "b", None) for p in range(11, 16)]
+    window = Window(after=10, head=16, envelopes=events)
+    assert window.batch(9, {"a", "b"}) is None
+    assert [e.position for e in window.batch(10, {"a", "b"}) or []] == [11, 12, 13, 14, 15]
+    assert [e.position for e in window.batch(12, {"a"}) or []] == [13, 15]
+    assert window.batch(16, {"a"}) == []
