@@ -5,6 +5,9 @@ a cost paid on every request (litestar#4563) that buys nothing for providers tha
 functions: they never wait, so they run one after the other in their tasks anyway. Here every
 such batch is split into batches of one, which Litestar resolves by a plain await; a batch with
 a provider that may wait (an async one, as `caught_up` and `read_db` are) keeps its task group.
+
+It rearranges Litestar's own plan (`KwargsModel.dependency_batches`), not a public API: a Litestar
+that plans differently is left alone, and resolves as it always did (only slower).
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ def resolve_plain_dependencies_in_turn(app: Litestar) -> None:
         if not isinstance(route, HTTPRoute):
             continue
         for _, kwargs_model in route.route_handler_map.values():
-            batches = kwargs_model.dependency_batches
-            if all(len(batch) == 1 for batch in batches):
+            batches = getattr(kwargs_model, "dependency_batches", None)
+            if not isinstance(batches, list) or all(len(batch) == 1 for batch in batches):
                 continue
             in_turn = []
             for batch in batches:
-                if all(d.provide.has_sync_callable for d in batch):
+                if all(getattr(d.provide, "has_sync_callable", False) is True for d in batch):
                     in_turn += [{d} for d in sorted(batch, key=lambda d: d.key)]
                 else:
                     in_turn.append(batch)
