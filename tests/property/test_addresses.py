@@ -23,6 +23,13 @@ label = st.from_regex(r"[a-zA-Z][a-zA-Z0-9-]{0,10}[a-zA-Z0-9]", fullmatch=True).
 emails = st.builds(
     lambda lp, d, t: f"{lp}@{d}.{t}", local, label, st.sampled_from(["com", "org", "CO", "io"])
 )
+# Resolved now, at collection, before any test starts a thread: hypothesis imports its regex
+# module on a regex strategy's first use, and CPython 3.11 before 3.11.8 can fail a compile that
+# overlaps another thread's ("AST constructor recursion depth mismatch", CPython gh-106905), as
+# one CI run did inside this file's first test.
+local.validate()
+label.validate()
+
 # US numbers from the 555-01xx fictional range plus real-looking UK mobiles.
 us_numbers = st.integers(100, 199).map(lambda n: f"415555{n:04d}")
 uk_mobiles = st.integers(0, 999).map(lambda n: f"+4477009{n:05d}")
