@@ -26,6 +26,7 @@ was no faster end to end, and would do that work under the lock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -251,7 +252,7 @@ class PostgresEventStore:
             if conn is not None:
                 if classify(e) == "unreachable":  # the session was dropped: never reuse it
                     discard(conn)
-                await self._pool.release(conn)  # the pool resets it, or drops it if broken
+                await self._give_back(conn)  # the pool resets it, or drops it if broken
             await self._release_idle()  # kept ones may be dropped too: let the pool check them
             if not isinstance(e, Exception):
                 raise
@@ -281,12 +282,20 @@ class PostgresEventStore:
             conn = self._idle.pop()
             if _open(conn):
                 return conn
-            await self._pool.release(conn)
+            await self._give_back(conn)
         return None
 
     async def _release_idle(self) -> None:
         while self._idle:
-            await self._pool.release(self._idle.pop())
+            await self._give_back(self._idle.pop())
+
+    async def _give_back(self, conn: _Held) -> None:
+        """Release `conn` to the pool. After the server dropped a session, asyncpg may have freed
+        its holder already ("release() called on a free connection holder", seen once in CI
+        after a terminated backend): nothing is left to give back, and the error must not escape
+        the writer's task as one nobody retrieves."""
+        with contextlib.suppress(asyncpg.InternalClientError):
+            await self._pool.release(conn)
 
     def _answer(self, batch: _Batch) -> None:
         if self._last is asyncio.current_task():
