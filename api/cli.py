@@ -104,7 +104,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--leaves", type=int, default=1_000_000, help="events in the tree for `evidence`")
     bench.add_argument("--rows", type=int, default=1_000_000, help="rows for `import`")
-    bench.add_argument("--workers", type=int, default=2, help="processes applying rows for `import`")
+    bench.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="processes applying rows for `import`; writer processes for `append`'s last part (1: none)",
+    )
     bench.add_argument("--json", action="store_true", help="print JSON only")
     return parser
 
@@ -121,7 +126,7 @@ def _bench(args: argparse.Namespace) -> int:
     assert settings.database_url
     dsn, role = settings.database_url, settings.db_role
     if args.name == "append":
-        result = run_like_serve(append.run(dsn, args.seconds, args.tasks, role, args.rounds))
+        result = run_like_serve(append.run(dsn, args.seconds, args.tasks, role, args.rounds, args.workers))
     elif args.name == "import":
         from api.bench import imports
 

@@ -6,12 +6,19 @@ skipped or saw out of order. (a) and (c) take turns for several rounds, each rou
 order, and the ratio is the median of the rounds' ratios: on a shared machine the disk's flush
 time and the free CPU change within seconds, and a baseline measured once, always first, would
 flatter or sink whichever part ran in the quieter moment.
+
+Then (d), with `--workers N` above 1 (2 by default): the same 32 writers split over N processes,
+each with its own store, onto one ledger, as API replicas and the outbox worker append in a
+deployment; its rate is reported against the median raw rate, with how many batches found the
+head moved by another process and were chained again in the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
+import sys
 import threading
 import time
 import uuid
@@ -125,6 +132,61 @@ async def ledger_appends(
         "batches": store.stats.batches,
         "pipelined": store.stats.pipelined,
         "head_moved": store.stats.head_moved,
+        "rechained": store.stats.rechained,
+    }
+
+
+async def ledger_from_processes(
+    dsn: str, schema: str, seconds: float, tasks: int, role: str | None, processes: int
+) -> dict[str, Any]:
+    """`tasks` writers split over `processes` processes (`api.bench.append_process`), each with
+    its own store, onto one ledger: as API replicas and the outbox worker append. A follower
+    here counts gaps as in the single-process part."""
+    await migrate(dsn, schema=schema)
+    start_at = time.time() + 2.0  # every process connected and waiting by then
+    shares = [tasks // processes + (1 if i < tasks % processes else 0) for i in range(processes)]
+    children = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "api.bench.append_process",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for _ in shares
+    ]
+    specs = [
+        {"dsn": dsn, "role": role, "schema": schema, "tasks": n, "seconds": seconds, "start_at": start_at}
+        for n in shares
+    ]
+    pool = await create_pool(dsn, role=role, schema=schema, min_size=1, max_size=2)
+    store = PostgresEventStore(pool)
+    done = asyncio.Event()
+    follower = asyncio.create_task(_follow(store, done))
+    try:
+        outs = await asyncio.gather(
+            *(
+                child.communicate(json.dumps(spec).encode())
+                for child, spec in zip(children, specs, strict=True)
+            )
+        )
+        done.set()
+        seen, gaps = await follower
+    finally:
+        follower.cancel()
+        await pool.close()
+    failed = [child.returncode for child in children if child.returncode]
+    if failed:
+        raise RuntimeError(f"a writer process of `bench append` exited with {failed[0]}")
+    counts = [json.loads(out) for out, _ in outs]
+    appended = sum(c["appended"] for c in counts)
+    return {
+        "appended": appended,
+        "seen": seen,
+        "gaps": gaps + abs(appended - seen),
+        "batches": sum(c["batches"] for c in counts),
+        "rechained": sum(c["rechained"] for c in counts),
+        "head_moved": sum(c["head_moved"] for c in counts),
     }
 
 
@@ -144,10 +206,20 @@ async def _follow(store: PostgresEventStore, done: asyncio.Event) -> tuple[int, 
             await asyncio.sleep(0.002)
 
 
-async def run(dsn: str, seconds: float, tasks: int, role: str | None, rounds: int = 3) -> dict[str, Any]:
+async def run(
+    dsn: str, seconds: float, tasks: int, role: str | None, rounds: int = 3, processes: int = 2
+) -> dict[str, Any]:
     raw_rates: list[float] = []
     ledger_rates: list[float] = []
-    totals = {"appended": 0, "seen": 0, "gaps": 0, "batches": 0, "pipelined": 0, "head_moved": 0}
+    totals = {
+        "appended": 0,
+        "seen": 0,
+        "gaps": 0,
+        "batches": 0,
+        "pipelined": 0,
+        "head_moved": 0,
+        "rechained": 0,
+    }
     for n in range(rounds):
         for part in ("raw", "ledger") if n % 2 == 0 else ("ledger", "raw"):
             if part == "raw":
@@ -160,6 +232,19 @@ async def run(dsn: str, seconds: float, tasks: int, role: str | None, rounds: in
                 totals = {k: v + one[k] for k, v in totals.items()}
     async with scratch_schema(dsn, "es") as schema:
         es_per_s = await asyncio.to_thread(eventsourcing_recorder, dsn, schema, seconds, tasks) / seconds
+    multi: dict[str, Any] = {}
+    if processes > 1:
+        async with scratch_schema(dsn, "ledger") as schema:
+            split = await ledger_from_processes(dsn, schema, seconds, tasks, role, processes)
+        multi = {
+            "processes": processes,
+            "processes_per_s": round(split["appended"] / seconds, 1),
+            "processes_ratio_vs_raw": round(split["appended"] / seconds / statistics.median(raw_rates), 3),
+            "processes_events_per_batch": round(split["appended"] / max(split["batches"], 1), 1),
+            "processes_batches_rechained": split["rechained"],
+            "processes_batches_refused": split["head_moved"],
+            "processes_follower_gaps": split["gaps"],
+        }
     ratios = [ledger / raw for ledger, raw in zip(ledger_rates, raw_rates, strict=True)]
     ledger_per_s = statistics.median(ledger_rates)
     return {
@@ -174,8 +259,9 @@ async def run(dsn: str, seconds: float, tasks: int, role: str | None, rounds: in
         "ratio_vs_eventsourcing": round(ledger_per_s / es_per_s, 3),
         "events_per_batch": round(totals["appended"] / max(totals["batches"], 1), 1),
         "batches_pipelined": totals["pipelined"],
-        "batches_rechained": totals["head_moved"],
+        "batches_refused": totals["head_moved"],
+        "batches_rechained": totals["rechained"],
         "follower_seen": totals["seen"],
         "ledger_appended": totals["appended"],
         "follower_gaps": totals["gaps"] + abs(totals["appended"] - totals["seen"]),
-    }
+    } | multi
