@@ -101,14 +101,10 @@ def eventsourcing_recorder(dsn: str, schema: str, seconds: float, threads: int) 
     return sum(counts)
 
 
-async def ledger_appends(
-    dsn: str, schema: str, seconds: float, tasks: int, role: str | None
-) -> dict[str, Any]:
-    await migrate(dsn, schema=schema)
-    pool = await create_pool(dsn, role=role, schema=schema, min_size=4, max_size=8)
-    store = PostgresEventStore(pool)
+async def appends_for(store: PostgresEventStore, seconds: float, tasks: int) -> int:
+    """`tasks` writers, each appending one event per call to a stream of its own, for `seconds`;
+    the events appended."""
     deadline = time.perf_counter() + seconds
-    done = asyncio.Event()
 
     async def worker() -> int:
         stream, n = uuid.uuid4(), 0
@@ -117,9 +113,19 @@ async def ledger_appends(
             await store.append([StoredEvent(stream, n, TOPIC, STATE)])
         return n
 
+    return sum(await asyncio.gather(*(worker() for _ in range(tasks))))
+
+
+async def ledger_appends(
+    dsn: str, schema: str, seconds: float, tasks: int, role: str | None
+) -> dict[str, Any]:
+    await migrate(dsn, schema=schema)
+    pool = await create_pool(dsn, role=role, schema=schema, min_size=4, max_size=8)
+    store = PostgresEventStore(pool)
+    done = asyncio.Event()
     follower = asyncio.create_task(_follow(store, done))
     try:
-        appended = sum(await asyncio.gather(*(worker() for _ in range(tasks))))
+        appended = await appends_for(store, seconds, tasks)
         done.set()
         seen, gaps = await follower
     finally:

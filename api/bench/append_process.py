@@ -12,14 +12,12 @@ import asyncio
 import json
 import sys
 import time
-import uuid
 from typing import Any
 
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.pool import create_pool
 from api.bench import run_like_serve
-from api.bench.append import STATE, TOPIC
-from ledger.ports import StoredEvent
+from api.bench.append import appends_for
 
 
 async def run(spec: dict[str, Any]) -> dict[str, int]:
@@ -27,16 +25,7 @@ async def run(spec: dict[str, Any]) -> dict[str, int]:
     store = PostgresEventStore(pool)
     try:
         await asyncio.sleep(max(0.0, spec["start_at"] - time.time()))
-        deadline = time.perf_counter() + spec["seconds"]
-
-        async def worker() -> int:
-            stream, n = uuid.uuid4(), 0
-            while time.perf_counter() < deadline:
-                n += 1
-                await store.append([StoredEvent(stream, n, TOPIC, STATE)])
-            return n
-
-        appended = sum(await asyncio.gather(*(worker() for _ in range(spec["tasks"]))))
+        appended = await appends_for(store, spec["seconds"], spec["tasks"])
     finally:
         await store.close()
         await pool.close()
