@@ -29,6 +29,14 @@ APPEND_BATCH_EVENTS = LightHistogram(
     "Events per batch written in one database round trip",
     (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096),
 )
+APPEND_BATCHES_RECHAINED = Counter(
+    "optin_append_batches_rechained_total",
+    "Batches chained again in the database: another process had appended since this one predicted the head",
+)
+APPEND_BATCHES_RESENT = Counter(
+    "optin_append_batches_resent_total",
+    "Batches sent again: they reached the database before the batch they were chained onto",
+)
 LEDGER_HEAD = Gauge("optin_ledger_head_position", "The ledger's last position")
 PROJECTION_LAG_EVENTS = Gauge(
     "optin_projection_lag_events", "Events in the ledger a projection has not applied", ["projection"]

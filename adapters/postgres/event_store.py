@@ -246,11 +246,13 @@ class PostgresEventStore:
             if written is not None and written is not batch:
                 self.stats.rechained += 1
                 self._rechained_at = time.monotonic()
+                metrics.APPEND_BATCHES_RECHAINED.inc()
             if written is None:
                 # Refused: it overtook the batch before it (usually), or that one failed. Once
                 # that one is in, the same rows fit; otherwise chain again from the real head,
                 # holding the lock (and let later batches re-read the head).
                 self.stats.head_moved += 1
+                metrics.APPEND_BATCHES_RESENT.inc()
                 if previous is not None:
                     await asyncio.wait([previous])
                     if not _open(conn):  # dropped while we waited (nothing of ours was written)

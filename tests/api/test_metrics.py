@@ -4,6 +4,7 @@ after the app appended, checked consent, sent codes over SMS, refused one and to
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 
 import asyncpg
@@ -13,8 +14,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.metrics import serve_metrics
+from adapters.postgres.event_store import PostgresEventStore
 from adapters.settings import Settings
 from adapters.sms.signature import twilio_signature
+from ledger.ports import StoredEvent
 from projections.catalog import all_projections
 from projections.health import sample
 from tests import pii
@@ -111,6 +114,19 @@ async def test_metrics_cover_writes_reads_codes_sends_and_webhooks(
     batches = delta(after, before, "optin_append_batch_events_count")
     assert 1 <= batches <= appends
     assert delta(after, before, "optin_append_batch_events_sum") >= appends
+
+
+async def test_a_batch_chained_again_in_the_database_is_counted(pool: asyncpg.Pool, metrics_url: str) -> None:
+    """Two stores on one ledger, as two replicas: the second's append moves the head the first
+    predicted, so the first's next batch is chained again in the database."""
+    before = scrape(metrics_url)
+    a, b = PostgresEventStore(pool), PostgresEventStore(pool)
+    await a.append([StoredEvent(uuid.uuid4(), 1, "test.happened", b"{}")])
+    await b.append([StoredEvent(uuid.uuid4(), 1, "test.happened", b"{}")])
+    await a.append([StoredEvent(uuid.uuid4(), 1, "test.happened", b"{}")])
+    after = scrape(metrics_url)
+    assert delta(after, before, "optin_append_batches_rechained_total") == 1
+    assert delta(after, before, "optin_append_batches_resent_total") == 0
 
 
 async def test_gauges_show_the_head_projection_lag_and_outbox_depth(
