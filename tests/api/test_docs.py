@@ -1,6 +1,6 @@
 """The docs cannot drift: docs/http-api.md against the served OpenAPI schema, docs/settings.md
 against every setting the code reads, docs/commands.md against the CLI; and no doc points
-outside the repository."""
+outside the repository; and the README's metrics table against the metrics the service defines."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ import ast
 import re
 from pathlib import Path
 
+from prometheus_client import REGISTRY
+
+import adapters.metrics  # noqa: F401 (defines and registers the service's metrics)
 from api.cli import _parser
 from api.openapi.reference import DOC, document
 
@@ -90,6 +93,15 @@ def test_the_commands_doc_names_every_command_of_the_cli_and_no_other() -> None:
     unknown = {d for d in documented if not any(d[: len(c)] == c for c in commands)}
     assert missing == set(), "commands the CLI has but docs/commands.md does not name"
     assert unknown == set(), "commands docs/commands.md names but the CLI does not have"
+
+
+def test_the_readme_lists_every_metric_the_service_defines() -> None:
+    families = {m.name for m in REGISTRY.collect() if m.name.startswith("optin_")}  # counters: no _total
+    assert "optin_append_batches_rechained" in families
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"`(optin_[a-z_]+)`", readme))
+    listed_families = {re.sub(r"_total$", "", n) for n in listed}
+    assert families - listed_families == set(), "metrics README.md does not list"
 
 
 def test_no_doc_points_outside_the_repository() -> None:
