@@ -22,7 +22,7 @@ from adapters.runtime import collector_paused
 from ledger.codec import LedgerMapper
 from projections.projection import Envelope, Projection, Rebuildable, Rebuilder
 from projections.shadow import shadowed, swap_in
-from projections.window import EVENTS, Window, decode, read_window
+from projections.window import ADVANCE_QUIET, EVENTS, Window, decode, read_window
 
 log = structlog.get_logger(__name__)
 
@@ -66,12 +66,27 @@ class ProjectionRunner:
                     self._wake.clear()
                     names = list(self.projections)
                     window = await read_window(listener, names, self._topics, self.batch_size, self.mapper)
-                    for projection in self.projections.values():
+                    for projection in await self._advance_quiet(listener, window):
                         await self.catch_up(projection, window)
                     await wait_or_timeout(self._wake, self.poll_interval)
             finally:
                 with contextlib.suppress(Exception):  # the connection may be mid-cancellation
                     await listener.remove_listener("ledger_events", self._notified)
+
+    async def _advance_quiet(self, conn: Connection, window: Window | None) -> list[Projection]:
+        """Move the projections with nothing to apply up to the window's head, in one statement;
+        the ones left to catch up (those at the head already are neither)."""
+        if window is None:
+            return list(self.projections.values())
+        quiet: list[Projection] = []
+        busy: list[Projection] = []
+        for name, projection in self.projections.items():
+            state = window.quiet(name, projection.topics)
+            if state is not None:
+                (quiet if state else busy).append(projection)
+        if quiet:
+            await conn.execute(ADVANCE_QUIET, [p.name for p in quiet], window.head)
+        return busy
 
     def _notified(self, *_: object) -> None:
         self._wake.set()

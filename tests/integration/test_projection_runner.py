@@ -181,3 +181,65 @@ def test_a_window_gives_the_events_after_a_position_on_the_topics_asked_or_none_
     assert [e.position for e in window.batch(10, {"a", "b"}) or []] == [11, 12, 13, 14, 15]
     assert [e.position for e in window.batch(12, {"a"}) or []] == [13, 15]
     assert window.batch(16, {"a"}) == []
+
+
+def test_a_window_says_which_projections_only_move_their_position() -> None:
+    from datetime import UTC, datetime
+
+    from projections.window import Window
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    events = [Envelope(p, at, "a" if p % 2 else "b", None) for p in range(11, 16)]
+    window = Window(10, 16, events, {"behind": 9, "quiet": 14, "busy": 12, "current": 16})
+    assert window.quiet("behind", {"a"}) is False  # before the window: reads its own
+    assert window.quiet("unknown", {"a"}) is False  # no tracked position yet
+    assert window.quiet("quiet", {"b"}) is True  # after 14, only 15 ("a"): nothing of "b"
+    assert window.quiet("busy", {"a"}) is False  # 13 and 15 to apply
+    assert window.quiet("current", {"a"}) is None  # at the head: nothing to do
+
+
+async def test_projections_with_nothing_to_apply_move_together_unless_their_lock_is_held(
+    pool: asyncpg.Pool, store: PostgresEventStore, database_url: str
+) -> None:
+    """Only "test.odd" events are appended: `even` has nothing to apply, so its position moves
+    with the window's head, without a transaction of its own; while its lock is held (as by a
+    rebuild swapping in) it stays, and it moves once the lock is free."""
+    owner = await asyncpg.connect(database_url)
+    for name in ("odd", "even"):
+        await owner.execute(f"CREATE TABLE {name}_positions (position bigint PRIMARY KEY)")
+        await owner.execute(f"GRANT ALL ON {name}_positions TO optin_app")
+    await owner.close()
+
+    async def append_odd(n: int) -> None:
+        for _ in range(n):
+            await store.append([StoredEvent(uuid.uuid4(), 1, "test.odd", b"{}")])
+
+    odd, even = TopicPositions("odd", "test.odd"), TopicPositions("even", "test.even")
+    # `even` first: were it caught up in a transaction of its own, its held lock would stall the
+    # round before `odd`.
+    follower = ProjectionRunner(pool, [even, odd], batch_size=10, poll_interval=60)
+    follower.mapper = PassThrough()  # type: ignore[assignment]
+    await append_odd(2)
+    await follower.catch_up(odd)
+    await follower.catch_up(even)  # both tracked at 2, inside the next windows
+    follow = asyncio.create_task(follower.run_forever())
+    try:
+        await append_odd(3)
+        await wait_for_position(pool, 5, ["odd", "even"], timeout=5)
+        async with pool.acquire() as blocker:
+            await blocker.execute("SELECT pg_advisory_lock(hashtext('projection:even'))")
+            await append_odd(3)
+            await wait_for_position(pool, 8, ["odd"], timeout=5)
+            await asyncio.sleep(0.2)
+            assert await follower.positions() == {"odd": 8, "even": 5}
+            await blocker.execute("SELECT pg_advisory_unlock(hashtext('projection:even'))")
+        await append_odd(1)  # the next round
+        await wait_for_position(pool, 9, ["odd", "even"], timeout=5)
+    finally:
+        follow.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follow
+    assert [r[0] for r in await pool.fetch("SELECT position FROM odd_positions ORDER BY 1")] == list(
+        range(1, 10)
+    )
+    assert await pool.fetchval("SELECT count(*) FROM even_positions") == 0
