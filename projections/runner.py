@@ -69,6 +69,13 @@ class ProjectionRunner:
                     for projection in await self._advance_quiet(listener, window):
                         await self.catch_up(projection, window)
                     await wait_or_timeout(self._wake, self.poll_interval)
+            except asyncpg.InterfaceError as e:
+                # asyncpg gives a connection the server closed back to its pool at once, and the
+                # listener held here then answers only "released back to the pool": the database
+                # went away (an outage, a restart), which `forever` waits out without an error.
+                if "released back to the pool" in str(e):
+                    raise ConnectionResetError("the projection runner's connection was closed") from e
+                raise
             finally:
                 with contextlib.suppress(Exception):  # the connection may be mid-cancellation
                     await listener.remove_listener("ledger_events", self._notified)
