@@ -142,6 +142,22 @@ async def ledger_appends(
     }
 
 
+async def start_writer(spec: dict[str, Any]) -> asyncio.subprocess.Process:
+    """A writer process (`api.bench.append_process`) given `spec` on its stdin; its counts come
+    as JSON on its stdout when it ends."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "api.bench.append_process",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert child.stdin is not None
+    child.stdin.write(json.dumps(spec).encode())
+    child.stdin.close()
+    return child
+
+
 async def ledger_from_processes(
     dsn: str, schema: str, seconds: float, tasks: int, role: str | None, processes: int
 ) -> dict[str, Any]:
@@ -151,31 +167,14 @@ async def ledger_from_processes(
     await migrate(dsn, schema=schema)
     start_at = time.time() + 2.0  # every process connected and waiting by then
     shares = [tasks // processes + (1 if i < tasks % processes else 0) for i in range(processes)]
-    children = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "api.bench.append_process",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        for _ in shares
-    ]
-    specs = [
-        {"dsn": dsn, "role": role, "schema": schema, "tasks": n, "seconds": seconds, "start_at": start_at}
-        for n in shares
-    ]
+    spec = {"dsn": dsn, "role": role, "schema": schema, "seconds": seconds, "start_at": start_at}
+    children = [await start_writer(spec | {"tasks": n}) for n in shares]
     pool = await create_pool(dsn, role=role, schema=schema, min_size=1, max_size=2)
     store = PostgresEventStore(pool)
     done = asyncio.Event()
     follower = asyncio.create_task(_follow(store, done))
     try:
-        outs = await asyncio.gather(
-            *(
-                child.communicate(json.dumps(spec).encode())
-                for child, spec in zip(children, specs, strict=True)
-            )
-        )
+        outs = await asyncio.gather(*(child.communicate() for child in children))
         done.set()
         seen, gaps = await follower
     finally:

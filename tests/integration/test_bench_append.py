@@ -6,16 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 import time
-from asyncio.subprocess import PIPE
 
 import pytest
 
 from adapters.postgres.event_store import read_after
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool
-from api.bench.append import ledger_from_processes
+from api.bench.append import ledger_from_processes, start_writer
 from api.bench.scratch import scratch_schema
 from ledger.chain import ChainRecord, first_break
 from ledger.merkle import event_leaf
@@ -58,16 +56,7 @@ async def test_a_writer_process_killed_mid_storm_leaves_the_others_one_gapless_c
         await migrate(database_url, schema=schema)
         spec = {"dsn": database_url, "role": "optin_app", "schema": schema, "tasks": 8, "seconds": 3.0}
         spec["start_at"] = time.time() + 1.0
-        children = [
-            await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "api.bench.append_process", stdin=PIPE, stdout=PIPE
-            )
-            for _ in range(2)
-        ]
-        for child in children:
-            assert child.stdin is not None
-            child.stdin.write(json.dumps(spec).encode())
-            child.stdin.close()
+        children = [await start_writer(spec) for _ in range(2)]
         await asyncio.sleep(2.0)  # a second into the storm
         children[0].kill()
         out, _ = await children[1].communicate()

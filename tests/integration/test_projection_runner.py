@@ -129,17 +129,23 @@ class TopicPositions(SeenPositions):
         )
 
 
-async def test_following_projections_share_one_read_of_the_new_events_and_each_gets_its_own(
-    pool: asyncpg.Pool, store: PostgresEventStore, database_url: str
-) -> None:
-    """Rounds of the runner read the new events once for all projections (`projections/window.py`);
-    one far behind (more than a batch) reads its own batches until it is near the head. Either
-    way each projection gets every event of its topics once, in order, and nothing else."""
+@pytest.fixture
+async def odd_even_tables(database_url: str) -> None:
+    """The tables of two `TopicPositions` projections, "odd" and "even"."""
     owner = await asyncpg.connect(database_url)
     for name in ("odd", "even"):
         await owner.execute(f"CREATE TABLE {name}_positions (position bigint PRIMARY KEY)")
         await owner.execute(f"GRANT ALL ON {name}_positions TO optin_app")
     await owner.close()
+
+
+@pytest.mark.usefixtures("odd_even_tables")
+async def test_following_projections_share_one_read_of_the_new_events_and_each_gets_its_own(
+    pool: asyncpg.Pool, store: PostgresEventStore
+) -> None:
+    """Rounds of the runner read the new events once for all projections (`projections/window.py`);
+    one far behind (more than a batch) reads its own batches until it is near the head. Either
+    way each projection gets every event of its topics once, in order, and nothing else."""
 
     async def append(n: int) -> None:
         for _ in range(n):
@@ -198,17 +204,13 @@ def test_a_window_says_which_projections_only_move_their_position() -> None:
     assert window.quiet("current", {"a"}) is None  # at the head: nothing to do
 
 
+@pytest.mark.usefixtures("odd_even_tables")
 async def test_projections_with_nothing_to_apply_move_together_unless_their_lock_is_held(
-    pool: asyncpg.Pool, store: PostgresEventStore, database_url: str
+    pool: asyncpg.Pool, store: PostgresEventStore
 ) -> None:
     """Only "test.odd" events are appended: `even` has nothing to apply, so its position moves
     with the window's head, without a transaction of its own; while its lock is held (as by a
     rebuild swapping in) it stays, and it moves once the lock is free."""
-    owner = await asyncpg.connect(database_url)
-    for name in ("odd", "even"):
-        await owner.execute(f"CREATE TABLE {name}_positions (position bigint PRIMARY KEY)")
-        await owner.execute(f"GRANT ALL ON {name}_positions TO optin_app")
-    await owner.close()
 
     async def append_odd(n: int) -> None:
         for _ in range(n):
