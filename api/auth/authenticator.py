@@ -17,6 +17,7 @@ from adapters.postgres.contact_sessions import PostgresContactLogouts
 from adapters.postgres.credentials import PostgresCredentials
 from api.auth.api_keys import api_key_hash, looks_like_api_key
 from api.auth.directory import UserDirectory
+from api.auth.key_answers import KeyAnswers
 from api.auth.principal import Principal
 from api.auth.tokens import (
     CONSOLE_TOKEN_TTL,
@@ -31,10 +32,12 @@ from api.auth.tokens import (
 )
 
 _TOUCH_EVERY = 60.0  # seconds between last-used writes for one key, per process
-# An API key's answer is reused this long by one process: consent checks are the hot path and
-# would otherwise pay a second query each. Changes made through this process forget it at once;
-# a revocation made through another replica takes effect within this time.
+# An API key's answer is reused this long by one process (`api/auth/key_answers.py`): consent
+# checks are the hot path and would otherwise pay a second query each. Changes made through this
+# process forget it at once; a revocation made through another replica takes effect within this
+# time. A key in use is asked again in the background once its answer is this old:
 _KEY_TTL = 1.0
+_KEY_REFRESH_AFTER = 0.75
 
 
 class Authenticator:
@@ -54,10 +57,10 @@ class Authenticator:
         self._token_key = token_key
         self._clock = clock
         self._touched: dict[UUID, float] = {}
-        self._keys: dict[bytes, tuple[float, Principal]] = {}
+        self._keys = KeyAnswers(self._key_lookup, ttl=_KEY_TTL, refresh_after=_KEY_REFRESH_AFTER)
 
     def forget_keys(self) -> None:
-        self._keys.clear()
+        self._keys.forget()
 
     async def principal_for(self, credential: str) -> Principal:
         if looks_like_api_key(credential):
@@ -126,10 +129,9 @@ class Authenticator:
     async def _api_key(self, secret: str) -> Principal:
         if not self._token_key:
             raise InvalidTokenError("invalid API key")
-        key_hash = api_key_hash(self._token_key, secret)
-        cached = self._keys.get(key_hash)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
+        return await self._keys.principal(api_key_hash(self._token_key, secret))
+
+    async def _key_lookup(self, key_hash: bytes) -> Principal:
         found = await self._directory.key_access(key_hash)
         if found is None:
             raise InvalidTokenError("invalid API key")
@@ -139,11 +141,7 @@ class Authenticator:
         if access.disabled or access.role != "service":
             raise InvalidTokenError("this API key's account is disabled")
         await self._touch(key_id)
-        principal = Principal(kind="api_key", id=str(key_id), role="service")
-        if len(self._keys) > 10_000:
-            self._keys.clear()
-        self._keys[key_hash] = (time.monotonic() + _KEY_TTL, principal)
-        return principal
+        return Principal(kind="api_key", id=str(key_id), role="service")
 
     async def _touch(self, key_id: UUID) -> None:
         now = time.monotonic()
