@@ -129,7 +129,9 @@ class Authenticator:
     async def _api_key(self, secret: str) -> Principal:
         if not self._token_key:
             raise InvalidTokenError("invalid API key")
-        return await self._keys.principal(api_key_hash(self._token_key, secret))
+        key_hash = api_key_hash(self._token_key, secret)
+        cached = self._keys.cached(key_hash)
+        return cached if cached is not None else await self._keys.principal(key_hash)
 
     async def _key_lookup(self, key_hash: bytes) -> Principal:
         found = await self._directory.key_access(key_hash)

@@ -47,14 +47,24 @@ class KeyAnswers:
         self._asking.clear()
         self._generation += 1
 
-    async def principal(self, key_hash: bytes) -> Principal:
+    def cached(self, key_hash: bytes) -> Principal | None:
+        """The answer still in date, if any, without waiting (the hot path: no coroutine); one
+        old enough to refresh starts its refresh in the background."""
         answer = self._answers.get(key_hash)
+        if answer is None:
+            return None
+        age = time.monotonic() - answer[0]
+        if age >= self._ttl:
+            return None
+        if age >= self._refresh_after and key_hash not in self._asking:
+            self._ask(key_hash)  # in the background: this request keeps its answer
+        return answer[1]
+
+    async def principal(self, key_hash: bytes) -> Principal:
+        """The answer in date, or the database's: one lookup however many ask at once."""
+        answer = self.cached(key_hash)
         if answer is not None:
-            age = time.monotonic() - answer[0]
-            if age < self._ttl:
-                if age >= self._refresh_after and key_hash not in self._asking:
-                    self._ask(key_hash)  # in the background: this request keeps its answer
-                return answer[1]
+            return answer
         asking = self._asking.get(key_hash) or self._ask(key_hash)
         # Shielded: a request that gives up does not cancel the lookup the others wait for.
         return await asyncio.shield(asking)
