@@ -7,8 +7,8 @@ hot path from paying for that bound:
 - A key in use is asked again in the background once its answer is `refresh_after` seconds old;
   requests keep the answer they have meanwhile. Before, every answer ran out at once and every
   request in flight at that moment queried the database: with 32 connections on one key, a burst
-  of 32 queries a second, which put the consent check's p99 at 1.19–1.27× a bare endpoint's
-  (0.98–1.03× with this).
+  of 32 queries a second, which put the consent check's p99 at 1.16–1.22× a bare endpoint's
+  (`bench consent`, five runs; with this, seven runs: 0.95–1.17×, median 1.03×).
 - However many requests find no answer at once, one query asks for them all.
 
 A refusal is not kept, and drops the answer it replaces: the next request asks again. A lookup
