@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         "--rounds",
         type=int,
         default=3,
-        help="baseline/service rounds, alternating (append, consent, command)",
+        help="baseline/service rounds, alternating (append, replay, consent, command)",
     )
     bench.add_argument("--leaves", type=int, default=1_000_000, help="events in the tree for `evidence`")
     bench.add_argument("--rows", type=int, default=1_000_000, help="rows for `import`")
@@ -140,7 +140,7 @@ def _bench(args: argparse.Namespace) -> int:
     elif args.name == "evidence":
         result = run_like_serve(evidence.run(dsn, args.leaves, args.seconds, args.tasks, role))
     else:
-        result = run_like_serve(replay.run(dsn, args.events, role))
+        result = run_like_serve(replay.run(dsn, args.events, role, args.rounds))
     return _print_bench(result, args.json)
 
 
