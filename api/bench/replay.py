@@ -22,6 +22,7 @@ from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool, quote_ident
 from adapters.runtime import settle_heap
+from api.bench.rounds import alternate
 from api.bench.scratch import scratch_schema
 from ledger.codec import LedgerMapper
 from ledger.program import Program, new_program
@@ -114,38 +115,31 @@ async def run(dsn: str, events: int, role: str | None, rounds: int = 3) -> dict[
             await _bare_table(dsn, schema, role)
             settle_heap()  # as `replay` and `serve` do once they have started
 
-            async def baseline() -> tuple[int, float]:
+            async def baseline() -> dict[str, Any]:
                 started = time.perf_counter()
-                return await bare_fold(pool), time.perf_counter() - started
+                return {"events": await bare_fold(pool), "seconds": time.perf_counter() - started}
 
-            async def rebuild() -> tuple[int, float]:
+            async def rebuild() -> dict[str, Any]:
                 started = time.perf_counter()
-                return await runner.rebuild(projection), time.perf_counter() - started
+                applied = await runner.rebuild(projection)
+                return {"events": applied, "seconds": time.perf_counter() - started}
 
-            pairs: list[tuple[tuple[int, float], tuple[int, float]]] = []
-            for n in range(max(rounds, 1)):
-                if n % 2 == 0:
-                    base = await baseline()
-                    rebuilt = await rebuild()
-                else:
-                    rebuilt = await rebuild()
-                    base = await baseline()
-                pairs.append((base, rebuilt))
+            pairs = await alternate(rounds, baseline, rebuild)
             rows = await pool.fetchval("SELECT count(*) FROM optins")
         finally:
             await pool.close()
-    rates = [applied / seconds for _, (applied, seconds) in pairs]
-    bare_rates = [folded / seconds for (folded, seconds), _ in pairs]
+    rates = [rebuilt["events"] / rebuilt["seconds"] for _, rebuilt in pairs]
+    bare_rates = [bare["events"] / bare["seconds"] for bare, _ in pairs]
     ratios = [rebuilt / bare for rebuilt, bare in zip(rates, bare_rates, strict=True)]
     return {
         "events": appended,
-        "applied": pairs[-1][1][0],
+        "applied": pairs[-1][1]["events"],
         "read_model_rows": rows,
         "rounds": len(pairs),
-        "seconds": round(statistics.median(seconds for _, (_, seconds) in pairs), 3),
+        "seconds": round(statistics.median(rebuilt["seconds"] for _, rebuilt in pairs), 3),
         "events_per_s": round(statistics.median(rates), 1),
         "bare_fold_per_s": round(statistics.median(bare_rates), 1),
         "ratio_vs_bare": round(statistics.median(ratios), 3),
         "ratios_by_round": [round(r, 2) for r in ratios],
-        "bare_folded": pairs[-1][0][0],
+        "bare_folded": pairs[-1][0]["events"],
     }
