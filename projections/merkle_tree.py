@@ -30,6 +30,7 @@ from adapters.resilience import forever, wait_or_timeout
 from adapters.settings import Settings
 from ledger.signed_note import NoteSigner
 from ledger.tiles import TreeTiles, needed_tiles
+from projections.projection import lock_key
 
 log = structlog.get_logger(__name__)
 
@@ -119,7 +120,7 @@ class MerkleTreeFollower:
             added += count
 
     async def _advance(self, conn: Connection, target: int) -> int:
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('projection:' || $1))", TREE)
+        await conn.execute(f"SELECT pg_advisory_xact_lock({lock_key('$1')})", TREE)
         await conn.execute("INSERT INTO projection_tracking (name) VALUES ($1) ON CONFLICT DO NOTHING", TREE)
         size = await tree_size(conn)
         upto = min(size + self.batch_size, target)

@@ -9,6 +9,13 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 from adapters.postgres.pool import Connection
 
 
+def lock_key(name: str) -> str:
+    """The SQL of a projection's advisory lock key, `name` being the SQL for its name (a
+    parameter or a column): whatever writes a projection's tables or moves its position takes
+    this one lock, so every place must spell the key the same way."""
+    return f"hashtext('projection:' || {name})"
+
+
 class Envelope(NamedTuple):
     """One event as projections see it: decoded, with its ledger position and time (a named
     tuple: a rebuild makes one per event)."""

@@ -20,7 +20,7 @@ from adapters.postgres.pool import Connection
 from adapters.resilience import forever, wait_or_timeout
 from adapters.runtime import collector_paused
 from ledger.codec import LedgerMapper
-from projections.projection import Envelope, Projection, Rebuildable, Rebuilder
+from projections.projection import Envelope, Projection, Rebuildable, Rebuilder, lock_key
 from projections.shadow import shadowed, swap_in
 from projections.window import ADVANCE_QUIET, EVENTS, Window, decode, read_window
 
@@ -277,7 +277,7 @@ async def _fold_and_write(
 
 
 async def _lock(conn: Connection, name: str) -> None:
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('projection:' || $1))", name)
+    await conn.execute(f"SELECT pg_advisory_xact_lock({lock_key('$1')})", name)
 
 
 async def _tracked_and_head(conn: Connection, name: str) -> tuple[int, int]:

@@ -25,7 +25,7 @@ import asyncpg
 
 from adapters.postgres.pool import Connection
 from ledger.codec import LedgerMapper
-from projections.projection import Envelope
+from projections.projection import Envelope, lock_key
 
 _POSITIONS = (
     "SELECT h.position, t.names, t.positions FROM ledger_head h, (SELECT array_agg(name) AS names, "
@@ -103,6 +103,6 @@ async def read_window(
 # and then that projection waits for the next round. Moving from any position the window saw
 # (or a later one) is right: the window holds no event of its topics after that one.
 ADVANCE_QUIET = (
-    "UPDATE projection_tracking SET position = $2 WHERE name = ANY($1::text[]) AND position < $2 "
-    "AND pg_try_advisory_xact_lock(hashtext('projection:' || name))"
+    "UPDATE projection_tracking SET position = $2 WHERE name = ANY($1::text[]) AND position < $2 "  # noqa: S608 (the lock key's SQL is a constant)
+    f"AND pg_try_advisory_xact_lock({lock_key('name')})"
 )
