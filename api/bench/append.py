@@ -30,6 +30,7 @@ from adapters.postgres.dsn import libpq_params
 from adapters.postgres.event_store import PostgresEventStore
 from adapters.postgres.migrations import migrate
 from adapters.postgres.pool import create_pool, quote_ident
+from api.bench.cpu import CpuWindow, median_each, per_unit
 from api.bench.scratch import scratch_schema
 from ledger.ports import StoredEvent
 
@@ -37,7 +38,8 @@ TOPIC = "bench.recorded"
 STATE = b'{"actor":{"kind":"system"},"source":"api","note":"' + b"x" * 160 + b'"}'
 
 
-async def raw_inserts(dsn: str, schema: str, seconds: float, tasks: int) -> int:
+async def raw_inserts(dsn: str, schema: str, seconds: float, tasks: int) -> tuple[int, dict[str, Any]]:
+    """Rows inserted, and the CPU per row (`api.bench.cpu`)."""
     conn = await asyncpg.connect(dsn)
     table = f"{quote_ident(schema)}.raw_events"
     # The same row shape and constraints as the ledger's events table (minus the chain).
@@ -61,7 +63,9 @@ async def raw_inserts(dsn: str, schema: str, seconds: float, tasks: int) -> int:
         return n
 
     try:
-        return sum(await asyncio.gather(*(worker(c) for c in connections)))
+        window = await CpuWindow.start(dsn)
+        inserted = sum(await asyncio.gather(*(worker(c) for c in connections)))
+        return inserted, per_unit(await window.stop(), inserted)
     finally:
         for c in connections:
             await c.close()
@@ -125,13 +129,16 @@ async def ledger_appends(
     done = asyncio.Event()
     follower = asyncio.create_task(_follow(store, done))
     try:
+        window = await CpuWindow.start(dsn)
         appended = await appends_for(store, seconds, tasks)
         done.set()
-        seen, gaps = await follower
+        seen, gaps = await follower  # its catch-up is work the appends made: inside the window
+        cpu = per_unit(await window.stop(), appended)
     finally:
         await store.close()
         await pool.close()
     return {
+        "cpu": cpu,
         "appended": appended,
         "seen": seen,
         "gaps": gaps,
@@ -216,6 +223,8 @@ async def run(
 ) -> dict[str, Any]:
     raw_rates: list[float] = []
     ledger_rates: list[float] = []
+    raw_cpu: list[dict[str, Any]] = []
+    ledger_cpu: list[dict[str, Any]] = []
     totals = {
         "appended": 0,
         "seen": 0,
@@ -229,11 +238,14 @@ async def run(
         for part in ("raw", "ledger") if n % 2 == 0 else ("ledger", "raw"):
             if part == "raw":
                 async with scratch_schema(dsn, "append") as schema:
-                    raw_rates.append(await raw_inserts(dsn, schema, seconds, tasks) / seconds)
+                    inserted, cpu = await raw_inserts(dsn, schema, seconds, tasks)
+                raw_rates.append(inserted / seconds)
+                raw_cpu.append(cpu)
             else:
                 async with scratch_schema(dsn, "ledger") as schema:
                     one = await ledger_appends(dsn, schema, seconds, tasks, role)
                 ledger_rates.append(one["appended"] / seconds)
+                ledger_cpu.append(one["cpu"])
                 totals = {k: v + one[k] for k, v in totals.items()}
     async with scratch_schema(dsn, "es") as schema:
         es_per_s = await asyncio.to_thread(eventsourcing_recorder, dsn, schema, seconds, tasks) / seconds
@@ -269,4 +281,8 @@ async def run(
         "follower_seen": totals["seen"],
         "ledger_appended": totals["appended"],
         "follower_gaps": totals["gaps"] + abs(totals["appended"] - totals["seen"]),
+        # CPU per event and per raw row, in microseconds (medians of the rounds; `api.bench.cpu`):
+        # this process (writers, store, follower), PostgreSQL, the whole machine.
+        "cpu_us_per_event": median_each(ledger_cpu),
+        "raw_cpu_us_per_insert": median_each(raw_cpu),
     } | multi

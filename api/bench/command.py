@@ -46,6 +46,7 @@ from adapters.postgres.pool import create_pool, light_reset
 from adapters.settings import Settings
 from api.app import create_app
 from api.bench.consent import _scoped, _serving, checks_load
+from api.bench.cpu import CpuWindow, median_each, per_unit
 from api.bench.rounds import alternate, compare
 from api.bench.scratch import scratch_schema
 from api.composition import compose
@@ -120,16 +121,19 @@ def _baseline(dsn: str) -> Litestar:
 
 async def _load(
     app: Litestar,
+    dsn: str,
     script: str,
     spec: dict[str, Any],
     seconds: float,
     connections: int,
-    behind: tuple[str, list[str]] | None = None,
+    followed: list[str] | None = None,
 ) -> Any:
-    """The load client's figures; with `behind` (a DSN and the projections the server runs),
-    also how far those were behind when the load stopped and how long the server then took to
-    catch up (work a rate measured over the load alone would leave out)."""
+    """The load client's figures and the CPU used meanwhile (`api.bench.cpu`); with `followed`
+    (the projections the server runs), also how far those were behind when the load stopped and
+    how long the server then took to catch up (work a rate measured over the load alone would
+    leave out, and which the CPU figures include)."""
     async with _serving(app) as url:
+        window = await CpuWindow.start(dsn)
         load = await asyncio.create_subprocess_exec(
             *(sys.executable, "-m", "api.bench.write_load", "--url", url, "--script", script),
             *("--connections", str(connections), "--seconds", str(seconds)),
@@ -138,9 +142,11 @@ async def _load(
         )
         out, _ = await load.communicate(json.dumps(spec).encode())
         result = json.loads(out)
-        if behind is not None:
-            result |= await _catch_up(*behind)
-            result["check"] = await _checks(url, behind[0], spec, seconds, connections)
+        if followed is not None:
+            result |= await _catch_up(dsn, followed)
+        result["cpu"] = per_unit(await window.stop(), result["requests"])
+        if followed is not None:
+            result["check"] = await _checks(url, dsn, spec, seconds, connections)
         return result
 
 
@@ -159,7 +165,9 @@ async def _checks(url: str, dsn: str, spec: dict[str, Any], seconds: float, conn
         raise RuntimeError("the write load opted nobody in: no consent to check")
     optin = spec["optin_id"]
     paths = [f"/v1/consent?contact_id={r['contact_id']}&optin_id={optin}&channel=email" for r in contacts]
-    return await checks_load(url, paths, spec["headers"], seconds, connections)
+    window = await CpuWindow.start(dsn)
+    result = await checks_load(url, paths, spec["headers"], seconds, connections)
+    return result | {"cpu": per_unit(await window.stop(), result["requests"])}
 
 
 async def _catch_up(dsn: str, names: list[str], limit: float = 120.0) -> dict[str, Any]:
@@ -195,12 +203,12 @@ async def run(settings: Settings, seconds: float, connections: int, rounds: int 
         followed = [p.name for p in all_projections(settings)] + [TREE]
 
         async def baseline() -> dict[str, Any]:
-            result: dict[str, Any] = await _load(_baseline(dsn), "insert", {}, seconds, connections)
+            result: dict[str, Any] = await _load(_baseline(dsn), dsn, "insert", {}, seconds, connections)
             return result
 
         async def service() -> dict[str, Any]:
             app = create_app(msgspec.structs.replace(settings, database_url=dsn))
-            result: dict[str, Any] = await _load(app, "flow", spec, seconds, connections, (dsn, followed))
+            result: dict[str, Any] = await _load(app, dsn, "flow", spec, seconds, connections, followed)
             return result
 
         with mock.patch.object(HmacCodes, "new", return_value=CODE):
@@ -228,6 +236,11 @@ async def run(settings: Settings, seconds: float, connections: int, rounds: int 
         "projections_behind_events": [s["behind_events"] for _, s in pairs],
         "projection_most_behind": [s["behind_most"] for _, s in pairs],
         "catch_up_s": [s["catch_up_s"] for _, s in pairs],
+        # CPU per request (microseconds; medians of the rounds): whether the server or the
+        # database is the limit, and what a higher rate would cost this machine (`api.bench.cpu`).
+        "cpu_us_per_write": median_each(s["cpu"] for _, s in pairs),
+        "cpu_us_per_insert": median_each(b["cpu"] for b, _ in pairs),
+        "cpu_us_per_check": median_each(s["check"]["cpu"] for _, s in pairs),
         **compared,
         "failed": failed,
     }

@@ -29,3 +29,9 @@ async def test_bench_command_runs_full_flows_without_errors(settings: Settings) 
         sorted(result["ratios_vs_check_by_round"])[0] / 2 + sorted(result["ratios_vs_check_by_round"])[1] / 2,
         abs=0.01,
     )
+    # CPU per request of each part (microseconds): the server (this process), the database on
+    # this machine, the load client; a write does more than a bare INSERT or a check.
+    for key in ("cpu_us_per_write", "cpu_us_per_insert", "cpu_us_per_check"):
+        cpu = result[key]
+        assert cpu["this_process"] > 0 and cpu["postgres"] > 0 and cpu["children"] > 0, (key, cpu)
+    assert result["cpu_us_per_write"]["this_process"] > result["cpu_us_per_check"]["this_process"]
