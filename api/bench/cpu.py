@@ -2,8 +2,7 @@
 
 A rate alone does not say whether the service or the database is the limit, nor whether the
 machine had CPU to spare. A `CpuWindow` spans one timed part and reports the CPU seconds each
-used over it, from Linux's `/proc` (`utime + stime` of each process, the `cpu` line of
-`/proc/stat` for the machine):
+used over it, as `psutil` reads them (on Linux from `/proc`):
 
 - `this_process`: the bench process itself (in `bench command` the server under load; in
   `bench append` the writers, the store and the follower);
@@ -11,7 +10,7 @@ used over it, from Linux's `/proc` (`utime + stime` of each process, the `cpu` l
 - `postgres`: every server process of the database the bench uses, as `pg_stat_activity` lists
   them at the start and the end (backends, WAL writer, checkpointer…). A backend that ends
   inside the window is missed; one that starts inside it counts from its start. None when the
-  database runs on another host (its processes are not this machine's) or `/proc` is missing;
+  database runs on another host (its processes are not this machine's);
 - `machine`: all CPUs' busy time (user, nice, system, irq, softirq), whoever used it.
 
 Divided by the work done in the window (requests, events), these give CPU per unit of work:
@@ -24,38 +23,33 @@ import os
 import statistics
 import time
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import asyncpg
-
-_PROC = Path("/proc")
-_TICK = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
+import psutil
 
 
-def _ticks(pid: int) -> int | None:
-    """utime + stime of a live process, in clock ticks; None if it is gone or unreadable."""
+def _seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a live process; None if it is gone or unreadable."""
     try:
-        fields = (_PROC / str(pid) / "stat").read_bytes().rsplit(b")", 1)[1].split()
-    except (OSError, IndexError):
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
         return None
-    return int(fields[11]) + int(fields[12])  # fields 14 and 15; the remainder starts at field 3
+    return times.user + times.system
 
 
 def _is_postgres(pid: int) -> bool:
     try:
-        return (_PROC / str(pid) / "comm").read_text().strip() == "postgres"
-    except OSError:
+        return psutil.Process(pid).name() == "postgres"
+    except psutil.Error:
         return False
 
 
-def _machine_busy() -> int | None:
-    try:
-        line = (_PROC / "stat").read_text().split("\n", 1)[0].split()
-    except OSError:
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in line[1:8])
-    return user + nice + system + irq + softirq
+def _machine_busy() -> float:
+    """All CPUs' busy seconds since boot (user, nice, system, irq, softirq: the last three are
+    Linux's, and count as 0 where the system has none)."""
+    times = psutil.cpu_times()
+    return sum(getattr(times, field, 0.0) for field in ("user", "nice", "system", "irq", "softirq"))
 
 
 async def _postgres_pids(dsn: str) -> set[int]:
@@ -71,7 +65,7 @@ async def _postgres_pids(dsn: str) -> set[int]:
 class CpuWindow:
     """`window = await CpuWindow.start(dsn)`, the part, then `await window.stop()`."""
 
-    def __init__(self, dsn: str, postgres: dict[int, int], busy: int | None) -> None:
+    def __init__(self, dsn: str, postgres: dict[int, float], busy: float) -> None:
         self._dsn = dsn
         self._postgres = postgres
         self._busy = busy
@@ -80,7 +74,7 @@ class CpuWindow:
 
     @classmethod
     async def start(cls, dsn: str) -> CpuWindow:
-        postgres = {pid: t for pid in await _postgres_pids(dsn) if (t := _ticks(pid)) is not None}
+        postgres = {pid: t for pid in await _postgres_pids(dsn) if (t := _seconds(pid)) is not None}
         return cls(dsn, postgres, _machine_busy())
 
     async def stop(self) -> dict[str, Any]:
@@ -92,14 +86,14 @@ class CpuWindow:
         postgres: float | None = None
         pids = await _postgres_pids(self._dsn)
         if pids or self._postgres:
-            ticks = ((pid, _ticks(pid)) for pid in pids | set(self._postgres))
-            postgres = sum(now - self._postgres.get(pid, 0) for pid, now in ticks if now is not None) / _TICK
+            used = ((pid, _seconds(pid)) for pid in pids | set(self._postgres))
+            postgres = sum(now - self._postgres.get(pid, 0.0) for pid, now in used if now is not None)
         return {
             "seconds": round(seconds, 3),
             "this_process": round(own, 3),
             "children": round(children, 3),
             "postgres": None if postgres is None else round(postgres, 3),
-            "machine": None if busy is None or self._busy is None else round((busy - self._busy) / _TICK, 3),
+            "machine": round(busy - self._busy, 3),
             "cpus": os.cpu_count(),
         }
 
